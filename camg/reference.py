@@ -1,0 +1,107 @@
+"""Reference data loading: rules and composition files (with provenance) -> validated frames.
+
+Every threshold camg uses lives in these files, each row with its source; the version strings they
+yield are written into every mart row and the run log.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from schemas.reference import FoodComposition, FoodPortion, NutritionRule
+
+RULES_FILES = ("nutrition_rules.csv", "camg_rules.csv")
+FNDDS_FILE = Path("fndds") / "fndds_ca_mg_per100g.csv.gz"
+SR_FOODS_FILE = Path("usda_sr24") / "foods.csv"
+SR_PORTIONS_FILE = Path("usda_sr24") / "portions.csv"
+
+
+@dataclass(frozen=True)
+class Reference:
+    """All reference data of a run, validated, with the versions that name it."""
+
+    rules: pl.DataFrame
+    rules_version: str
+    composition: pl.DataFrame
+    portions: pl.DataFrame
+    composition_version: str
+
+    def threshold(self, rule_id: str) -> float:
+        """The value of one named rule (a camg threshold)."""
+        row = self.rules.filter(pl.col("rule_id") == rule_id)
+        if row.height != 1:
+            raise KeyError(f"rule {rule_id!r} is not in the rules table")
+        return float(row["value"][0])
+
+
+def load_rules(reference_dir: Path) -> tuple[pl.DataFrame, str]:
+    """The rules tables stacked and validated, and their combined version (`a+b`)."""
+    frames = [
+        pl.read_csv(
+            reference_dir / name,
+            schema_overrides={"age_min_months": pl.Int64, "age_max_months": pl.Int64},
+            infer_schema=False,
+        ).with_columns(
+            pl.col("age_min_months", "age_max_months").cast(pl.Int64),
+            pl.col("value").cast(pl.Float64),
+        )
+        for name in RULES_FILES
+    ]
+    rules = NutritionRule.validate(pl.concat(frames))
+    version = "+".join(sorted(rules["version"].unique().to_list()))
+    return rules, version
+
+
+def load_fndds(reference_dir: Path) -> pl.DataFrame:
+    """The FNDDS per-100 g Ca/Mg table (derived, see reference/fndds/PROVENANCE.md)."""
+    return pl.read_csv(
+        reference_dir / FNDDS_FILE,
+        schema_overrides={"food_code": pl.String},
+        columns=["food_code", "description", "calcium_mg_per_100g", "magnesium_mg_per_100g", "method"],
+    ).select(pl.lit("fndds").alias("food_system"), pl.all())
+
+
+def load_sr24(reference_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """USDA SR24 foods (per 100 g) and household measures (grams per one unit)."""
+    foods = pl.read_csv(reference_dir / SR_FOODS_FILE, infer_schema=False).select(
+        pl.lit("sr").alias("food_system"),
+        pl.col("ndb_no").alias("food_code"),
+        "description",
+        pl.col("calcium_mg").cast(pl.Float64).alias("calcium_mg_per_100g"),
+        pl.col("magnesium_mg").cast(pl.Float64).alias("magnesium_mg_per_100g"),
+        pl.lit("sr24").alias("method"),
+    )
+    portions = (
+        pl.read_csv(reference_dir / SR_PORTIONS_FILE, infer_schema=False)
+        .select(
+            pl.lit("sr").alias("food_system"),
+            pl.col("ndb_no").alias("food_code"),
+            pl.col("unit").str.strip_chars().str.to_lowercase().alias("unit"),
+            (pl.col("grams").cast(pl.Float64) / pl.col("amount").cast(pl.Float64)).alias("grams"),
+        )
+        .filter(pl.col("grams") > 0)
+        # SR lists some measures twice (e.g. two "cup" rows); the first listed is the common one.
+        .unique(subset=["food_system", "food_code", "unit"], keep="first", maintain_order=True)
+    )
+    return foods, portions
+
+
+def files_digest(paths: list[Path]) -> str:
+    """A short content hash of reference files, so a changed table gets a new version."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def load_reference(reference_dir: Path) -> Reference:
+    """Rules and composition for a run."""
+    rules, rules_version = load_rules(reference_dir)
+    sr_foods, sr_portions = load_sr24(reference_dir)
+    composition = FoodComposition.validate(pl.concat([load_fndds(reference_dir), sr_foods]))
+    portions = FoodPortion.validate(sr_portions)
+    files = [reference_dir / FNDDS_FILE, reference_dir / SR_FOODS_FILE, reference_dir / SR_PORTIONS_FILE]
+    composition_version = f"fndds-derived+sr24@{files_digest(files)}"
+    return Reference(rules, rules_version, composition, portions, composition_version)

@@ -1,0 +1,59 @@
+-- intake_item: one row per validated diary item, with its grams and its calcium and magnesium in mg.
+-- Food rows: grams from amount and unit (g as given; a household measure through food_portion);
+-- nutrient = grams x per-100 g value / 100, null when the food or that nutrient is unknown.
+-- Supplement rows are never joined to the food table: nutrient = amount x mg per unit.
+-- Inputs (registered frames): diary_rows, food_composition, food_portion.
+with
+
+items as (
+    select * from diary_rows
+),
+
+composition as (
+    select food_system, food_code, calcium_mg_per_100g, magnesium_mg_per_100g
+    from food_composition
+),
+
+portions as (
+    select food_system, food_code, unit, grams as grams_per_unit
+    from food_portion
+),
+
+weighed as (
+    select
+        items.*,
+        case
+            when items.item_kind = 'supplement' then null
+            when items.unit = 'g' then items.amount
+            else items.amount * portions.grams_per_unit
+        end as grams,
+        composition.calcium_mg_per_100g,
+        composition.magnesium_mg_per_100g,
+        composition.food_code is not null as in_composition
+    from items
+    left join composition
+        on composition.food_system = items.food_system
+        and composition.food_code = items.food_code
+    left join portions
+        on portions.food_system = items.food_system
+        and portions.food_code = items.food_code
+        and portions.unit = items.unit
+),
+
+final as (
+    select
+        * exclude (calcium_mg_per_100g, magnesium_mg_per_100g, in_composition),
+        case
+            when item_kind = 'supplement' then amount * supplement_calcium_mg_per_unit
+            else grams * calcium_mg_per_100g / 100
+        end as calcium_mg,
+        case
+            when item_kind = 'supplement' then amount * supplement_magnesium_mg_per_unit
+            else grams * magnesium_mg_per_100g / 100
+        end as magnesium_mg,
+        item_kind = 'supplement' or in_composition as is_matched
+    from weighed
+)
+
+select * from final
+order by study_id, person_id, recall_day, source_file, source_line

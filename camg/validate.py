@@ -1,0 +1,293 @@
+"""Validate stage: raw text rows -> typed canonical rows, or quarantine with the rule they broke.
+
+Each rule has an id, a message and a polars expression that is true for a bad row; a row is
+quarantined under the first rule it breaks (rules are ordered from the most basic). What passes the
+rules is then validated by the pandera model of the stage boundary; anything pandera still rejects is
+quarantined under `schema.<column>.<check>`, so no row is ever lost or crashes the run.
+"""
+
+from dataclasses import dataclass
+
+import pandera.polars as pa
+import polars as pl
+
+from camg.reference import Reference
+from schemas.diary import ITEM_KINDS, DiaryRow
+from schemas.participants import LIFE_STAGES, Participant
+from schemas.quarantine import QuarantineRow
+
+FLOAT_TEXT = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+INT_TEXT = r"^[+-]?\d+(\.0*)?$"
+NOT_FINITE_TEXT = r"(?i)^[+-]?(nan|inf|infinity)$"
+SEX_CODES = {"male": "male", "m": "male", "1": "male", "female": "female", "f": "female",
+             "2": "female"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A named validation rule: `broken` is true for a row that breaks it."""
+
+    rule_id: str
+    message: str
+    broken: pl.Expr
+
+
+@dataclass(frozen=True)
+class Validated:
+    """Rows that passed and rows that went to quarantine."""
+
+    kept: pl.DataFrame
+    quarantine: pl.DataFrame
+
+
+def text(column: str) -> pl.Expr:
+    """A text column trimmed, with empty text as null."""
+    value = pl.col(column).str.strip_chars()
+    return pl.when(value == "").then(None).otherwise(value)
+
+
+def number(column: str) -> pl.Expr:
+    """A text column as a float; null when missing or not a plain decimal number."""
+    value = text(column)
+    return pl.when(value.str.contains(FLOAT_TEXT)).then(value.cast(pl.Float64, strict=False))
+
+
+def apply_rules(frame: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
+    """The frame with `rule_id` and `message` of the first rule each row breaks (null if none)."""
+    rule_id = pl.lit(None, dtype=pl.String)
+    message = pl.lit(None, dtype=pl.String)
+    for rule in reversed(rules):
+        broken = rule.broken.fill_null(False)
+        rule_id = pl.when(broken).then(pl.lit(rule.rule_id)).otherwise(rule_id)
+        message = pl.when(broken).then(pl.lit(rule.message)).otherwise(message)
+    return frame.with_columns(rule_id.alias("rule_id"), message.alias("message"))
+
+
+def quarantine_rows(frame: pl.DataFrame, record_kind: str) -> pl.DataFrame:
+    """Quarantine rows from a frame carrying source, rule_id, message and raw_line."""
+    return QuarantineRow.validate(
+        frame.select(
+            "source_file", "source_line", "study_id", pl.lit(record_kind).alias("record_kind"),
+            "rule_id", "message", pl.col("raw_line").alias("raw"),
+        )
+    )
+
+
+def schema_failures(frame: pl.DataFrame, model: type[pa.DataFrameModel]) -> pl.DataFrame:
+    """Row index, rule id and message of every pandera failure (empty when all rows pass)."""
+    try:
+        model.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases.filter(pl.col("index").is_not_null())
+        return cases.select(
+            pl.col("index").cast(pl.UInt32),
+            pl.concat_str(pl.lit("schema."), "column", pl.lit("."), "check").alias("rule_id"),
+            pl.concat_str(pl.lit("failed pandera check "), "check", pl.lit(" on "), "column")
+            .alias("message"),
+        ).unique(subset="index", keep="first")
+    return pl.DataFrame(schema={"index": pl.UInt32, "rule_id": pl.String, "message": pl.String})
+
+
+def split_on_schema(
+    frame: pl.DataFrame, model: type[pa.DataFrameModel], carry: list[str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(rows pandera accepts, rows it rejects with rule_id/message); `carry` columns are kept aside."""
+    indexed = frame.with_row_index("index")
+    failures = schema_failures(frame.drop(carry), model)
+    bad = indexed.join(failures, on="index", how="inner").drop("index")
+    good = indexed.join(failures, on="index", how="anti").drop("index")
+    return good, bad
+
+
+def diary_rules(reference: Reference) -> list[Rule]:
+    """The named rules for diary rows, in the order they are checked.
+
+    `_known` is set by `validate_diary` from the participants of the row's batch.
+    """
+    grams_max = reference.threshold("plausibility.item_grams_max")
+    ml_max = reference.threshold("plausibility.item_ml_max")
+    units_max = reference.threshold("plausibility.household_units_max")
+    day_max = reference.threshold("plausibility.recall_day_max")
+    per_unit_max = reference.threshold("plausibility.supplement_mg_per_unit_max")
+    amount, unit, kind = number("amount"), text("unit").str.to_lowercase(), text("item_kind")
+    is_supplement = kind.str.to_lowercase() == "supplement"
+    systems = reference.composition["food_system"].unique().to_list()
+    limit = (pl.when(unit == "g").then(grams_max).when(unit == "ml").then(ml_max)
+             .otherwise(units_max))
+    ca_unit, mg_unit = number("supplement_calcium_mg_per_unit"), number("supplement_magnesium_mg_per_unit")
+    return [
+        Rule("row.ragged", "line has a different number of fields than the header",
+             pl.col("reader_rule") == "row.ragged"),
+        Rule("row.control_characters", "line holds NUL or other control characters",
+             pl.col("reader_rule") == "row.control_characters"),
+        Rule("person_id.missing", "participant id is empty", text("person_id").is_null()),
+        Rule("recall_day.invalid", "recall day is missing or not a whole number",
+             ~text("recall_day").str.contains(INT_TEXT).fill_null(False)),
+        Rule("recall_day.out_of_range", f"recall day is below 1 or above {day_max:.0f}",
+             ~number("recall_day").is_between(1, day_max)),
+        Rule("recall.not_reliable", "the export marks this recall as not reliable or not done",
+             pl.col("is_reliable_recall") == "false"),
+        Rule("item_kind.unknown", f"item kind is not one of {ITEM_KINDS}",
+             kind.is_not_null() & ~kind.str.to_lowercase().is_in(ITEM_KINDS)),
+        Rule("amount.missing", "amount is empty", text("amount").is_null()),
+        Rule("amount.not_finite", "amount is NaN or infinite",
+             text("amount").str.contains(NOT_FINITE_TEXT)),
+        Rule("amount.unparseable", "amount is not a number", amount.is_null()),
+        Rule("amount.not_positive", "amount is zero or negative", amount <= 0),
+        Rule("amount.implausible", "amount is above the plausible maximum for its unit", amount > limit),
+        Rule("food_code.missing", "food item has neither a food code nor a description",
+             ~is_supplement & text("food_code").is_null() & text("food_description").is_null()),
+        Rule("food_system.unknown", f"food system is not one of {sorted(systems)}",
+             ~is_supplement & text("food_code").is_not_null()
+             & ~text("food_system").str.to_lowercase().is_in(systems).fill_null(False)),
+        Rule("supplement.missing_nutrients", "supplement row carries no Ca or Mg per unit",
+             is_supplement & ca_unit.is_null() & mg_unit.is_null()),
+        Rule("supplement.implausible", "supplement Ca or Mg per unit is negative or implausible",
+             is_supplement & ((ca_unit < 0) | (mg_unit < 0) | (ca_unit > per_unit_max)
+                              | (mg_unit > per_unit_max))),
+        Rule("participant.missing", "participant is not in the batch's participants file (or their row there was quarantined)",
+             pl.col("_known").is_null()),
+    ]
+
+
+def typed_diary(frame: pl.DataFrame) -> pl.DataFrame:
+    """Raw text diary rows (that passed the rules) as canonical typed rows."""
+    return frame.select(
+        "source_file", "source_line", "study_id",
+        text("person_id").alias("person_id"),
+        number("recall_day").cast(pl.Int64).alias("recall_day"),
+        text("item_kind").str.to_lowercase().fill_null("food").alias("item_kind"),
+        text("item_key").alias("item_key"),
+        text("food_code").alias("food_code"),
+        text("food_system").str.to_lowercase().alias("food_system"),
+        pl.col("food_description").alias("food_description"),
+        number("amount").alias("amount"),
+        text("unit").str.to_lowercase().fill_null("g").alias("unit"),
+        number("reported_calcium_mg").alias("reported_calcium_mg"),
+        number("reported_magnesium_mg").alias("reported_magnesium_mg"),
+        number("supplement_calcium_mg_per_unit").alias("supplement_calcium_mg_per_unit"),
+        number("supplement_magnesium_mg_per_unit").alias("supplement_magnesium_mg_per_unit"),
+        "raw_line",
+    )
+
+
+def with_duplicate_rule(frame: pl.DataFrame) -> pl.DataFrame:
+    """Mark repeats of an export's own item key (same person, day and item line) as duplicates."""
+    key = ["study_id", "person_id", "recall_day", "item_key"]
+    repeat = pl.int_range(pl.len()).over(key, order_by="source_line") > 0
+    is_dup = pl.col("item_key").is_not_null() & repeat & pl.col("rule_id").is_null()
+    return frame.with_columns(
+        pl.when(is_dup).then(pl.lit("row.duplicate")).otherwise("rule_id").alias("rule_id"),
+        pl.when(is_dup).then(pl.lit("repeats an item already recorded for this person and day"))
+        .otherwise("message").alias("message"),
+    )
+
+
+def validate_diary(raw: pl.DataFrame, participants: pl.DataFrame, reference: Reference) -> Validated:
+    """Raw diary rows -> `DiaryRow` rows and quarantine; rows in = kept + quarantined."""
+    for column in ("is_reliable_recall",):
+        if column not in raw.columns:
+            raw = raw.with_columns(pl.lit(None, dtype=pl.String).alias(column))
+    known = participants.select("study_id", pl.col("person_id").alias("_person_id"),
+                                pl.lit(True).alias("_known")).unique()
+    with_known = raw.with_columns(text("person_id").alias("_person_id")).join(
+        known, on=["study_id", "_person_id"], how="left", maintain_order="left"
+    )
+    checked = apply_rules(with_known, diary_rules(reference))
+    bad_by_rule = checked.filter(pl.col("rule_id").is_not_null())
+    passed = checked.filter(pl.col("rule_id").is_null())
+    typed = typed_diary(passed).with_columns(
+        pl.lit(None, dtype=pl.String).alias("rule_id"), pl.lit(None, dtype=pl.String).alias("message")
+    )
+    typed = with_duplicate_rule(typed)
+    dup = typed.filter(pl.col("rule_id").is_not_null())
+    typed = typed.filter(pl.col("rule_id").is_null()).drop("rule_id", "message")
+    good, bad_schema = split_on_schema(typed, DiaryRow, carry=["raw_line"])
+    quarantine = pl.concat([
+        quarantine_rows(bad_by_rule, "diary"),
+        quarantine_rows(dup, "diary"),
+        quarantine_rows(bad_schema, "diary"),
+    ])
+    return Validated(DiaryRow.validate(good.drop("raw_line")), quarantine)
+
+
+def participant_rules(reference: Reference) -> list[Rule]:
+    """The named rules for participant rows, in the order they are checked."""
+    age_max = reference.threshold("plausibility.age_months_max")
+    sex = text("sex").str.to_lowercase()
+    stage = text("life_stage").str.to_lowercase()
+    return [
+        Rule("row.ragged", "line has a different number of fields than the header",
+             pl.col("reader_rule") == "row.ragged"),
+        Rule("row.control_characters", "line holds NUL or other control characters",
+             pl.col("reader_rule") == "row.control_characters"),
+        Rule("person_id.missing", "participant id is empty", text("person_id").is_null()),
+        Rule("participant.invalid_sex", "sex is not male/female (M/F, 1/2)",
+             ~sex.is_in(list(SEX_CODES)).fill_null(False)),
+        Rule("participant.impossible_age", f"age is missing, negative or above {age_max:.0f} months",
+             ~age_in_months().is_between(0, age_max).fill_null(False)),
+        Rule("participant.invalid_life_stage", f"life stage is not one of {LIFE_STAGES}",
+             stage.is_not_null() & ~stage.is_in(LIFE_STAGES)),
+        Rule("participant.invalid_design", "survey weight is negative or not a number",
+             (text("weight").is_not_null() & ~(number("weight") >= 0).fill_null(False))
+             | (text("weight_two_day").is_not_null()
+                & ~(number("weight_two_day") >= 0).fill_null(False))),
+    ]
+
+
+def age_in_months() -> pl.Expr:
+    """Age in whole months: `age_months` when given, else whole years x 12."""
+    return pl.coalesce(number("age_months").floor(), number("age_years").floor() * 12)
+
+
+def validate_participants(raw: pl.DataFrame, reference: Reference) -> Validated:
+    """Raw participant rows -> `Participant` rows and quarantine; a repeated id keeps its first row."""
+    checked = apply_rules(raw, participant_rules(reference))
+    first = pl.int_range(pl.len()).over(["study_id", text("person_id")], order_by="source_line") == 0
+    passed = checked.filter(pl.col("rule_id").is_null())
+    dup = passed.filter(~first).with_columns(
+        pl.lit("participant.duplicate").alias("rule_id"),
+        pl.lit("participant id repeats an earlier row of this study").alias("message"),
+    )
+    typed = passed.filter(first).select(
+        "study_id", text("person_id").alias("person_id"),
+        text("sex").str.to_lowercase().replace_strict(SEX_CODES, default=None).alias("sex"),
+        age_in_months().cast(pl.Int64).alias("age_months"),
+        text("life_stage").str.to_lowercase().fill_null("general").alias("life_stage"),
+        number("weight").alias("weight"), number("weight_two_day").alias("weight_two_day"),
+        text("strata").alias("strata"), text("psu").alias("psu"),
+        "source_file", "source_line", "raw_line",
+    )
+    good, bad_schema = split_on_schema(typed, Participant, carry=["raw_line"])
+    bad_by_rule = checked.filter(pl.col("rule_id").is_not_null())
+    quarantine = pl.concat([
+        quarantine_rows(bad_by_rule, "participant"),
+        quarantine_rows(dup, "participant"),
+        quarantine_rows(bad_schema.with_columns(pl.col("study_id")), "participant"),
+    ])
+    return Validated(Participant.validate(good.drop("raw_line")), quarantine)
+
+
+def attach_dietary_weights(participants: pl.DataFrame, raw_diary: pl.DataFrame) -> pl.DataFrame:
+    """Fill participants' survey weights from the diary export where the export carries them.
+
+    NHANES puts the dietary day-1 and two-day weights (WTDRD1, WTDR2D) on every food row, not in DEMO.
+    """
+    if "weight_one_day" not in raw_diary.columns:
+        return participants
+    weights = (
+        raw_diary.select(
+            "study_id", text("person_id").alias("person_id"),
+            number("weight_one_day").alias("_w1"), number("weight_two_day").alias("_w2"),
+        )
+        .group_by("study_id", "person_id")
+        .agg(pl.col("_w1").drop_nulls().first(), pl.col("_w2").drop_nulls().first())
+    )
+    return Participant.validate(
+        participants.join(weights, on=["study_id", "person_id"], how="left", maintain_order="left")
+        .with_columns(
+            pl.coalesce("weight", "_w1").alias("weight"),
+            pl.coalesce("weight_two_day", "_w2").alias("weight_two_day"),
+        )
+        .drop("_w1", "_w2")
+    )

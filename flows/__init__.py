@@ -1,0 +1,1 @@
+"""Prefect flows: they only wire camg's plain functions into tasks."""

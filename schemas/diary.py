@@ -1,0 +1,92 @@
+"""Diary rows: raw text rows from a reader -> validated canonical rows -> enriched intake items."""
+
+import pandera.polars as pa
+import polars as pl
+
+ITEM_KINDS = ["food", "supplement"]
+
+
+class RawDiaryRow(pa.DataFrameModel):
+    """One row per record read from a diary export, every value still the text the export held.
+
+    Readers emit this; `camg.validate` turns it into `DiaryRow` or quarantines it. `reader_rule` is set
+    when the reader itself saw the record was broken (ragged line, control characters).
+    """
+
+    source_file: str
+    source_line: int = pa.Field(ge=1)
+    raw_line: str = pa.Field(nullable=True)
+    reader_rule: str = pa.Field(nullable=True)
+    study_id: str
+    person_id: str = pa.Field(nullable=True)
+    recall_day: str = pa.Field(nullable=True)
+    item_kind: str = pa.Field(nullable=True)
+    item_key: str = pa.Field(nullable=True)
+    food_code: str = pa.Field(nullable=True)
+    food_system: str = pa.Field(nullable=True)
+    food_description: str = pa.Field(nullable=True)
+    amount: str = pa.Field(nullable=True)
+    unit: str = pa.Field(nullable=True)
+    reported_calcium_mg: str = pa.Field(nullable=True)
+    reported_magnesium_mg: str = pa.Field(nullable=True)
+    supplement_calcium_mg_per_unit: str = pa.Field(nullable=True)
+    supplement_magnesium_mg_per_unit: str = pa.Field(nullable=True)
+
+    class Config:
+        """Readers may carry extra export columns; they are dropped after validation."""
+
+        strict = False
+
+
+class DiaryRow(pa.DataFrameModel):
+    """One row per validated diary item: the canonical row of DESIGN section 2, typed."""
+
+    source_file: str
+    source_line: int = pa.Field(ge=1)
+    study_id: str = pa.Field(str_length={"min_value": 1})
+    person_id: str = pa.Field(str_length={"min_value": 1})
+    recall_day: int = pa.Field(ge=1)
+    item_kind: str = pa.Field(isin=ITEM_KINDS)
+    item_key: str = pa.Field(nullable=True)
+    food_code: str = pa.Field(nullable=True)
+    food_system: str = pa.Field(nullable=True)
+    food_description: str = pa.Field(nullable=True)
+    amount: float = pa.Field(gt=0)
+    unit: str
+    reported_calcium_mg: float = pa.Field(nullable=True, ge=0)
+    reported_magnesium_mg: float = pa.Field(nullable=True, ge=0)
+    supplement_calcium_mg_per_unit: float = pa.Field(nullable=True, ge=0)
+    supplement_magnesium_mg_per_unit: float = pa.Field(nullable=True, ge=0)
+
+    class Config:
+        """Exactly the canonical columns."""
+
+        strict = True
+
+
+class IntakeItem(DiaryRow):
+    """One row per validated diary item with its grams and Ca/Mg (null when the food is unknown)."""
+
+    grams: float = pa.Field(nullable=True, ge=0)
+    calcium_mg: float = pa.Field(nullable=True, ge=0)
+    magnesium_mg: float = pa.Field(nullable=True, ge=0)
+    is_matched: bool
+
+    class Config:
+        """Exactly the canonical columns plus the enrichment."""
+
+        strict = True
+
+
+DIARY_TEXT_COLUMNS: list[str] = [
+    name
+    for name in RawDiaryRow.to_schema().columns
+    if name not in {"source_file", "source_line", "raw_line", "reader_rule", "study_id"}
+]
+
+
+def empty_raw_diary() -> pl.DataFrame:
+    """A raw diary frame with no rows, for files that hold none."""
+    schema = {name: pl.String for name in RawDiaryRow.to_schema().columns}
+    schema["source_line"] = pl.Int64
+    return pl.DataFrame(schema=schema)

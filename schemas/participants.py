@@ -1,0 +1,63 @@
+"""Participants: raw text rows from a participants file -> validated person attributes."""
+
+import pandera.polars as pa
+import polars as pl
+
+SEXES = ["male", "female"]
+LIFE_STAGES = ["general", "pregnant", "lactating"]
+
+
+class RawParticipant(pa.DataFrameModel):
+    """One row per record of a participants file (DEMO or participants.csv), values as text."""
+
+    source_file: str
+    source_line: int = pa.Field(ge=1)
+    raw_line: str = pa.Field(nullable=True)
+    reader_rule: str = pa.Field(nullable=True)
+    study_id: str
+    person_id: str = pa.Field(nullable=True)
+    sex: str = pa.Field(nullable=True)
+    age_years: str = pa.Field(nullable=True)
+    age_months: str = pa.Field(nullable=True)
+    life_stage: str = pa.Field(nullable=True)
+    weight: str = pa.Field(nullable=True)
+    weight_two_day: str = pa.Field(nullable=True)
+    strata: str = pa.Field(nullable=True)
+    psu: str = pa.Field(nullable=True)
+
+    class Config:
+        """Extra columns of the file are dropped after validation."""
+
+        strict = False
+
+
+class Participant(pa.DataFrameModel):
+    """One row per validated participant: sex, age, life stage and optional survey design.
+
+    `weight` is the one-day (or only) survey weight, `weight_two_day` the weight for persons with two
+    recalls (NHANES WTDR2D); both null where the study has no design.
+    """
+
+    study_id: str
+    person_id: str = pa.Field(str_length={"min_value": 1})
+    sex: str = pa.Field(isin=SEXES)
+    age_months: int = pa.Field(ge=0, le=1560)
+    life_stage: str = pa.Field(isin=LIFE_STAGES)
+    weight: float = pa.Field(nullable=True, ge=0)
+    weight_two_day: float = pa.Field(nullable=True, ge=0)
+    strata: str = pa.Field(nullable=True)
+    psu: str = pa.Field(nullable=True)
+    source_file: str
+    source_line: int = pa.Field(ge=1)
+
+    class Config:
+        """Exactly these columns."""
+
+        strict = True
+
+
+def empty_raw_participants() -> pl.DataFrame:
+    """A raw participants frame with no rows, for files that hold none."""
+    schema = {name: pl.String for name in RawParticipant.to_schema().columns}
+    schema["source_line"] = pl.Int64
+    return pl.DataFrame(schema=schema)
