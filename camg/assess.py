@@ -15,8 +15,12 @@ from schemas.intake import PersonDay, PersonIntake
 CALCIUM_G_PER_MOL = 40.078
 MAGNESIUM_G_PER_MOL = 24.305
 NUTRIENT_COLUMNS = [
-    "calcium_food_mg", "calcium_supplement_mg", "calcium_mg",
-    "magnesium_food_mg", "magnesium_supplement_mg", "magnesium_mg",
+    "calcium_food_mg",
+    "calcium_supplement_mg",
+    "calcium_mg",
+    "magnesium_food_mg",
+    "magnesium_supplement_mg",
+    "magnesium_mg",
 ]
 
 
@@ -79,10 +83,14 @@ def ratio_band(bands: dict[str, float]) -> pl.Expr:
     high = bands["ratio.detrimental_high"]
     ratio = pl.col("calcium_to_magnesium_mass_ratio")
     return (
-        pl.when(ratio < low).then(pl.lit(f"below {low:.2f}"))
-        .when(ratio <= optimal_high).then(pl.lit(f"{low:.2f}-{optimal_high:.2f}"))
-        .when(ratio <= high).then(pl.lit(f"{optimal_high:.2f}-{high:.2f}"))
-        .when(ratio > high).then(pl.lit(f"above {high:.2f}"))
+        pl.when(ratio < low)
+        .then(pl.lit(f"below {low:.2f}"))
+        .when(ratio <= optimal_high)
+        .then(pl.lit(f"{low:.2f}-{optimal_high:.2f}"))
+        .when(ratio <= high)
+        .then(pl.lit(f"{optimal_high:.2f}-{high:.2f}"))
+        .when(ratio > high)
+        .then(pl.lit(f"above {high:.2f}"))
     )
 
 
@@ -93,29 +101,44 @@ def flags(reference: Reference) -> dict[str, tuple[pl.Expr, pl.Expr]]:
     ca_supplement_min = reference.threshold("flag.calcium_supplement_min_mg")
     magnesium_need = pl.coalesce("magnesium_ear_mg", "magnesium_ai_mg")
     return {
-        "is_calcium_below_ear": (pl.col("calcium_mg") < pl.col("calcium_ear_mg"),
-                                 pl.col("calcium_ear_rule_id")),
-        "is_magnesium_below_ear": (pl.col("magnesium_mg") < pl.col("magnesium_ear_mg"),
-                                   pl.col("magnesium_ear_rule_id")),
-        "is_calcium_above_ul": (pl.col("calcium_mg") > pl.col("calcium_ul_mg"),
-                                pl.col("calcium_ul_rule_id")),
+        "is_calcium_below_ear": (
+            pl.col("calcium_mg") < pl.col("calcium_ear_mg"),
+            pl.col("calcium_ear_rule_id"),
+        ),
+        "is_magnesium_below_ear": (
+            pl.col("magnesium_mg") < pl.col("magnesium_ear_mg"),
+            pl.col("magnesium_ear_rule_id"),
+        ),
+        "is_calcium_above_ul": (
+            pl.col("calcium_mg") > pl.col("calcium_ul_mg"),
+            pl.col("calcium_ul_rule_id"),
+        ),
         "is_supplemental_magnesium_above_ul": (
             pl.col("magnesium_supplement_mg") > pl.col("magnesium_ul_mg"),
-            pl.col("magnesium_ul_rule_id")),
-        "is_ratio_above_high_band": (ratio > bands["ratio.detrimental_high"],
-                                     pl.lit("ratio.detrimental_high")),
-        "is_ratio_below_low_band": (ratio < bands["ratio.detrimental_low"],
-                                    pl.lit("ratio.detrimental_low")),
+            pl.col("magnesium_ul_rule_id"),
+        ),
+        "is_ratio_above_high_band": (
+            ratio > bands["ratio.detrimental_high"],
+            pl.lit("ratio.detrimental_high"),
+        ),
+        "is_ratio_below_low_band": (
+            ratio < bands["ratio.detrimental_low"],
+            pl.lit("ratio.detrimental_low"),
+        ),
         "is_calcium_supplement_without_magnesium": (
             (pl.col("calcium_supplement_mg") > ca_supplement_min)
             & (pl.col("magnesium_mg") < magnesium_need),
-            pl.lit("flag.calcium_supplement_min_mg")),
+            pl.lit("flag.calcium_supplement_min_mg"),
+        ),
     }
 
 
 # Flags that make a person high risk on their own (DESIGN section 4; docs/risk.md).
-HIGH_RISK_FLAGS = ["is_calcium_above_ul", "is_supplemental_magnesium_above_ul",
-                   "is_calcium_supplement_without_magnesium"]
+HIGH_RISK_FLAGS = [
+    "is_calcium_above_ul",
+    "is_supplemental_magnesium_above_ul",
+    "is_calcium_supplement_without_magnesium",
+]
 
 
 def risk_level(flag_names: list[str], high_flag_count: float) -> pl.Expr:
@@ -125,21 +148,26 @@ def risk_level(flag_names: list[str], high_flag_count: float) -> pl.Expr:
     return (
         pl.when(pl.col("calcium_to_magnesium_mass_ratio").is_null() & (n_flags == 0))
         .then(pl.lit("unknown"))
-        .when(any_high | (n_flags >= high_flag_count)).then(pl.lit("high"))
-        .when(n_flags >= 1).then(pl.lit("moderate"))
+        .when(any_high | (n_flags >= high_flag_count))
+        .then(pl.lit("high"))
+        .when(n_flags >= 1)
+        .then(pl.lit("moderate"))
         .otherwise(pl.lit("low"))
     )
 
 
-def assess_persons(days: pl.DataFrame, participants: pl.DataFrame, reference: Reference) -> pl.DataFrame:
+def assess_persons(
+    days: pl.DataFrame, participants: pl.DataFrame, reference: Reference
+) -> pl.DataFrame:
     """Person intakes with ratio, DRI values, flags (each with its rule id) and risk level."""
     profile = ["sex", "age_months", "life_stage"]
     persons = person_means(days).join(
         participants.drop("source_file", "source_line"), on=["study_id", "person_id"], how="inner"
     )
     persons = persons.join(dri_for_profiles(persons, reference.rules), on=profile, how="left")
-    persons = persons.with_columns(calcium_to_magnesium_mass_ratio().alias(
-        "calcium_to_magnesium_mass_ratio"))
+    persons = persons.with_columns(
+        calcium_to_magnesium_mass_ratio().alias("calcium_to_magnesium_mass_ratio")
+    )
     persons = persons.with_columns(
         calcium_to_magnesium_molar_ratio().alias("calcium_to_magnesium_molar_ratio"),
         ratio_band(ratio_bands(reference)).alias("ratio_band"),
@@ -147,13 +175,16 @@ def assess_persons(days: pl.DataFrame, participants: pl.DataFrame, reference: Re
     flag_exprs = flags(reference)
     persons = persons.with_columns(
         *[expr.alias(name) for name, (expr, _) in flag_exprs.items()],
-        *[pl.when(expr).then(rule).alias(name.removeprefix("is_") + "_rule_id")
-          for name, (expr, rule) in flag_exprs.items()],
+        *[
+            pl.when(expr).then(rule).alias(name.removeprefix("is_") + "_rule_id")
+            for name, (expr, rule) in flag_exprs.items()
+        ],
     )
     high_count = reference.threshold("risk.high_flag_count")
     persons = persons.with_columns(
-        pl.sum_horizontal([pl.col(f).fill_null(False).cast(pl.Int64) for f in flag_exprs])
-        .alias("n_flags"),
+        pl.sum_horizontal([pl.col(f).fill_null(False).cast(pl.Int64) for f in flag_exprs]).alias(
+            "n_flags"
+        ),
         risk_level(list(flag_exprs), high_count).alias("risk_level"),
         pl.lit(reference.rules_version).alias("rules_version"),
     )

@@ -22,8 +22,12 @@ class Settings:
     log_dir: Path = Path("data/logs")
 
     @classmethod
-    def load(cls, toml_path: Path | None = None, environ: dict[str, str] | None = None,
-             **overrides: object) -> "Settings":
+    def load(
+        cls,
+        toml_path: Path | None = None,
+        environ: dict[str, str] | None = None,
+        **overrides: object,
+    ) -> "Settings":
         """Defaults, then the TOML file's `[camg]` table, then CAMG_* variables, then overrides."""
         settings = cls()
         if toml_path is not None and toml_path.exists():
@@ -32,7 +36,8 @@ class Settings:
         env = os.environ if environ is None else environ
         from_env = {
             f.name: env[ENV_PREFIX + f.name.upper()]
-            for f in fields(cls) if ENV_PREFIX + f.name.upper() in env
+            for f in fields(cls)
+            if ENV_PREFIX + f.name.upper() in env
         }
         settings = settings._with(from_env)
         return settings._with({k: v for k, v in overrides.items() if v is not None})

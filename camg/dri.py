@@ -24,8 +24,14 @@ def age_band_label(age_min_months: pl.Expr, age_max_months: pl.Expr) -> pl.Expr:
         pl.when(age_max_months.is_null())
         .then(pl.concat_str(years_min, pl.lit("+ y")))
         .when(age_max_months <= 12)
-        .then(pl.concat_str(age_min_months.cast(pl.String), pl.lit("-"),
-                            age_max_months.cast(pl.String), pl.lit(" mo")))
+        .then(
+            pl.concat_str(
+                age_min_months.cast(pl.String),
+                pl.lit("-"),
+                age_max_months.cast(pl.String),
+                pl.lit(" mo"),
+            )
+        )
         .otherwise(pl.concat_str(years_min, pl.lit("-"), years_max, pl.lit(" y")))
     )
 
@@ -43,11 +49,15 @@ def _matching_rules(profiles: pl.DataFrame, rules: pl.DataFrame) -> pl.DataFrame
         )
     )
     # A pregnancy or lactation row beats the general row; a sex-specific row beats "both".
-    return pairs.with_columns(
-        ((pl.col("life_stage_right") == pl.col("life_stage")).cast(pl.Int8) * 2
-         + (pl.col("sex_right") == pl.col("sex")).cast(pl.Int8)).alias("fit")
-    ).sort("fit", descending=True).unique(
-        subset=["sex", "age_months", "life_stage", "nutrient", "kind"], keep="first"
+    return (
+        pairs.with_columns(
+            (
+                (pl.col("life_stage_right") == pl.col("life_stage")).cast(pl.Int8) * 2
+                + (pl.col("sex_right") == pl.col("sex")).cast(pl.Int8)
+            ).alias("fit")
+        )
+        .sort("fit", descending=True)
+        .unique(subset=["sex", "age_months", "life_stage", "nutrient", "kind"], keep="first")
     )
 
 
@@ -70,8 +80,12 @@ def dri_for_profiles(profiles: pl.DataFrame, rules: pl.DataFrame) -> pl.DataFram
         matched.filter(pl.col("nutrient") == "calcium")
         .sort("kind")
         .unique(subset=keys, keep="first")
-        .select(*keys, age_band_label(pl.col("age_min_months"), pl.col("age_max_months"))
-                .alias("dri_age_group"))
+        .select(
+            *keys,
+            age_band_label(pl.col("age_min_months"), pl.col("age_max_months")).alias(
+                "dri_age_group"
+            ),
+        )
     )
     out = profiles.join(values, on=keys, how="left").join(rule_ids, on=keys, how="left")
     out = out.join(group, on=keys, how="left")
@@ -81,5 +95,9 @@ def dri_for_profiles(profiles: pl.DataFrame, rules: pl.DataFrame) -> pl.DataFram
         rule_column = column.replace("_mg", "_rule_id")
         if rule_column not in out.columns:
             out = out.with_columns(pl.lit(None, dtype=pl.String).alias(rule_column))
-    return out.select(*keys, "dri_age_group", *dri_value_columns(),
-                      *[c.replace("_mg", "_rule_id") for c in dri_value_columns()])
+    return out.select(
+        *keys,
+        "dri_age_group",
+        *dri_value_columns(),
+        *[c.replace("_mg", "_rule_id") for c in dri_value_columns()],
+    )

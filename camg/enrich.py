@@ -7,8 +7,8 @@ An unknown food keeps its row with null nutrients and `is_matched = false`.
 import duckdb
 import polars as pl
 
-from camg.reference import Reference
 from camg.queries import query
+from camg.reference import Reference
 from schemas.diary import IntakeItem
 
 

@@ -22,8 +22,14 @@ def reference_rules(reference: Reference) -> pl.DataFrame:
 
 
 def mart_tables(
-    items: pl.DataFrame, days: pl.DataFrame, persons: pl.DataFrame, participants: pl.DataFrame,
-    quarantine: pl.DataFrame, manifest: pl.DataFrame, run_log: pl.DataFrame, reference: Reference,
+    items: pl.DataFrame,
+    days: pl.DataFrame,
+    persons: pl.DataFrame,
+    participants: pl.DataFrame,
+    quarantine: pl.DataFrame,
+    manifest: pl.DataFrame,
+    run_log: pl.DataFrame,
+    reference: Reference,
 ) -> dict[str, pl.DataFrame]:
     """Tables to publish, by mart name, each in a stable row order (identical runs, identical marts)."""
     return {

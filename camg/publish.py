@@ -24,7 +24,9 @@ def building_path(marts_dir: Path, run_id: str) -> Path:
     return marts_dir / f".building-{run_id}.duckdb"
 
 
-def write_tables(con: duckdb.DuckDBPyConnection, tables: Mapping[str, pl.DataFrame], run_id: str) -> None:
+def write_tables(
+    con: duckdb.DuckDBPyConnection, tables: Mapping[str, pl.DataFrame], run_id: str
+) -> None:
     """Create one table per frame, each row stamped with the run id."""
     for name, frame in tables.items():
         con.register("frame", frame.to_arrow())

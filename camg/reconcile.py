@@ -11,7 +11,9 @@ class ReconciliationError(Exception):
     """Counts do not add up: publishing would lose or invent rows."""
 
 
-def file_manifest(reads: Sequence[FileRead], kept: pl.DataFrame, quarantine: pl.DataFrame) -> pl.DataFrame:
+def file_manifest(
+    reads: Sequence[FileRead], kept: pl.DataFrame, quarantine: pl.DataFrame
+) -> pl.DataFrame:
     """One row per input file: hash, format, status, error and its row counts.
 
     `kept` holds one `source_file` per kept row (diary items and participants together).
@@ -23,15 +25,29 @@ def file_manifest(reads: Sequence[FileRead], kept: pl.DataFrame, quarantine: pl.
     files = pl.DataFrame(
         [
             {
-                "source_file": r.source_file, "study_id": r.study_id, "sha256": r.sha256,
-                "size_bytes": r.size_bytes, "format": r.format, "encoding": r.encoding,
-                "status": r.status, "error": r.error, "rows_in": r.rows_in,
+                "source_file": r.source_file,
+                "study_id": r.study_id,
+                "sha256": r.sha256,
+                "size_bytes": r.size_bytes,
+                "format": r.format,
+                "encoding": r.encoding,
+                "status": r.status,
+                "error": r.error,
+                "rows_in": r.rows_in,
             }
             for r in reads
         ],
-        schema={"source_file": pl.String, "study_id": pl.String, "sha256": pl.String,
-                "size_bytes": pl.Int64, "format": pl.String, "encoding": pl.String,
-                "status": pl.String, "error": pl.String, "rows_in": pl.Int64},
+        schema={
+            "source_file": pl.String,
+            "study_id": pl.String,
+            "sha256": pl.String,
+            "size_bytes": pl.Int64,
+            "format": pl.String,
+            "encoding": pl.String,
+            "status": pl.String,
+            "error": pl.String,
+            "rows_in": pl.Int64,
+        },
     )
     return (
         files.join(kept_counts, on="source_file", how="left")

@@ -59,7 +59,13 @@ def load_fndds(reference_dir: Path) -> pl.DataFrame:
     return pl.read_csv(
         reference_dir / FNDDS_FILE,
         schema_overrides={"food_code": pl.String},
-        columns=["food_code", "description", "calcium_mg_per_100g", "magnesium_mg_per_100g", "method"],
+        columns=[
+            "food_code",
+            "description",
+            "calcium_mg_per_100g",
+            "magnesium_mg_per_100g",
+            "method",
+        ],
     ).select(pl.lit("fndds").alias("food_system"), pl.all())
 
 
@@ -102,6 +108,10 @@ def load_reference(reference_dir: Path) -> Reference:
     sr_foods, sr_portions = load_sr24(reference_dir)
     composition = FoodComposition.validate(pl.concat([load_fndds(reference_dir), sr_foods]))
     portions = FoodPortion.validate(sr_portions)
-    files = [reference_dir / FNDDS_FILE, reference_dir / SR_FOODS_FILE, reference_dir / SR_PORTIONS_FILE]
+    files = [
+        reference_dir / FNDDS_FILE,
+        reference_dir / SR_FOODS_FILE,
+        reference_dir / SR_PORTIONS_FILE,
+    ]
     composition_version = f"fndds-derived+sr24@{files_digest(files)}"
     return Reference(rules, rules_version, composition, portions, composition_version)

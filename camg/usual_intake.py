@@ -7,7 +7,7 @@ method; amount-only model for nutrients eaten nearly every day, e.g. Ca and Mg):
 
 1. Box-Cox transform the daily intakes, ``T(y) = (y**lam - 1)/lam`` (``log y`` at 0), with
    ``lam`` on a 0.01 grid in [0, 1] maximising the weighted Box-Cox profile log-likelihood
-   of the first-day values (closest to normal). Zero intakes are replaced by half the
+   of the positive first-day values (closest to normal). Zero intakes are replaced by half the
    smallest positive intake of the group (the usual NCI device; Ca/Mg zeros are rare).
 2. On that scale fit the one-way random-effects model ``t_ij = mu + beta*day2_j + u_i + e_ij``
    with weighted moment (ANOVA) estimators: ``beta`` is the weighted mean day-2 minus day-1

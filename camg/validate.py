@@ -19,8 +19,14 @@ from schemas.quarantine import QuarantineRow
 FLOAT_TEXT = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 INT_TEXT = r"^[+-]?\d+(\.0*)?$"
 NOT_FINITE_TEXT = r"(?i)^[+-]?(nan|inf|infinity)$"
-SEX_CODES = {"male": "male", "m": "male", "1": "male", "female": "female", "f": "female",
-             "2": "female"}
+SEX_CODES = {
+    "male": "male",
+    "m": "male",
+    "1": "male",
+    "female": "female",
+    "f": "female",
+    "2": "female",
+}
 
 
 @dataclass(frozen=True)
@@ -67,8 +73,13 @@ def quarantine_rows(frame: pl.DataFrame, record_kind: str) -> pl.DataFrame:
     """Quarantine rows from a frame carrying source, rule_id, message and raw_line."""
     return QuarantineRow.validate(
         frame.select(
-            "source_file", "source_line", "study_id", pl.lit(record_kind).alias("record_kind"),
-            "rule_id", "message", pl.col("raw_line").alias("raw"),
+            "source_file",
+            "source_line",
+            "study_id",
+            pl.lit(record_kind).alias("record_kind"),
+            "rule_id",
+            "message",
+            pl.col("raw_line").alias("raw"),
         )
     )
 
@@ -82,8 +93,9 @@ def schema_failures(frame: pl.DataFrame, model: type[pa.DataFrameModel]) -> pl.D
         return cases.select(
             pl.col("index").cast(pl.UInt32),
             pl.concat_str(pl.lit("schema."), "column", pl.lit("."), "check").alias("rule_id"),
-            pl.concat_str(pl.lit("failed pandera check "), "check", pl.lit(" on "), "column")
-            .alias("message"),
+            pl.concat_str(pl.lit("failed pandera check "), "check", pl.lit(" on "), "column").alias(
+                "message"
+            ),
         ).unique(subset="index", keep="first")
     return pl.DataFrame(schema={"index": pl.UInt32, "rule_id": pl.String, "message": pl.String})
 
@@ -112,48 +124,95 @@ def diary_rules(reference: Reference) -> list[Rule]:
     amount, unit, kind = number("amount"), text("unit").str.to_lowercase(), text("item_kind")
     is_supplement = kind.str.to_lowercase() == "supplement"
     systems = reference.composition["food_system"].unique().to_list()
-    limit = (pl.when(unit == "g").then(grams_max).when(unit == "ml").then(ml_max)
-             .otherwise(units_max))
-    ca_unit, mg_unit = number("supplement_calcium_mg_per_unit"), number("supplement_magnesium_mg_per_unit")
+    limit = (
+        pl.when(unit == "g").then(grams_max).when(unit == "ml").then(ml_max).otherwise(units_max)
+    )
+    ca_unit, mg_unit = (
+        number("supplement_calcium_mg_per_unit"),
+        number("supplement_magnesium_mg_per_unit"),
+    )
     return [
-        Rule("row.ragged", "line has a different number of fields than the header",
-             pl.col("reader_rule") == "row.ragged"),
-        Rule("row.control_characters", "line holds NUL or other control characters",
-             pl.col("reader_rule") == "row.control_characters"),
+        Rule(
+            "row.ragged",
+            "line has a different number of fields than the header",
+            pl.col("reader_rule") == "row.ragged",
+        ),
+        Rule(
+            "row.control_characters",
+            "line holds NUL or other control characters",
+            pl.col("reader_rule") == "row.control_characters",
+        ),
         Rule("person_id.missing", "participant id is empty", text("person_id").is_null()),
-        Rule("recall_day.invalid", "recall day is missing or not a whole number",
-             ~text("recall_day").str.contains(INT_TEXT).fill_null(False)),
-        Rule("recall_day.out_of_range", f"recall day is below 1 or above {day_max:.0f}",
-             ~number("recall_day").is_between(1, day_max)),
-        Rule("recall.not_reliable", "the export marks this recall as not reliable or not done",
-             pl.col("is_reliable_recall") == "false"),
-        Rule("item_kind.unknown", f"item kind is not one of {ITEM_KINDS}",
-             kind.is_not_null() & ~kind.str.to_lowercase().is_in(ITEM_KINDS)),
+        Rule(
+            "recall_day.invalid",
+            "recall day is missing or not a whole number",
+            ~text("recall_day").str.contains(INT_TEXT).fill_null(False),
+        ),
+        Rule(
+            "recall_day.out_of_range",
+            f"recall day is below 1 or above {day_max:.0f}",
+            ~number("recall_day").is_between(1, day_max),
+        ),
+        Rule(
+            "recall.not_reliable",
+            "the export marks this recall as not reliable or not done",
+            pl.col("is_reliable_recall") == "false",
+        ),
+        Rule(
+            "item_kind.unknown",
+            f"item kind is not one of {ITEM_KINDS}",
+            kind.is_not_null() & ~kind.str.to_lowercase().is_in(ITEM_KINDS),
+        ),
         Rule("amount.missing", "amount is empty", text("amount").is_null()),
-        Rule("amount.not_finite", "amount is NaN or infinite",
-             text("amount").str.contains(NOT_FINITE_TEXT)),
+        Rule(
+            "amount.not_finite",
+            "amount is NaN or infinite",
+            text("amount").str.contains(NOT_FINITE_TEXT),
+        ),
         Rule("amount.unparseable", "amount is not a number", amount.is_null()),
         Rule("amount.not_positive", "amount is zero or negative", amount <= 0),
-        Rule("amount.implausible", "amount is above the plausible maximum for its unit", amount > limit),
-        Rule("food_code.missing", "food item has neither a food code nor a description",
-             ~is_supplement & text("food_code").is_null() & text("food_description").is_null()),
-        Rule("food_system.unknown", f"food system is not one of {sorted(systems)}",
-             ~is_supplement & text("food_code").is_not_null()
-             & ~text("food_system").str.to_lowercase().is_in(systems).fill_null(False)),
-        Rule("supplement.missing_nutrients", "supplement row carries no Ca or Mg per unit",
-             is_supplement & ca_unit.is_null() & mg_unit.is_null()),
-        Rule("supplement.implausible", "supplement Ca or Mg per unit is negative or implausible",
-             is_supplement & ((ca_unit < 0) | (mg_unit < 0) | (ca_unit > per_unit_max)
-                              | (mg_unit > per_unit_max))),
-        Rule("participant.missing", "participant is not in the batch's participants file (or their row there was quarantined)",
-             pl.col("_known").is_null()),
+        Rule(
+            "amount.implausible",
+            "amount is above the plausible maximum for its unit",
+            amount > limit,
+        ),
+        Rule(
+            "food_code.missing",
+            "food item has neither a food code nor a description",
+            ~is_supplement & text("food_code").is_null() & text("food_description").is_null(),
+        ),
+        Rule(
+            "food_system.unknown",
+            f"food system is not one of {sorted(systems)}",
+            ~is_supplement
+            & text("food_code").is_not_null()
+            & ~text("food_system").str.to_lowercase().is_in(systems).fill_null(False),
+        ),
+        Rule(
+            "supplement.missing_nutrients",
+            "supplement row carries no Ca or Mg per unit",
+            is_supplement & ca_unit.is_null() & mg_unit.is_null(),
+        ),
+        Rule(
+            "supplement.implausible",
+            "supplement Ca or Mg per unit is negative or implausible",
+            is_supplement
+            & ((ca_unit < 0) | (mg_unit < 0) | (ca_unit > per_unit_max) | (mg_unit > per_unit_max)),
+        ),
+        Rule(
+            "participant.missing",
+            "participant is not in the batch's participants file (or their row there was quarantined)",
+            pl.col("_known").is_null(),
+        ),
     ]
 
 
 def typed_diary(frame: pl.DataFrame) -> pl.DataFrame:
     """Raw text diary rows (that passed the rules) as canonical typed rows."""
     return frame.select(
-        "source_file", "source_line", "study_id",
+        "source_file",
+        "source_line",
+        "study_id",
         text("person_id").alias("person_id"),
         number("recall_day").cast(pl.Int64).alias("recall_day"),
         text("item_kind").str.to_lowercase().fill_null("food").alias("item_kind"),
@@ -178,18 +237,23 @@ def with_duplicate_rule(frame: pl.DataFrame) -> pl.DataFrame:
     is_dup = pl.col("item_key").is_not_null() & repeat & pl.col("rule_id").is_null()
     return frame.with_columns(
         pl.when(is_dup).then(pl.lit("row.duplicate")).otherwise("rule_id").alias("rule_id"),
-        pl.when(is_dup).then(pl.lit("repeats an item already recorded for this person and day"))
-        .otherwise("message").alias("message"),
+        pl.when(is_dup)
+        .then(pl.lit("repeats an item already recorded for this person and day"))
+        .otherwise("message")
+        .alias("message"),
     )
 
 
-def validate_diary(raw: pl.DataFrame, participants: pl.DataFrame, reference: Reference) -> Validated:
+def validate_diary(
+    raw: pl.DataFrame, participants: pl.DataFrame, reference: Reference
+) -> Validated:
     """Raw diary rows -> `DiaryRow` rows and quarantine; rows in = kept + quarantined."""
     for column in ("is_reliable_recall",):
         if column not in raw.columns:
             raw = raw.with_columns(pl.lit(None, dtype=pl.String).alias(column))
-    known = participants.select("study_id", pl.col("person_id").alias("_person_id"),
-                                pl.lit(True).alias("_known")).unique()
+    known = participants.select(
+        "study_id", pl.col("person_id").alias("_person_id"), pl.lit(True).alias("_known")
+    ).unique()
     with_known = raw.with_columns(text("person_id").alias("_person_id")).join(
         known, on=["study_id", "_person_id"], how="left", maintain_order="left"
     )
@@ -197,17 +261,20 @@ def validate_diary(raw: pl.DataFrame, participants: pl.DataFrame, reference: Ref
     bad_by_rule = checked.filter(pl.col("rule_id").is_not_null())
     passed = checked.filter(pl.col("rule_id").is_null())
     typed = typed_diary(passed).with_columns(
-        pl.lit(None, dtype=pl.String).alias("rule_id"), pl.lit(None, dtype=pl.String).alias("message")
+        pl.lit(None, dtype=pl.String).alias("rule_id"),
+        pl.lit(None, dtype=pl.String).alias("message"),
     )
     typed = with_duplicate_rule(typed)
     dup = typed.filter(pl.col("rule_id").is_not_null())
     typed = typed.filter(pl.col("rule_id").is_null()).drop("rule_id", "message")
     good, bad_schema = split_on_schema(typed, DiaryRow, carry=["raw_line"])
-    quarantine = pl.concat([
-        quarantine_rows(bad_by_rule, "diary"),
-        quarantine_rows(dup, "diary"),
-        quarantine_rows(bad_schema, "diary"),
-    ])
+    quarantine = pl.concat(
+        [
+            quarantine_rows(bad_by_rule, "diary"),
+            quarantine_rows(dup, "diary"),
+            quarantine_rows(bad_schema, "diary"),
+        ]
+    )
     return Validated(DiaryRow.validate(good.drop("raw_line")), quarantine)
 
 
@@ -217,21 +284,41 @@ def participant_rules(reference: Reference) -> list[Rule]:
     sex = text("sex").str.to_lowercase()
     stage = text("life_stage").str.to_lowercase()
     return [
-        Rule("row.ragged", "line has a different number of fields than the header",
-             pl.col("reader_rule") == "row.ragged"),
-        Rule("row.control_characters", "line holds NUL or other control characters",
-             pl.col("reader_rule") == "row.control_characters"),
+        Rule(
+            "row.ragged",
+            "line has a different number of fields than the header",
+            pl.col("reader_rule") == "row.ragged",
+        ),
+        Rule(
+            "row.control_characters",
+            "line holds NUL or other control characters",
+            pl.col("reader_rule") == "row.control_characters",
+        ),
         Rule("person_id.missing", "participant id is empty", text("person_id").is_null()),
-        Rule("participant.invalid_sex", "sex is not male/female (M/F, 1/2)",
-             ~sex.is_in(list(SEX_CODES)).fill_null(False)),
-        Rule("participant.impossible_age", f"age is missing, negative or above {age_max:.0f} months",
-             ~age_in_months().is_between(0, age_max).fill_null(False)),
-        Rule("participant.invalid_life_stage", f"life stage is not one of {LIFE_STAGES}",
-             stage.is_not_null() & ~stage.is_in(LIFE_STAGES)),
-        Rule("participant.invalid_design", "survey weight is negative or not a number",
-             (text("weight").is_not_null() & ~(number("weight") >= 0).fill_null(False))
-             | (text("weight_two_day").is_not_null()
-                & ~(number("weight_two_day") >= 0).fill_null(False))),
+        Rule(
+            "participant.invalid_sex",
+            "sex is not male/female (M/F, 1/2)",
+            ~sex.is_in(list(SEX_CODES)).fill_null(False),
+        ),
+        Rule(
+            "participant.impossible_age",
+            f"age is missing, negative or above {age_max:.0f} months",
+            ~age_in_months().is_between(0, age_max).fill_null(False),
+        ),
+        Rule(
+            "participant.invalid_life_stage",
+            f"life stage is not one of {LIFE_STAGES}",
+            stage.is_not_null() & ~stage.is_in(LIFE_STAGES),
+        ),
+        Rule(
+            "participant.invalid_design",
+            "survey weight is negative or not a number",
+            (text("weight").is_not_null() & ~(number("weight") >= 0).fill_null(False))
+            | (
+                text("weight_two_day").is_not_null()
+                & ~(number("weight_two_day") >= 0).fill_null(False)
+            ),
+        ),
     ]
 
 
@@ -243,28 +330,37 @@ def age_in_months() -> pl.Expr:
 def validate_participants(raw: pl.DataFrame, reference: Reference) -> Validated:
     """Raw participant rows -> `Participant` rows and quarantine; a repeated id keeps its first row."""
     checked = apply_rules(raw, participant_rules(reference))
-    first = pl.int_range(pl.len()).over(["study_id", text("person_id")], order_by="source_line") == 0
+    first = (
+        pl.int_range(pl.len()).over(["study_id", text("person_id")], order_by="source_line") == 0
+    )
     passed = checked.filter(pl.col("rule_id").is_null())
     dup = passed.filter(~first).with_columns(
         pl.lit("participant.duplicate").alias("rule_id"),
         pl.lit("participant id repeats an earlier row of this study").alias("message"),
     )
     typed = passed.filter(first).select(
-        "study_id", text("person_id").alias("person_id"),
+        "study_id",
+        text("person_id").alias("person_id"),
         text("sex").str.to_lowercase().replace_strict(SEX_CODES, default=None).alias("sex"),
         age_in_months().cast(pl.Int64).alias("age_months"),
         text("life_stage").str.to_lowercase().fill_null("general").alias("life_stage"),
-        number("weight").alias("weight"), number("weight_two_day").alias("weight_two_day"),
-        text("strata").alias("strata"), text("psu").alias("psu"),
-        "source_file", "source_line", "raw_line",
+        number("weight").alias("weight"),
+        number("weight_two_day").alias("weight_two_day"),
+        text("strata").alias("strata"),
+        text("psu").alias("psu"),
+        "source_file",
+        "source_line",
+        "raw_line",
     )
     good, bad_schema = split_on_schema(typed, Participant, carry=["raw_line"])
     bad_by_rule = checked.filter(pl.col("rule_id").is_not_null())
-    quarantine = pl.concat([
-        quarantine_rows(bad_by_rule, "participant"),
-        quarantine_rows(dup, "participant"),
-        quarantine_rows(bad_schema.with_columns(pl.col("study_id")), "participant"),
-    ])
+    quarantine = pl.concat(
+        [
+            quarantine_rows(bad_by_rule, "participant"),
+            quarantine_rows(dup, "participant"),
+            quarantine_rows(bad_schema.with_columns(pl.col("study_id")), "participant"),
+        ]
+    )
     return Validated(Participant.validate(good.drop("raw_line")), quarantine)
 
 
@@ -277,8 +373,10 @@ def attach_dietary_weights(participants: pl.DataFrame, raw_diary: pl.DataFrame) 
         return participants
     weights = (
         raw_diary.select(
-            "study_id", text("person_id").alias("person_id"),
-            number("weight_one_day").alias("_w1"), number("weight_two_day").alias("_w2"),
+            "study_id",
+            text("person_id").alias("person_id"),
+            number("weight_one_day").alias("_w1"),
+            number("weight_two_day").alias("_w2"),
         )
         .group_by("study_id", "person_id")
         .agg(pl.col("_w1").drop_nulls().first(), pl.col("_w2").drop_nulls().first())

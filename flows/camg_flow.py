@@ -28,7 +28,12 @@ def camg_flow(settings: Settings | None = None) -> Path:
     manifest = tasks.file_manifest(reads, tasks.kept_sources(participants, diary), quarantine)
     tasks.check_reconciled(manifest, quarantine)
     run_log = tasks.run_log_row(
-        started_at, manifest, persons, days, items, reference.rules_version,
+        started_at,
+        manifest,
+        persons,
+        days,
+        items,
+        reference.rules_version,
         reference.composition_version,
     )
     tables = tasks.mart_tables(

@@ -69,16 +69,18 @@ def one_run(sc: Scenario, seed: int) -> tuple[float, float, float]:
     return truth, res.pct_below, res.single_day_pct_below
 
 
+def _err(e: np.ndarray) -> str:
+    return f"{e.mean():+5.1f}±{e.std():4.1f}"
+
+
 def main(reps: int = 20) -> None:
     print(f"{'scenario':36s} {'true%':>6s} {'usual%':>7s} {'err':>11s} {'day1%':>6s} {'err':>11s}")
     for sc in SCENARIOS:
         runs = np.array([one_run(sc, seed) for seed in range(reps)])
         truth, usual, day1 = runs.T
-        eu, ed = usual - truth, day1 - truth
-        print(
-            f"{sc.name:36s} {truth.mean():6.1f} {usual.mean():7.1f} {eu.mean():+5.1f}±{eu.std():4.1f}"
-            f" {day1.mean():6.1f} {ed.mean():+5.1f}±{ed.std():4.1f}"
-        )
+        cells = [f"{truth.mean():6.1f}", f"{usual.mean():7.1f}", _err(usual - truth)]
+        cells += [f"{day1.mean():6.1f}", _err(day1 - truth)]
+        print(f"{sc.name:36s} " + " ".join(cells))
 
 
 if __name__ == "__main__":

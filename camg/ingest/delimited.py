@@ -132,7 +132,9 @@ def parse_delimited(data: bytes) -> DelimitedText:
     header = unique_names([h.strip().strip("\ufeff") for h in header])
     if not any(header):
         raise UnreadableFileError("header row is empty")
-    columns: dict[str, list] = {name: [] for name in [*header, "source_line", "raw_line", "n_fields"]}
+    columns: dict[str, list] = {
+        name: [] for name in [*header, "source_line", "raw_line", "n_fields"]
+    }
     for line_no, raw, fields in records:
         if not raw.strip():
             continue
@@ -143,8 +145,12 @@ def parse_delimited(data: bytes) -> DelimitedText:
         columns["n_fields"].append(len(fields))
     rows = pl.DataFrame(
         columns,
-        schema={**{name: pl.String for name in header}, "source_line": pl.Int64,
-                "raw_line": pl.String, "n_fields": pl.Int32},
+        schema={
+            **{name: pl.String for name in header},
+            "source_line": pl.Int64,
+            "raw_line": pl.String,
+            "n_fields": pl.Int32,
+        },
     )
     return DelimitedText(header=header, rows=rows, encoding=encoding, delimiter=delimiter)
 

@@ -39,7 +39,11 @@ def is_demo(header: list[str]) -> bool:
 def nhanes_integer_text(column: str) -> pl.Expr:
     """NHANES ids and codes as the integer text NHANES prints (`83732.0` from an XPT -> `83732`)."""
     text = pl.col(column).str.strip_chars()
-    return pl.when(text.str.contains(r"^\d+\.0+$")).then(text.str.replace(r"\.0+$", "")).otherwise(text)
+    return (
+        pl.when(text.str.contains(r"^\d+\.0+$"))
+        .then(text.str.replace(r"\.0+$", ""))
+        .otherwise(text)
+    )
 
 
 def _col(rows: pl.DataFrame, name: str) -> pl.Expr:
@@ -47,7 +51,9 @@ def _col(rows: pl.DataFrame, name: str) -> pl.Expr:
     return pl.col(name) if name in rows.columns else pl.lit(None, dtype=pl.String)
 
 
-def read_iff(rows: pl.DataFrame, header: list[str], source_file: str, study_id: str) -> pl.DataFrame:
+def read_iff(
+    rows: pl.DataFrame, header: list[str], source_file: str, study_id: str
+) -> pl.DataFrame:
     """Raw diary rows from an NHANES individual-foods file (one row per food item)."""
     rows = rows.rename({h: h.upper() for h in header if h != h.upper()})
     day = iff_recall_day(header)
@@ -82,7 +88,9 @@ def read_iff(rows: pl.DataFrame, header: list[str], source_file: str, study_id: 
     )
 
 
-def read_demo(rows: pl.DataFrame, header: list[str], source_file: str, study_id: str) -> pl.DataFrame:
+def read_demo(
+    rows: pl.DataFrame, header: list[str], source_file: str, study_id: str
+) -> pl.DataFrame:
     """Raw participant rows from an NHANES DEMO file (sex, age, pregnancy, design)."""
     rows = rows.rename({h: h.upper() for h in header if h != h.upper()})
     sex_code = nhanes_integer_text("RIAGENDR")
