@@ -2,6 +2,10 @@
 
 The join runs in DuckDB (`sql/intake_item.sql`); frames reach it only through explicit `register`.
 An unknown food keeps its row with null nutrients and `is_matched = false`.
+
+Only the columns the join reads cross into DuckDB (with a row index), and only the computed columns
+come back: at 10 M items this avoids copying and sorting every text column twice (see
+benchmarks/scale.py). The items are then ordered by person and day in polars.
 """
 
 import duckdb
@@ -11,12 +15,33 @@ from camg.queries import query
 from camg.reference import Reference
 from schemas.diary import IntakeItem
 
+# Diary columns `sql/intake_item.sql` reads, and the order intake items are published in.
+JOIN_INPUTS = [
+    "item_kind",
+    "food_system",
+    "food_code",
+    "amount",
+    "unit",
+    "supplement_calcium_mg_per_unit",
+    "supplement_magnesium_mg_per_unit",
+]
+ITEM_ORDER = ["study_id", "person_id", "recall_day", "source_file", "source_line"]
+
+
+def item_nutrients(diary: pl.DataFrame, reference: Reference) -> pl.DataFrame:
+    """Grams, calcium_mg, magnesium_mg and is_matched for each diary row, in the diary's row order."""
+    rows = diary.select(JOIN_INPUTS).with_row_index("row_index")
+    with duckdb.connect() as con:
+        # Arrow string views: the text columns cross into DuckDB with less copying.
+        con.register("diary_rows", rows.to_arrow(compat_level=pl.CompatLevel.newest()))
+        con.register("food_composition", reference.composition.to_arrow())
+        con.register("food_portion", reference.portions.to_arrow())
+        nutrients = con.sql(query("intake_item")).pl()
+    return nutrients.sort("row_index").drop("row_index")
+
 
 def enrich(diary: pl.DataFrame, reference: Reference) -> pl.DataFrame:
     """Intake items: every diary row with grams, calcium_mg, magnesium_mg and is_matched."""
-    with duckdb.connect() as con:
-        con.register("diary_rows", diary.to_arrow())
-        con.register("food_composition", reference.composition.to_arrow())
-        con.register("food_portion", reference.portions.to_arrow())
-        items = con.sql(query("intake_item")).pl()
-    return IntakeItem.validate(items.select(list(IntakeItem.to_schema().columns)))
+    items = pl.concat([diary, item_nutrients(diary, reference)], how="horizontal")
+    columns = list(IntakeItem.to_schema().columns)
+    return IntakeItem.validate(items.select(columns).sort(ITEM_ORDER))

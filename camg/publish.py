@@ -1,40 +1,61 @@
-"""Publish stage: assessed frames -> a new DuckDB marts file, swapped in atomically.
+"""Publish stage: a run's mart frames -> a new run folder (DuckDB + Parquet), switched in atomically.
 
-The run writes a fresh database beside the published one and renames it over `camg.duckdb` only
-after every table is written and checked. A reader holding the old file keeps reading the old inode;
-a new reader opens the whole new run. Nothing is ever written into the published file in place.
+The protocol (DESIGN section 5; the folder layout is in camg.history):
+1. Take the publish lock and delete what killed runs left behind (their building folders).
+2. Build `runs/.building-<run_id>/`: camg.duckdb (tables, derived marts, run_step, views, comments)
+   and parquet/<table>.parquet; check them; checkpoint, close, fsync, make the files read-only.
+3. Rename it to `runs/<run_id>/`, then switch `current` to it: one rename(2) publishes it all.
+4. Delete the runs beyond `keep_runs` (never the published one).
+Nothing is ever written into a published file, so a reader never waits for a lock and a kill at any
+point leaves the old run or the whole new one published. `on_step` hears each point as it is reached.
 """
 
+import logging
 import os
+import re
 from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from camg import dictionary, history, runlog
+from camg.history import MARTS_FILE, PARQUET_DIR, Progress
 from camg.queries import query
 
-MARTS_FILE = "camg.duckdb"
 # Marts computed inside the new database from the tables written before them.
 DERIVED_MARTS = ["unmatched_foods"]
+VIEW_INPUTS = re.compile(r"^-- Inputs \(mart tables\): (.+)\.$", re.MULTILINE)
+READ_ONLY = 0o444
+logger = logging.getLogger(__name__)
 
 
-def building_path(marts_dir: Path, run_id: str) -> Path:
-    """Where a run builds its database before the swap (hidden, named for the run)."""
-    return marts_dir / f".building-{run_id}.duckdb"
+class PublishCheckError(RuntimeError):
+    """The built run does not hold what was written: it is not published."""
+
+
+def log_step(step: str) -> None:
+    """The default progress callback: one log line per point reached."""
+    logger.info("publish: %s", step)
 
 
 def write_tables(
-    con: duckdb.DuckDBPyConnection, tables: Mapping[str, pl.DataFrame], run_id: str
+    con: duckdb.DuckDBPyConnection,
+    tables: Mapping[str, pl.DataFrame],
+    run_id: str,
+    on_step: Progress = history.no_progress,
 ) -> None:
     """Create one table per frame, each row stamped with the run id."""
     for name, frame in tables.items():
         con.register("frame", frame.to_arrow())
         con.execute(
-            f'create table "{name}" as select $run_id as run_id, * from frame',  # name: our constant
+            f"create table {dictionary.quoted_identifier(name)} as "
+            "select $run_id as run_id, * from frame",
             {"run_id": run_id},
         )
         con.unregister("frame")
+        on_step(f"wrote {name}")
 
 
 def write_derived(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
@@ -46,26 +67,153 @@ def write_derived(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
         )
 
 
-def fsync_path(path: Path) -> None:
-    """Flush a file or directory to disk, so a crash after the rename cannot lose the new file."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def view_files() -> dict[str, str]:
+    """camg/sql/views/<view>.sql by view name: each a `create or replace view` statement."""
+    folder = resources.files("camg").joinpath("sql", "views")
+    return {
+        f.name.removesuffix(".sql"): f.read_text(encoding="utf-8")
+        for f in sorted(folder.iterdir(), key=lambda f: f.name)
+        if f.name.endswith(".sql")
+    }
 
 
-def publish(marts_dir: Path, tables: Mapping[str, pl.DataFrame], run_id: str) -> Path:
-    """Build the marts database for a run and atomically make it the published one."""
-    marts_dir.mkdir(parents=True, exist_ok=True)
-    building = building_path(marts_dir, run_id)
-    building.unlink(missing_ok=True)
-    with duckdb.connect(str(building)) as con:
-        write_tables(con, tables, run_id)
-        write_derived(con, run_id)
+def create_views(con: duckdb.DuckDBPyConnection, tables: set[str]) -> list[str]:
+    """Create every view whose input tables (its `-- Inputs (mart tables):` line) were published."""
+    created = []
+    for name, sql in view_files().items():
+        inputs = VIEW_INPUTS.search(sql)
+        needs = {t.strip() for t in inputs.group(1).split(",")} if inputs else set()
+        if needs <= tables:
+            con.execute(sql)
+            created.append(name)
+    return created
+
+
+def rules_version(tables: Mapping[str, pl.DataFrame]) -> str:
+    """The rules version of the run (from its run_log), for the table comments."""
+    log = tables.get("run_log")
+    if log is None or "rules_version" not in log.columns or log.height == 0:
+        return "unknown"
+    return str(log["rules_version"][0])
+
+
+def export_parquet(con: duckdb.DuckDBPyConnection, folder: Path, names: list[str]) -> None:
+    """Every mart table as folder/<table>.parquet (views are SQL over them, not exported)."""
+    folder.mkdir()
+    for name in names:
+        con.execute(
+            f"copy {dictionary.quoted_identifier(name)} to $path (format parquet)",
+            {"path": str(folder / f"{name}.parquet")},
+        )
+
+
+def row_count(con: duckdb.DuckDBPyConnection, name: str) -> int:
+    """Rows of a table or view."""
+    return con.sql(f"select count(*) from {dictionary.quoted_identifier(name)}").fetchall()[0][0]
+
+
+def table_names(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The base tables of a database (not views)."""
+    rows = con.sql(
+        "select table_name from duckdb_tables() where not internal and schema_name = 'main' "
+        "order by table_name"
+    ).fetchall()
+    return [name for (name,) in rows]
+
+
+def build_database(
+    building: Path,
+    tables: Mapping[str, pl.DataFrame],
+    run_id: str,
+    steps: pl.DataFrame | None,
+    on_step: Progress,
+) -> dict[str, int]:
+    """Write the run's database and its Parquet copy; the row count of every table."""
+    records: list[dict] = []
+    with duckdb.connect(str(building / MARTS_FILE)) as con:
+        with runlog.timed_step(records, "publish: write tables"):
+            write_tables(con, tables, run_id, on_step)
+            write_derived(con, run_id)
+        run_step = runlog.run_steps(records)
+        if steps is not None:
+            run_step = pl.concat([steps, run_step], how="vertical_relaxed")
+        write_tables(con, {"run_step": run_step}, run_id)
+        create_views(con, set(table_names(con)))
+        dictionary.apply_comments(con, dictionary.load_dictionary(), rules_version(tables))
+        on_step("database written")
+        names = table_names(con)
+        export_parquet(con, building / PARQUET_DIR, names)
+        on_step("parquet written")
+        counts = {n: row_count(con, n) for n in names}
         con.execute("checkpoint")
-    fsync_path(building)
-    published = marts_dir / MARTS_FILE
-    os.replace(building, published)
-    fsync_path(marts_dir)
-    return published
+    return counts
+
+
+def check_built(building: Path, tables: Mapping[str, pl.DataFrame], counts: dict[str, int]) -> None:
+    """Reopen what was built, read-only, and compare it with what was written; raise if it differs."""
+    with duckdb.connect(str(building / MARTS_FILE), read_only=True) as con:
+        for name, frame in tables.items():
+            if (got := row_count(con, name)) != frame.height:
+                raise PublishCheckError(f"{name}: wrote {frame.height} rows, read {got}")
+        for name, expected in counts.items():
+            path = str(building / PARQUET_DIR / f"{name}.parquet")
+            got = con.sql("select count(*) from read_parquet($p)", params={"p": path}).fetchall()
+            if got[0][0] != expected:
+                raise PublishCheckError(f"{name}.parquet: {got[0][0]} rows, database {expected}")
+        views = con.sql("select view_name from duckdb_views() where not internal").fetchall()
+        for (view,) in views:
+            row_count(con, view)  # a view that cannot run fails the publish, not the analyst
+
+
+def seal(building: Path) -> None:
+    """Make every file of the built run read-only and flush it, then the folders that name them."""
+    for path in [*building.rglob("*"), building]:
+        if path.is_file():
+            path.chmod(READ_ONLY)
+        history.fsync_path(path)
+    history.fsync_path(building.parent)
+
+
+def build_run(
+    marts_dir: Path,
+    tables: Mapping[str, pl.DataFrame],
+    run_id: str,
+    steps: pl.DataFrame | None,
+    on_step: Progress,
+) -> Path:
+    """Build, check and seal the run's folder; return it under its final name (not yet published)."""
+    building = history.building_dir(marts_dir, run_id)
+    building.mkdir()
+    counts = build_database(building, tables, run_id, steps, on_step)
+    check_built(building, tables, counts)
+    seal(building)
+    on_step("built")
+    final = history.run_dir(marts_dir, run_id)
+    os.replace(building, final)
+    history.fsync_path(final.parent)
+    on_step("renamed")
+    return final
+
+
+def publish(
+    marts_dir: Path,
+    tables: Mapping[str, pl.DataFrame],
+    run_id: str,
+    steps: pl.DataFrame | None = None,
+    keep_runs: int = 7,
+    on_step: Progress = log_step,
+) -> Path:
+    """Build the run's marts and atomically make them the published ones; the path analysts open.
+
+    `steps` (the flow's step timings) goes into run_step with the publish phases before the switch.
+    """
+    marts_dir.mkdir(parents=True, exist_ok=True)
+    with history.publish_lock(marts_dir):
+        on_step("locked")
+        removed = history.remove_leftovers(marts_dir)
+        on_step(f"cleaned {len(removed)} leftovers")
+        build_run(marts_dir, tables, run_id, steps, on_step)
+        history.switch(marts_dir, run_id, on_step)
+        pruned = history.prune(marts_dir, keep_runs)
+        on_step(f"pruned {len(pruned)} runs")
+    return marts_dir / MARTS_FILE

@@ -34,6 +34,7 @@ def file_manifest(
                 "status": r.status,
                 "error": r.error,
                 "rows_in": r.rows_in,
+                "read_from": r.read_from,
             }
             for r in reads
         ],
@@ -47,6 +48,7 @@ def file_manifest(
             "status": pl.String,
             "error": pl.String,
             "rows_in": pl.Int64,
+            "read_from": pl.String,
         },
     )
     return (

@@ -16,6 +16,39 @@ RULES_FILES = ("nutrition_rules.csv", "camg_rules.csv")
 FNDDS_FILE = Path("fndds") / "fndds_ca_mg_per100g.csv.gz"
 SR_FOODS_FILE = Path("usda_sr24") / "foods.csv"
 SR_PORTIONS_FILE = Path("usda_sr24") / "portions.csv"
+# Spellings of a unit as diaries and SR write it -> the one name camg joins portions on.
+UNIT_ALIASES = {
+    "g": ["g", "gm", "gms", "gr", "gram", "grams", "gramme", "grammes"],
+    "ml": ["ml", "mls", "millilitre", "millilitres", "milliliter", "milliliters", "cc"],
+    "cup": ["cup", "cups", "c"],
+    "tbsp": ["tbsp", "tbsps", "tbs", "tbl", "tblsp", "tablespoon", "tablespoons"],
+    "tsp": ["tsp", "tsps", "teaspoon", "teaspoons"],
+    "oz": ["oz", "ozs", "ounce", "ounces"],
+    "fl oz": ["fl oz", "floz", "fl. oz", "fl.oz", "fluid ounce", "fluid ounces", "fl ounce"],
+    "lb": ["lb", "lbs", "pound", "pounds"],
+    "kg": ["kg", "kgs", "kilogram", "kilograms"],
+}
+ALIAS_TO_UNIT = {alias: unit for unit, aliases in UNIT_ALIASES.items() for alias in aliases}
+# Units that weigh the same for every food: (unit, rule id of its grams); food_portion rows "*"/"*".
+MASS_UNITS = {"oz": "unit.oz_grams", "lb": "unit.lb_grams", "kg": "unit.kg_grams"}
+ANY_FOOD = "*"
+
+
+def canonical_unit(unit: pl.Expr) -> pl.Expr:
+    """A unit as camg names it (`Tablespoons` -> `tbsp`, `fl. oz.` -> `fl oz`).
+
+    Trimmed, lower case, spaces collapsed, a final dot dropped, aliases mapped; an unknown unit stays
+    as written (validation then quarantines it as `unit.unknown`).
+    """
+    cleaned = (
+        unit.str.strip_chars().str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_suffix(".")
+    )
+    return cleaned.replace(ALIAS_TO_UNIT)
+
+
+def base_unit(unit: pl.Expr) -> pl.Expr:
+    """The measure an SR portion name starts with (`cup, chopped` and `cup (8 fl oz)` -> `cup`)."""
+    return canonical_unit(unit.str.replace(r"\s*[,(].*$", ""))
 
 
 @dataclass(frozen=True)
@@ -94,6 +127,38 @@ def load_sr24(reference_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     return foods, portions
 
 
+def with_unit_forms(portions: pl.DataFrame, rules: pl.DataFrame) -> pl.DataFrame:
+    """SR portions plus the unit forms diaries use.
+
+    Adds a food's base measures (`cup` from `cup, chopped`, first listed wins), its `ml` (grams per
+    ml from its `fl oz`, else its `cup`, portion) and the mass units every food shares (food_system
+    and food_code `*`).
+    """
+    value = dict(zip(rules["rule_id"], rules["value"], strict=True))
+    exact = portions.with_columns(canonical_unit(pl.col("unit")).alias("unit"))
+    base = portions.with_columns(base_unit(pl.col("unit")).alias("unit"))
+    per_ml = pl.when(pl.col("unit") == "fl oz").then(pl.col("grams") / value["unit.fl_oz_ml"])
+    ml = (
+        base.filter((pl.col("unit") == "fl oz") | (pl.col("unit") == "cup"))
+        .sort(pl.col("unit") != "fl oz", maintain_order=True)
+        .with_columns(
+            per_ml.otherwise(pl.col("grams") / value["unit.cup_ml"]).alias("grams"),
+            pl.lit("ml").alias("unit"),
+        )
+    )
+    mass = pl.DataFrame(
+        {
+            "food_system": [ANY_FOOD] * len(MASS_UNITS),
+            "food_code": [ANY_FOOD] * len(MASS_UNITS),
+            "unit": list(MASS_UNITS),
+            "grams": [value[rule] for rule in MASS_UNITS.values()],
+        }
+    )
+    return pl.concat([exact, base, ml, mass]).unique(
+        subset=["food_system", "food_code", "unit"], keep="first", maintain_order=True
+    )
+
+
 def files_digest(paths: list[Path]) -> str:
     """A short content hash of reference files, so a changed table gets a new version."""
     digest = hashlib.sha256()
@@ -107,7 +172,7 @@ def load_reference(reference_dir: Path) -> Reference:
     rules, rules_version = load_rules(reference_dir)
     sr_foods, sr_portions = load_sr24(reference_dir)
     composition = FoodComposition.validate(pl.concat([load_fndds(reference_dir), sr_foods]))
-    portions = FoodPortion.validate(sr_portions)
+    portions = FoodPortion.validate(with_unit_forms(sr_portions, rules))
     files = [
         reference_dir / FNDDS_FILE,
         reference_dir / SR_FOODS_FILE,

@@ -1,6 +1,9 @@
-"""Run log: one row per run with its status, counts and the versions it was computed with."""
+"""Run log: one row per run (status, counts, versions) and one per step of it (run_step)."""
 
 import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import uuid4
@@ -62,4 +65,50 @@ def run_log_row(
                 "code_version": code_version(),
             }
         ]
+    )
+
+
+# One record per task run or publish phase, as `run_steps` takes them.
+STEP_RECORD_SCHEMA = {
+    "step": pl.String,
+    "state": pl.String,
+    "started_at": pl.Datetime("us", "UTC"),
+    "finished_at": pl.Datetime("us", "UTC"),
+    "duration_seconds": pl.Float64,
+}
+
+
+def run_steps(records: list[dict]) -> pl.DataFrame:
+    """The run_step table: one row per step, a step run several times (once per file) summed.
+
+    `state` is Completed unless a run of the step ended otherwise (then that run's state).
+    """
+    frame = pl.DataFrame(records, schema=STEP_RECORD_SCHEMA, orient="row")
+    worst = pl.col("state").filter(pl.col("state") != "Completed").first()
+    return (
+        frame.group_by("step")
+        .agg(
+            pl.len().cast(pl.Int64).alias("n_runs"),
+            worst.fill_null("Completed").alias("state"),
+            pl.col("started_at").min(),
+            pl.col("finished_at").max(),
+            pl.col("duration_seconds").sum(),
+        )
+        .sort("started_at", "step", nulls_last=True)
+    )
+
+
+@contextmanager
+def timed_step(records: list[dict], step: str) -> Iterator[None]:
+    """Append a Completed record of the block's start, end and duration to `records`."""
+    started_at, clock = datetime.now(UTC), time.perf_counter()
+    yield
+    records.append(
+        {
+            "step": step,
+            "state": "Completed",
+            "started_at": started_at,
+            "finished_at": datetime.now(UTC),
+            "duration_seconds": time.perf_counter() - clock,
+        }
     )

@@ -20,6 +20,10 @@ Singleton strata (a stratum with one PSU in the *full* design): R's default
 (R >= 4.2 semantics): the lonely PSU total is centred at the grand mean of all PSU
 totals (zero for a mean's influence values) with scale 1 -- conservative.
 ``"certainty"`` (or ``"remove"``) makes it contribute 0, ``"fail"`` raises.
+
+Quantile SEs follow Woodruff (1952) as R ``svyquantile`` (survey >= 4.1, ``qrule="math"``,
+``interval.type="mixed"``) computes them: the SE of the estimated CDF at the quantile, turned into a
+95 % interval on the probability scale, mapped back through the quantile function; SE = width / (2 z).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ __all__ = [
     "linearized_variance",
     "survey_mean",
     "survey_proportion",
+    "survey_quantiles",
     "weighted_mean",
     "weighted_quantiles",
 ]
@@ -207,3 +212,41 @@ def survey_proportion(
     return survey_mean(
         x, weights, strata, psu, domain=domain, lonely_psu=lonely_psu, fpc_rate=fpc_rate
     )
+
+
+# Two-sided 95 % normal quantile (scipy.stats.norm.ppf(0.975)), for Woodruff intervals.
+Z_95 = 1.959963984540054
+
+
+def survey_quantiles(
+    values: ArrayLike,
+    weights: ArrayLike | None,
+    strata: ArrayLike | None,
+    psu: ArrayLike | None,
+    probs: ArrayLike,
+    *,
+    domain: ArrayLike | None = None,
+    lonely_psu: LonelyPsu = "adjust",
+) -> list[SurveyEstimate]:
+    """Weighted quantiles of a domain with Woodruff SEs (R ``svyquantile``, ``qrule="math"``).
+
+    For each p: q = Q(p); se_F = SE of the domain share with ``y <= q`` (full design); the interval
+    is [Q(p - z se_F), Q(p + z se_F)] (probabilities clipped to [0, 1]); SE = its width / (2 z).
+    """
+    y = np.asarray(values, dtype=float).ravel()
+    w = _weights(y, weights)
+    d = np.ones(y.size, dtype=bool) if domain is None else np.asarray(domain, dtype=bool).ravel()
+    d = d & np.isfinite(y)
+    p = np.atleast_1d(np.asarray(probs, dtype=float))
+    q = weighted_quantiles(y[d], w[d], p)
+    out = []
+    for prob, qp in zip(p, q, strict=True):
+        if not np.isfinite(qp):
+            out.append(SurveyEstimate(float("nan"), float("nan"), int(d.sum())))
+            continue
+        below = np.where(np.isfinite(y), (y <= qp).astype(float), np.nan)
+        se_f = survey_mean(below, w, strata, psu, domain=d, lonely_psu=lonely_psu).se
+        lo_hi = np.clip([prob - Z_95 * se_f, prob + Z_95 * se_f], 0.0, 1.0)
+        lo, hi = weighted_quantiles(y[d], w[d], lo_hi)
+        out.append(SurveyEstimate(float(qp), float(hi - lo) / (2 * Z_95), int(d.sum())))
+    return out

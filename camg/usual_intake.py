@@ -251,9 +251,10 @@ def estimate_usual_intake(
     days = _person_days(intake, person, day, weights)
     n_i = days.n_per_person
     base = {"n_persons": int(n_i.size), "n_repeat": int((n_i >= 2).sum()), "cutpoint": cutpoint}
-    if base["n_repeat"] < min_repeat or np.count_nonzero(days.y[days.first] > 0) < 2:
+    first_positive = days.y[days.first][days.y[days.first] > 0]
+    if base["n_repeat"] < min_repeat or np.unique(first_positive).size < 2:
         why = f"{base['n_repeat']} persons with 2+ recalls (need {min_repeat})"
-        return UsualIntakeResult(**base, reason=why + " or < 2 positive day-1 intakes")
+        return UsualIntakeResult(**base, reason=why + " or < 2 distinct positive day-1 intakes")
     lam, offset, vc = _fit(days, day2_effect)
     if not (vc.var_between > 0 and vc.var_within >= 0):
         why = f"non-positive between-person variance ({vc.var_between:.3g})"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pandera.polars as pa
 import polars as pl
 
-from camg.reference import Reference
+from camg.reference import ANY_FOOD, Reference, canonical_unit
 from schemas.diary import ITEM_KINDS, DiaryRow
 from schemas.participants import LIFE_STAGES, Participant
 from schemas.quarantine import QuarantineRow
@@ -59,14 +59,29 @@ def number(column: str) -> pl.Expr:
 
 
 def apply_rules(frame: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
-    """The frame with `rule_id` and `message` of the first rule each row breaks (null if none)."""
-    rule_id = pl.lit(None, dtype=pl.String)
-    message = pl.lit(None, dtype=pl.String)
-    for rule in reversed(rules):
-        broken = rule.broken.fill_null(False)
-        rule_id = pl.when(broken).then(pl.lit(rule.rule_id)).otherwise(rule_id)
-        message = pl.when(broken).then(pl.lit(rule.message)).otherwise(message)
-    return frame.with_columns(rule_id.alias("rule_id"), message.alias("message"))
+    """The frame with `rule_id` and `message` of the first rule each row breaks (null if none).
+
+    Every rule is evaluated once, side by side (polars shares their common parts), then the first
+    broken one is picked: cheaper than one nested when/then chain per output column.
+    """
+    flags = [f"_broken_{i}" for i in range(len(rules))]
+    checked = frame.with_columns(
+        rule.broken.fill_null(False).alias(flag) for rule, flag in zip(rules, flags, strict=True)
+    )
+    first = pl.coalesce(
+        pl.when(pl.col(flag)).then(pl.lit(rule.rule_id))
+        for rule, flag in zip(rules, flags, strict=True)
+    )
+    messages = {rule.rule_id: rule.message for rule in reversed(rules)}
+    return (
+        checked.with_columns(first.alias("rule_id"))
+        .with_columns(
+            pl.col("rule_id")
+            .replace_strict(messages, default=None, return_dtype=pl.String)
+            .alias("message")
+        )
+        .drop(flags)
+    )
 
 
 def quarantine_rows(frame: pl.DataFrame, record_kind: str) -> pl.DataFrame:
@@ -111,26 +126,8 @@ def split_on_schema(
     return good, bad
 
 
-def diary_rules(reference: Reference) -> list[Rule]:
-    """The named rules for diary rows, in the order they are checked.
-
-    `_known` is set by `validate_diary` from the participants of the row's batch.
-    """
-    grams_max = reference.threshold("plausibility.item_grams_max")
-    ml_max = reference.threshold("plausibility.item_ml_max")
-    units_max = reference.threshold("plausibility.household_units_max")
-    day_max = reference.threshold("plausibility.recall_day_max")
-    per_unit_max = reference.threshold("plausibility.supplement_mg_per_unit_max")
-    amount, unit, kind = number("amount"), text("unit").str.to_lowercase(), text("item_kind")
-    is_supplement = kind.str.to_lowercase() == "supplement"
-    systems = reference.composition["food_system"].unique().to_list()
-    limit = (
-        pl.when(unit == "g").then(grams_max).when(unit == "ml").then(ml_max).otherwise(units_max)
-    )
-    ca_unit, mg_unit = (
-        number("supplement_calcium_mg_per_unit"),
-        number("supplement_magnesium_mg_per_unit"),
-    )
+def reader_rules() -> list[Rule]:
+    """The rules a reader already checked while splitting the line (every record kind has them)."""
     return [
         Rule(
             "row.ragged",
@@ -142,10 +139,42 @@ def diary_rules(reference: Reference) -> list[Rule]:
             "line holds NUL or other control characters",
             pl.col("reader_rule") == "row.control_characters",
         ),
+    ]
+
+
+def diary_rules(reference: Reference) -> list[Rule]:
+    """The named rules for diary rows, in the order they are checked.
+
+    `_known` is set by `validate_diary` from the participants of the row's batch.
+    """
+    grams_max = reference.threshold("plausibility.item_grams_max")
+    ml_max = reference.threshold("plausibility.item_ml_max")
+    units_max = reference.threshold("plausibility.household_units_max")
+    day_max = reference.threshold("plausibility.recall_day_max")
+    per_unit_max = reference.threshold("plausibility.supplement_mg_per_unit_max")
+    amount, unit, kind = number("amount"), pl.col("_unit"), text("item_kind")
+    is_supplement = (kind.str.to_lowercase() == "supplement").fill_null(False)
+    systems = reference.composition["food_system"].unique().to_list()
+    limit = (
+        pl.when(unit == "g").then(grams_max).when(unit == "ml").then(ml_max).otherwise(units_max)
+    )
+    ca_unit, mg_unit = (
+        number("supplement_calcium_mg_per_unit"),
+        number("supplement_magnesium_mg_per_unit"),
+    )
+    return [
+        *reader_rules(),
         Rule("person_id.missing", "participant id is empty", text("person_id").is_null()),
         Rule(
+            "intake_date.invalid",
+            "intake date is not an ISO date (YYYY-MM-DD) and there is no recall day",
+            text("recall_day").is_null()
+            & text("intake_date").is_not_null()
+            & intake_date().is_null(),
+        ),
+        Rule(
             "recall_day.invalid",
-            "recall day is missing or not a whole number",
+            "recall day (or intake date) is missing, or the day is not a whole number",
             ~text("recall_day").str.contains(INT_TEXT).fill_null(False),
         ),
         Rule(
@@ -189,6 +218,14 @@ def diary_rules(reference: Reference) -> list[Rule]:
             & ~text("food_system").str.to_lowercase().is_in(systems).fill_null(False),
         ),
         Rule(
+            "unit.unknown",
+            "unit is not g, a mass unit or a household measure (or ml) of this food",
+            ~is_supplement
+            & (unit != "g")
+            & pl.col("_portion_known").is_null()
+            & pl.col("_mass_unit").is_null(),
+        ),
+        Rule(
             "supplement.missing_nutrients",
             "supplement row carries no Ca or Mg per unit",
             is_supplement & ca_unit.is_null() & mg_unit.is_null(),
@@ -221,7 +258,7 @@ def typed_diary(frame: pl.DataFrame) -> pl.DataFrame:
         text("food_system").str.to_lowercase().alias("food_system"),
         pl.col("food_description").alias("food_description"),
         number("amount").alias("amount"),
-        text("unit").str.to_lowercase().fill_null("g").alias("unit"),
+        canonical_unit(text("unit")).fill_null("g").alias("unit"),
         number("reported_calcium_mg").alias("reported_calcium_mg"),
         number("reported_magnesium_mg").alias("reported_magnesium_mg"),
         number("supplement_calcium_mg_per_unit").alias("supplement_calcium_mg_per_unit"),
@@ -231,16 +268,80 @@ def typed_diary(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def with_duplicate_rule(frame: pl.DataFrame) -> pl.DataFrame:
-    """Mark repeats of an export's own item key (same person, day and item line) as duplicates."""
-    key = ["study_id", "person_id", "recall_day", "item_key"]
-    repeat = pl.int_range(pl.len()).over(key, order_by="source_line") > 0
-    is_dup = pl.col("item_key").is_not_null() & repeat & pl.col("rule_id").is_null()
-    return frame.with_columns(
-        pl.when(is_dup).then(pl.lit("row.duplicate")).otherwise("rule_id").alias("rule_id"),
-        pl.when(is_dup)
-        .then(pl.lit("repeats an item already recorded for this person and day"))
-        .otherwise("message")
-        .alias("message"),
+    """Mark repeats of an export's own item key (same person, day and item line) as duplicates.
+
+    The first in (file, line) order is kept. Only rows whose key occurs twice are ordered, so the
+    common case (no repeats) costs one hash pass, not a window over every row.
+    """
+    key = pl.struct("study_id", "person_id", "recall_day", "item_key")
+    indexed = frame.with_row_index("_row")
+    repeats = (
+        indexed.filter(pl.col("item_key").is_not_null() & pl.col("rule_id").is_null())
+        .filter(key.is_duplicated())
+        .sort("source_file", "source_line")
+        .filter(~key.is_first_distinct())
+        .select("_row", pl.lit(True).alias("_is_repeat"))
+    )
+    is_dup = pl.col("_is_repeat").fill_null(False)
+    return (
+        indexed.join(repeats, on="_row", how="left", maintain_order="left")
+        .with_columns(
+            pl.when(is_dup).then(pl.lit("row.duplicate")).otherwise("rule_id").alias("rule_id"),
+            pl.when(is_dup)
+            .then(pl.lit("repeats an item already recorded for this person and day"))
+            .otherwise("message")
+            .alias("message"),
+        )
+        .drop("_row", "_is_repeat")
+    )
+
+
+def intake_date() -> pl.Expr:
+    """The `intake_date` text as a date (ISO `YYYY-MM-DD`), null when missing or not a date."""
+    return text("intake_date").str.to_date("%Y-%m-%d", strict=False)
+
+
+def with_recall_day_from_dates(raw: pl.DataFrame) -> pl.DataFrame:
+    """Rows dated by `intake_date` (and no recall day) numbered per person: first date = day 1.
+
+    The number depends only on the person's distinct dates, not on row or file order, so it is the
+    same on every run.
+    """
+    dated = pl.when(text("recall_day").is_null()).then(intake_date())
+    day = dated.rank("dense").over(["study_id", text("person_id")])
+    return raw.with_columns(
+        pl.coalesce(pl.col("recall_day"), day.cast(pl.Int64).cast(pl.String)).alias("recall_day")
+    )
+
+
+def with_lookups(
+    raw: pl.DataFrame, participants: pl.DataFrame, reference: Reference
+) -> pl.DataFrame:
+    """Raw rows with what the rules look up: is the participant known, is the unit known for the food."""
+    keys = ["study_id", "_person_id"]
+    known = participants.select(
+        "study_id", pl.col("person_id").alias("_person_id"), pl.lit(True).alias("_known")
+    ).unique()
+    portions = reference.portions.filter(pl.col("food_system") != ANY_FOOD)
+    food_units = portions.select(
+        pl.col("food_system").alias("_system"),
+        pl.col("food_code").alias("_code"),
+        pl.col("unit").alias("_unit"),
+        pl.lit(True).alias("_portion_known"),
+    )
+    mass_units = reference.portions.filter(pl.col("food_system") == ANY_FOOD).select(
+        pl.col("unit").alias("_unit"), pl.lit(True).alias("_mass_unit")
+    )
+    return (
+        raw.with_columns(
+            text("person_id").alias("_person_id"),
+            text("food_system").str.to_lowercase().alias("_system"),
+            text("food_code").alias("_code"),
+            canonical_unit(text("unit")).fill_null("g").alias("_unit"),
+        )
+        .join(known, on=keys, how="left", maintain_order="left")
+        .join(food_units, on=["_system", "_code", "_unit"], how="left", maintain_order="left")
+        .join(mass_units, on="_unit", how="left", maintain_order="left")
     )
 
 
@@ -248,15 +349,10 @@ def validate_diary(
     raw: pl.DataFrame, participants: pl.DataFrame, reference: Reference
 ) -> Validated:
     """Raw diary rows -> `DiaryRow` rows and quarantine; rows in = kept + quarantined."""
-    for column in ("is_reliable_recall",):
+    for column in ("is_reliable_recall", "intake_date"):
         if column not in raw.columns:
             raw = raw.with_columns(pl.lit(None, dtype=pl.String).alias(column))
-    known = participants.select(
-        "study_id", pl.col("person_id").alias("_person_id"), pl.lit(True).alias("_known")
-    ).unique()
-    with_known = raw.with_columns(text("person_id").alias("_person_id")).join(
-        known, on=["study_id", "_person_id"], how="left", maintain_order="left"
-    )
+    with_known = with_lookups(with_recall_day_from_dates(raw), participants, reference)
     checked = apply_rules(with_known, diary_rules(reference))
     bad_by_rule = checked.filter(pl.col("rule_id").is_not_null())
     passed = checked.filter(pl.col("rule_id").is_null())
@@ -284,16 +380,7 @@ def participant_rules(reference: Reference) -> list[Rule]:
     sex = text("sex").str.to_lowercase()
     stage = text("life_stage").str.to_lowercase()
     return [
-        Rule(
-            "row.ragged",
-            "line has a different number of fields than the header",
-            pl.col("reader_rule") == "row.ragged",
-        ),
-        Rule(
-            "row.control_characters",
-            "line holds NUL or other control characters",
-            pl.col("reader_rule") == "row.control_characters",
-        ),
+        *reader_rules(),
         Rule("person_id.missing", "participant id is empty", text("person_id").is_null()),
         Rule(
             "participant.invalid_sex",

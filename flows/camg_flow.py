@@ -3,20 +3,35 @@
 from datetime import UTC, datetime
 from pathlib import Path
 
-from prefect import flow
+from prefect import Flow, flow, get_run_logger, unmapped
 
 from camg.config import Settings
+from camg.lock import run_lock
+from camg.logs import log_to_file
 from camg.runlog import new_run_id
 from flows import tasks
 
 
 @flow(name="camg", log_prints=True)
 def camg_flow(settings: Settings | None = None) -> Path:
-    """Run the whole pipeline once on `settings.raw_dir` and publish to `settings.marts_dir`."""
+    """Run the pipeline once, holding the marts folder's run lock (two runs never publish at once)."""
     settings = settings or Settings.load()
+    # A served run is a process of its own, so the flow is an entry point too.
+    with log_to_file(settings), run_lock(settings.marts_dir, settings.lock_timeout_seconds):
+        get_run_logger().info("run lock held: %s -> %s", settings.raw_dir, settings.marts_dir)
+        return pipeline(settings)
+
+
+def pipeline(settings: Settings) -> Path:
+    """Run the whole pipeline once on `settings.raw_dir` and publish to `settings.marts_dir`."""
     run_id, started_at = new_run_id(), datetime.now(UTC)
     reference = tasks.load_reference(settings.reference_dir)
-    reads = tasks.read_raw(settings.raw_dir)
+    found = tasks.discover_raw(settings.raw_dir)
+    # Per-file work is mapped, so a Dask task runner (settings.dask_scheduler) can fan it out.
+    reads = tasks.read_raw_file.map(
+        found, unmapped(settings.raw_dir), unmapped(settings.marts_dir)
+    ).result()
+    tasks.prune_cache(settings.marts_dir, reads)
     raw_diary = tasks.combined_diary(reads)
     participants = tasks.validate_participants(tasks.combined_participants(reads), reference)
     people = tasks.attach_dietary_weights(participants.kept, raw_diary)
@@ -24,8 +39,12 @@ def camg_flow(settings: Settings | None = None) -> Path:
     items = tasks.enrich_items(diary.kept, reference)
     days = tasks.person_days(items)
     persons = tasks.assess_persons(days, people, reference)
-    quarantine = tasks.all_quarantine(participants, diary)
-    manifest = tasks.file_manifest(reads, tasks.kept_sources(participants, diary), quarantine)
+    totals = tasks.validate_recall_totals(tasks.combined_totals(reads))
+    crosscheck = tasks.export_crosscheck(items, totals.kept)
+    quarantine = tasks.all_quarantine(participants, diary, totals)
+    manifest = tasks.file_manifest(
+        reads, tasks.kept_sources(participants, diary, totals), quarantine
+    )
     tasks.check_reconciled(manifest, quarantine)
     run_log = tasks.run_log_row(
         started_at,
@@ -36,7 +55,43 @@ def camg_flow(settings: Settings | None = None) -> Path:
         reference.rules_version,
         reference.composition_version,
     )
+    divisors = tasks.weight_divisors(people)
+    lost = tasks.days_with_lost_items(quarantine, raw_diary)
+    summary = tasks.population_summary(days, persons, lost, divisors, reference)
+    sources = tasks.food_sources(items, days, persons, lost, divisors, reference)
     tables = tasks.mart_tables(
-        items, days, persons, people, quarantine, manifest, run_log, reference
+        items,
+        days,
+        persons,
+        people,
+        quarantine,
+        manifest,
+        run_log,
+        reference,
+        crosscheck,
+        summary=summary,
+        sources=sources,
     )
-    return tasks.publish_marts(settings.marts_dir, tables, run_id)
+    steps = tasks.run_steps()
+    published = tasks.publish_marts(settings.marts_dir, tables, run_id, steps, settings.keep_runs)
+    tasks.build_reports(
+        published, settings.reports_dir, settings.report_key_path(), settings.reference_dir
+    )
+    return published
+
+
+def with_task_runner(settings: Settings) -> Flow:
+    """The camg flow on the task runner the settings name: Prefect's default, or Dask.
+
+    `dask_scheduler` empty: Prefect's thread pool; "local": a Dask LocalCluster started for the run;
+    "tcp://host:8786": an existing Dask cluster whose workers can read the raw folder.
+    """
+    if not settings.dask_scheduler:
+        return camg_flow
+    from prefect_dask import DaskTaskRunner
+
+    if settings.dask_scheduler == "local":
+        runner = DaskTaskRunner(cluster_kwargs={"dashboard_address": None})
+    else:
+        runner = DaskTaskRunner(address=settings.dask_scheduler)
+    return camg_flow.with_options(task_runner=runner)

@@ -1,22 +1,112 @@
-"""The `camg` command line: it builds the settings and starts flows (nothing else)."""
+"""The `camg` command line: it builds the settings, sets up logs and starts flows or plain checks."""
 
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
+import polars as pl
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from camg.config import Settings
 
 app = typer.Typer(
     help="camg: calcium and magnesium balance from dietary surveys.", no_args_is_help=True
 )
+log = logging.getLogger("camg.cli")
+# Piped into a file or a mail, tables keep their rows on one line each (not the 80 columns default).
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 200)
 
 RawOption = Annotated[Path | None, typer.Option("--raw", help="Folder of batches (CAMG_RAW_DIR).")]
 MartsOption = Annotated[Path | None, typer.Option("--marts", help="Marts folder (CAMG_MARTS_DIR).")]
 ReportsOption = Annotated[
     Path | None, typer.Option("--reports", help="Reports folder (CAMG_REPORTS_DIR).")
 ]
-ConfigOption = Annotated[Path | None, typer.Option("--config", help="TOML settings file.")]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="TOML settings file (CAMG_CONFIG; default ./camg.toml if any)."),
+]
+
+
+# Column names of the runs table as shown (the marts keep the full names).
+RUN_HEADINGS = {
+    "run_id": "run",
+    "started_at": "started",
+    "status": "status",
+    "n_files": "files",
+    "n_files_failed": "failed files",
+    "rows_in": "rows in",
+    "rows_kept": "kept",
+    "rows_quarantined": "quarantined",
+    "n_persons": "persons",
+    "is_current": "published",
+}
+
+
+@app.callback()
+def main() -> None:
+    """camg: calcium and magnesium balance from dietary surveys."""
+    # No network here: Prefect's server must not try to send telemetry (set before Prefect loads).
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+def load_settings(config: Path | None, **overrides: object) -> Settings:
+    """The settings for this command; a bad value is a usage error, not a traceback."""
+    try:
+        return Settings.load(config, **overrides)
+    except (ValueError, FileNotFoundError) as exc:
+        err.print(f"[red]camg: bad settings:[/] {exc}")
+        raise typer.Exit(code=2) from exc
+
+
+def cell(value: object) -> str:
+    """A value as table text: nulls empty, times to the second with their zone."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+    return str(value)
+
+
+def frame_table(title: str, frame: pl.DataFrame) -> Table:
+    """A polars frame as a rich table."""
+    table = Table(title=title, title_justify="left")
+    for name in frame.columns:
+        table.add_column(name, overflow="fold")
+    for row in frame.iter_rows():
+        table.add_row(*(cell(v) for v in row))
+    return table
+
+
+def require_raw_dir(settings: Settings) -> None:
+    """Stop before a run when the raw folder is missing (an unmounted share must not empty the marts)."""
+    if not settings.raw_dir.is_dir():
+        err.print(f"[red]camg: no raw folder {settings.raw_dir}[/] (--raw or CAMG_RAW_DIR)")
+        raise typer.Exit(code=2)
+
+
+@contextmanager
+def study_view(settings: Settings) -> Iterator[Settings]:
+    """The settings, with the raw folder narrowed to `settings.study`'s batch when one is set."""
+    if not settings.study:
+        yield settings
+        return
+    from camg.preview import batch_view
+
+    batch_dir = settings.raw_dir / settings.study
+    if not batch_dir.is_dir():
+        err.print(f"[red]camg: no batch folder {batch_dir}[/]")
+        raise typer.Exit(code=2)
+    with batch_view(batch_dir) as view:
+        yield replace(settings, raw_dir=view)
 
 
 @app.command()
@@ -25,17 +115,249 @@ def run(
     marts: MartsOption = None,
     reports: ReportsOption = None,
     config: ConfigOption = None,
+    study: Annotated[
+        str | None,
+        typer.Option(help="Run one batch folder only; the marts then hold that study alone."),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Prefect's log lines.")] = False,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask", help="Read files on Dask: 'local' or tcp://host:8786 (CAMG_DASK_SCHEDULER)."
+        ),
+    ] = None,
 ) -> None:
-    """Run the whole flow once: ingest, validate, enrich, assess and publish."""
-    from flows.camg_flow import camg_flow
+    """Run the whole flow once: ingest, validate, enrich, assess and publish.
 
-    settings = Settings.load(config, raw_dir=raw, marts_dir=marts, reports_dir=reports)
+    Every run reads all files of the raw folder (a full run); exit code 0 when the marts were
+    published, 1 when nothing was (the published marts are then left as they were).
+    """
+    from camg.logs import StepProgress, log_to_file, quiet_console_handlers
+    from flows.camg_flow import with_task_runner
+
+    settings = load_settings(
+        config,
+        raw_dir=raw,
+        marts_dir=marts,
+        reports_dir=reports,
+        study=study,
+        dask_scheduler=dask,
+    )
+    require_raw_dir(settings)
+    if not verbose:
+        quiet_console_handlers()
+    with log_to_file(settings), study_view(settings) as run_settings:
+        log.info("camg run started: raw %s, marts %s", settings.raw_dir, settings.marts_dir)
+        try:
+            with StepProgress(err):
+                published = with_task_runner(run_settings)(run_settings)
+        except Exception as exc:
+            log.exception("camg run failed, nothing was published")
+            err.print(f"[red]camg run failed, nothing was published:[/] {exc}")
+            raise typer.Exit(code=1) from exc
+        log.info("camg run published %s", published)
+    out.print(f"published {published}")
+    show_status(settings.marts_dir, limit=1)
+
+
+@app.command()
+def serve(
+    raw: RawOption = None,
+    marts: MartsOption = None,
+    reports: ReportsOption = None,
+    config: ConfigOption = None,
+    cron: Annotated[str | None, typer.Option(help="Schedule (CAMG_SCHEDULE_CRON).")] = None,
+    timezone: Annotated[str | None, typer.Option(help="IANA zone (CAMG_TIMEZONE).")] = None,
+    port: Annotated[int | None, typer.Option(help="Local server port (CAMG_PREFECT_PORT).")] = None,
+) -> None:
+    """Serve the nightly deployment (default 02:00 local time) until stopped with Ctrl-C.
+
+    Uses the Prefect server that PREFECT_API_URL names; without one, starts a local
+    `prefect server start` (SQLite in PREFECT_HOME, UI at http://127.0.0.1:PORT) and stops it on exit.
+    """
+    from camg.logs import log_to_file
+    from flows import deploy
+
+    settings = load_settings(
+        config,
+        raw_dir=raw,
+        marts_dir=marts,
+        reports_dir=reports,
+        schedule_cron=cron,
+        timezone=timezone,
+        prefect_port=port,
+    ).resolved()
+    require_raw_dir(settings)
+    with log_to_file(settings):
+        log.info(
+            "camg serve: deployment camg/%s, cron %r in %s, raw %s, marts %s",
+            settings.deployment_name,
+            settings.schedule_cron,
+            settings.local_timezone(),
+            settings.raw_dir,
+            settings.marts_dir,
+        )
+        err.print(
+            f"camg/{settings.deployment_name}: cron '{settings.schedule_cron}' "
+            f"({settings.local_timezone()}); logs in {settings.log_dir}"
+        )
+        try:
+            deploy.serve_with_server(settings)
+        except RuntimeError as exc:
+            log.exception("camg serve failed")
+            err.print(f"[red]camg serve failed:[/] {exc}")
+            raise typer.Exit(code=1) from exc
+
+
+@app.command()
+def report(
+    marts: MartsOption = None, reports: ReportsOption = None, config: ConfigOption = None
+) -> None:
+    """Rebuild the HTML reports from the published marts (no new run)."""
+    from camg.logs import log_to_file
+    from camg.publish import MARTS_FILE
+
+    settings = load_settings(config, marts_dir=marts, reports_dir=reports)
     try:
-        published = camg_flow(settings)
-    except Exception as exc:
-        typer.echo(f"camg run failed, nothing was published: {exc}", err=True)
+        from camg.report import build_reports
+    except ImportError as exc:
+        err.print(f"[red]this camg has no report builder:[/] {exc}")
         raise typer.Exit(code=1) from exc
-    typer.echo(f"published {published}")
+    marts_db = settings.marts_dir / MARTS_FILE
+    if not marts_db.is_file():
+        err.print(f"[red]no published marts at {marts_db}:[/] run `camg run` first")
+        raise typer.Exit(code=1)
+    with log_to_file(settings):
+        summary = build_reports(
+            marts_db, settings.reports_dir, settings.report_key_path(), settings.reference_dir
+        )
+        log.info("camg report: %s", summary)
+    out.print(f"reports in {settings.reports_dir}: {summary}")
+
+
+def show_status(marts_dir: Path, limit: int) -> bool:
+    """Print the recent runs, failed files and quarantine of the published marts (False: none)."""
+    from camg.status import marts_status
+
+    found = marts_status(marts_dir, limit)
+    if found is None:
+        out.print(
+            f"no published marts in {marts_dir} yet: run `camg run` or wait for the nightly run"
+        )
+        return False
+    runs = found.runs.select(list(RUN_HEADINGS)).rename(RUN_HEADINGS)
+    out.print(frame_table(f"Recent runs ({found.marts_db})", runs))
+    if found.failed_files.height:
+        out.print(frame_table("Failed files (latest run)", found.failed_files))
+    else:
+        out.print("Failed files (latest run): none")
+    if found.quarantine_by_rule.height:
+        out.print(frame_table("Quarantined rows (latest run)", found.quarantine_by_rule))
+    else:
+        out.print("Quarantined rows (latest run): none")
+    return True
+
+
+def show_prefect_runs(settings: Settings, limit: int) -> None:
+    """Print the camg flow runs the Prefect server knows (also those that failed or never ran)."""
+    from flows import deploy
+
+    api_url = deploy.status_api_url(settings)
+    if not api_url:
+        out.print("Prefect flow runs: no Prefect server (PREFECT_API_URL unset, none on the port)")
+        return
+    if not deploy.is_healthy(api_url):
+        out.print(f"Prefect server {api_url} does not answer (is `camg serve` running?)")
+        return
+    runs = pl.DataFrame(deploy.recent_flow_runs(api_url, limit), infer_schema_length=None)
+    out.print(frame_table(f"Prefect flow runs ({api_url})", runs))
+
+
+@app.command()
+def status(
+    marts: MartsOption = None,
+    config: ConfigOption = None,
+    limit: Annotated[int, typer.Option(help="How many recent runs to show.")] = 10,
+    prefect: Annotated[
+        bool, typer.Option(help="Also list flow runs from PREFECT_API_URL or a local camg serve.")
+    ] = True,
+) -> None:
+    """Show recent runs: counts, failed files and quarantine totals (reads the marts read-only)."""
+    settings = load_settings(config, marts_dir=marts)
+    found = show_status(settings.marts_dir, limit)
+    if prefect:
+        show_prefect_runs(settings, limit)
+    if not found:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def runs(marts: MartsOption = None, config: ConfigOption = None) -> None:
+    """List the kept runs, newest first; `is_current` marks the published one (reads no database)."""
+    from camg.history import RUNS_DIR, list_runs
+
+    settings = load_settings(config, marts_dir=marts)
+    kept = list_runs(settings.marts_dir)
+    if not kept.height:
+        out.print(f"no kept runs in {settings.marts_dir / RUNS_DIR}: run `camg run` first")
+        raise typer.Exit(code=1)
+    title = f"Kept runs in {settings.marts_dir / RUNS_DIR} (keep_runs = {settings.keep_runs})"
+    shown = [
+        "run_id",
+        "is_current",
+        "started_at",
+        "status",
+        "n_files",
+        "n_persons",
+        "rules_version",
+    ]
+    out.print(frame_table(title, kept.select([c for c in shown if c in kept.columns])))
+
+
+@app.command()
+def rollback(
+    run_id: Annotated[str, typer.Argument(help="A kept run's id, from `camg runs`.")],
+    marts: MartsOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Publish a kept earlier run again, atomically; the next run publishes a new one as usual."""
+    from camg import history
+
+    settings = load_settings(config, marts_dir=marts)
+    try:
+        history.rollback(settings.marts_dir, run_id)
+    except history.UnknownRunError as exc:
+        err.print(f"[red]camg rollback:[/] {exc} (see `camg runs`)")
+        raise typer.Exit(code=2) from exc
+    out.print(f"published run {run_id} again: {settings.marts_dir / history.MARTS_FILE}")
+
+
+@app.command()
+def validate(
+    path: Annotated[Path, typer.Argument(help="A batch folder, or one export file in it.")],
+    config: ConfigOption = None,
+) -> None:
+    """Check a new export and print what a run would quarantine; publishes nothing.
+
+    Exit code 1 when a file could not be read at all; quarantined rows alone are not an error.
+    """
+    from camg.preview import preview, quarantine_summary
+    from camg.reference import load_reference
+
+    settings = load_settings(config)
+    try:
+        result = preview(path, load_reference(settings.reference_dir))
+    except FileNotFoundError as exc:
+        err.print(f"[red]camg validate:[/] {exc}")
+        raise typer.Exit(code=2) from exc
+    columns = ["source_file", "format", "status", "error", "rows_in", "rows_kept"]
+    out.print(frame_table(f"Files in {path}", result.manifest.select(*columns, "rows_quarantined")))
+    if result.quarantine.height:
+        out.print(frame_table("Would be quarantined", quarantine_summary(result.quarantine)))
+    else:
+        out.print("Would be quarantined: nothing")
+    if result.manifest.filter(pl.col("status") == "failed").height:
+        raise typer.Exit(code=1)
 
 
 @app.command()

@@ -3,12 +3,42 @@
 from prefect import task
 from prefect.cache_policies import NONE
 
-from camg import assess, enrich, marts, publish, reconcile, reference, runlog, validate
+from camg import (
+    assess,
+    crosscheck,
+    enrich,
+    marts,
+    population,
+    publish,
+    reconcile,
+    reference,
+    report,
+    runlog,
+    summarise,
+    validate,
+)
+from camg import food_sources as sources
 from camg.ingest import batch
+from flows import lineage
 
 # Retries only where I/O can fail transiently: reading raw files and publishing.
 read_raw = task(name="read raw exports", retries=2, retry_delay_seconds=5, cache_policy=NONE)(
     batch.read_raw
+)
+discover_raw = task(name="discover raw files", cache_policy=NONE)(batch.discover)
+
+
+# One discovered file (with its batch's study.toml and the file cache): the unit a runner fans out.
+read_raw_file = task(name="read raw file", retries=2, retry_delay_seconds=5, cache_policy=NONE)(
+    batch.read_found
+)
+prune_cache = task(name="prune file cache", cache_policy=NONE)(batch.prune_cache)
+combined_totals = task(name="combine export totals", cache_policy=NONE)(batch.combined_totals)
+validate_recall_totals = task(name="validate export totals", cache_policy=NONE)(
+    crosscheck.validate_recall_totals
+)
+export_crosscheck = task(name="cross-check export totals", cache_policy=NONE)(
+    crosscheck.export_crosscheck
 )
 combined_diary = task(name="combine diary rows", cache_policy=NONE)(batch.combined_diary)
 combined_participants = task(name="combine participants", cache_policy=NONE)(
@@ -34,3 +64,16 @@ mart_tables = task(name="assemble marts", cache_policy=NONE)(marts.mart_tables)
 publish_marts = task(name="publish marts", retries=2, retry_delay_seconds=5, cache_policy=NONE)(
     publish.publish
 )
+# Lineage (issue 6): how long every task so far took, from Prefect's task-run records.
+run_steps = task(name="step timings", cache_policy=NONE)(lineage.run_step_table)
+# Population figures (issue 5): survey-weighted summaries, usual intake, food sources.
+weight_divisors = task(name="survey weight divisors", cache_policy=NONE)(population.weight_divisors)
+days_with_lost_items = task(name="days with lost items", cache_policy=NONE)(
+    population.days_with_lost_items
+)
+population_summary = task(name="population summary", cache_policy=NONE)(
+    summarise.population_summary
+)
+food_sources = task(name="food sources", cache_policy=NONE)(sources.food_sources)
+# Reports (issue 7): population, participant and dietitian pages from the published marts.
+build_reports = task(name="build reports", cache_policy=NONE)(report.build_reports)

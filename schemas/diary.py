@@ -20,6 +20,7 @@ class RawDiaryRow(pa.DataFrameModel):
     study_id: str
     person_id: str = pa.Field(nullable=True)
     recall_day: str = pa.Field(nullable=True)
+    intake_date: str = pa.Field(nullable=True)
     item_kind: str = pa.Field(nullable=True)
     item_key: str = pa.Field(nullable=True)
     food_code: str = pa.Field(nullable=True)
@@ -78,6 +79,64 @@ class IntakeItem(DiaryRow):
         strict = True
 
 
+class RawRecallTotal(pa.DataFrameModel):
+    """One row per record of an export's per-recall totals file (ASA24 Totals), values as text."""
+
+    source_file: str
+    source_line: int = pa.Field(ge=1)
+    raw_line: str = pa.Field(nullable=True)
+    reader_rule: str = pa.Field(nullable=True)
+    study_id: str
+    person_id: str = pa.Field(nullable=True)
+    recall_day: str = pa.Field(nullable=True)
+    reported_calcium_mg: str = pa.Field(nullable=True)
+    reported_magnesium_mg: str = pa.Field(nullable=True)
+
+    class Config:
+        """Extra export columns are dropped after validation."""
+
+        strict = False
+
+
+class RecallTotal(pa.DataFrameModel):
+    """One row per person and recall of an export's totals file: the export's own Ca and Mg."""
+
+    source_file: str
+    source_line: int = pa.Field(ge=1)
+    study_id: str
+    person_id: str = pa.Field(str_length={"min_value": 1})
+    recall_day: int = pa.Field(ge=1)
+    reported_calcium_mg: float = pa.Field(nullable=True, ge=0)
+    reported_magnesium_mg: float = pa.Field(nullable=True, ge=0)
+
+    class Config:
+        """Exactly these columns."""
+
+        strict = True
+
+
+class ExportCrosscheck(pa.DataFrameModel):
+    """One row per recall an export totals: camg's Ca/Mg beside the export's, and the difference."""
+
+    study_id: str
+    person_id: str
+    recall_day: int = pa.Field(ge=1)
+    source_file: str
+    n_items: int = pa.Field(ge=0)
+    n_unmatched_items: int = pa.Field(ge=0)
+    calcium_mg_camg: float = pa.Field(nullable=True)
+    calcium_mg_export: float = pa.Field(nullable=True)
+    calcium_mg_difference: float = pa.Field(nullable=True)
+    magnesium_mg_camg: float = pa.Field(nullable=True)
+    magnesium_mg_export: float = pa.Field(nullable=True)
+    magnesium_mg_difference: float = pa.Field(nullable=True)
+
+    class Config:
+        """Exactly these columns."""
+
+        strict = True
+
+
 DIARY_TEXT_COLUMNS: list[str] = [
     name
     for name in RawDiaryRow.to_schema().columns
@@ -88,5 +147,12 @@ DIARY_TEXT_COLUMNS: list[str] = [
 def empty_raw_diary() -> pl.DataFrame:
     """A raw diary frame with no rows, for files that hold none."""
     schema = {name: pl.String for name in RawDiaryRow.to_schema().columns}
+    schema["source_line"] = pl.Int64
+    return pl.DataFrame(schema=schema)
+
+
+def empty_raw_totals() -> pl.DataFrame:
+    """A raw recall-totals frame with no rows, for files that hold none."""
+    schema = {name: pl.String for name in RawRecallTotal.to_schema().columns}
     schema["source_line"] = pl.Int64
     return pl.DataFrame(schema=schema)

@@ -9,7 +9,7 @@ class QuarantineRow(pa.DataFrameModel):
     source_file: str
     source_line: int = pa.Field(ge=1)
     study_id: str
-    record_kind: str = pa.Field(isin=["diary", "participant"])
+    record_kind: str = pa.Field(isin=["diary", "participant", "recall_total"])
     rule_id: str
     message: str
     raw: str = pa.Field(nullable=True)

@@ -1,7 +1,9 @@
-"""Ingest stage entry: a raw folder of batches -> raw diary rows, raw participants, file manifest.
+"""Ingest stage entry: a raw folder of batches -> raw diary rows, participants, totals, file manifest.
 
 A batch is `raw/<study_id>/`; every file in it is read on its own, its format recognised from its
-content. A file that cannot be read is recorded in the manifest with its error and the rest go on.
+content (a batch's study.toml may narrow the formats and set defaults). A file that cannot be read is
+recorded in the manifest with its status and error, and the rest go on. With a cache, an unchanged
+file's rows are reused instead of parsed again (`camg.cache`).
 """
 
 import hashlib
@@ -9,32 +11,64 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandera.polars as pa
 import polars as pl
 
-from camg.ingest import nhanes
-from camg.ingest.delimited import UnreadableFileError, parse_delimited, read_bytes
-from schemas.diary import RawDiaryRow, empty_raw_diary
+from camg.cache import ReadCache, entry_key
+from camg.ingest import asa24, food_record, nhanes, participants
+from camg.ingest.delimited import (
+    DelimitedText,
+    EmptyFileError,
+    UnreadableFileError,
+    parse_delimited,
+    read_bytes,
+)
+from camg.ingest.study import STUDY_FILE, Source, StudyConfig, load_study
+from camg.ingest.xpt import is_xport, parse_xport
+from schemas.diary import RawDiaryRow, RawRecallTotal, empty_raw_diary, empty_raw_totals
 from schemas.participants import RawParticipant, empty_raw_participants
 
 # Files in a batch folder that are documentation or configuration, not data.
 NOT_DATA_SUFFIXES = {".md", ".txt", ".toml", ".json", ".yaml", ".yml", ".pdf"}
 
-Reader = Callable[[pl.DataFrame, list[str], str, str], pl.DataFrame]
+Reader = Callable[[pl.DataFrame, list[str], Source], pl.DataFrame]
+RAW_MODELS: dict[str, type[pa.DataFrameModel]] = {
+    "diary": RawDiaryRow,
+    "participants": RawParticipant,
+    "totals": RawRecallTotal,
+}
 
 
 @dataclass(frozen=True)
 class Format:
-    """An export format: how to recognise it from its header and which rows it yields."""
+    """An export format: its family (study.toml `format`), signature and the rows it yields."""
 
     name: str
+    family: str | None  # None: belongs to every family (a participants file)
     recognise: Callable[[list[str]], bool]
     read: Reader
-    yields: str  # "diary" or "participants"
+    yields: str  # "diary", "participants" or "totals"
 
 
 FORMATS: list[Format] = [
-    Format("nhanes_iff", nhanes.is_iff, nhanes.read_iff, "diary"),
-    Format("nhanes_demo", nhanes.is_demo, nhanes.read_demo, "participants"),
+    Format("nhanes_iff", "nhanes", nhanes.is_iff, nhanes.read_iff, "diary"),
+    Format("nhanes_demo", "nhanes", nhanes.is_demo, nhanes.read_demo, "participants"),
+    Format("asa24_items", "asa24", asa24.is_items, asa24.read_items, "diary"),
+    Format("asa24_totals", "asa24", asa24.is_totals, asa24.read_totals, "totals"),
+    Format(
+        "participants",
+        None,
+        participants.is_participants,
+        participants.read_participants,
+        "participants",
+    ),
+    Format(
+        "food_record",
+        "food_record",
+        food_record.is_food_record,
+        food_record.read_food_record,
+        "diary",
+    ),
 ]
 
 
@@ -47,16 +81,19 @@ class FileRead:
     sha256: str
     size_bytes: int
     format: str | None = None
-    status: str = "read"
+    status: str = "read"  # read, empty, failed, ignored, config
     error: str | None = None
     encoding: str | None = None
+    read_from: str | None = None  # parsed, cache (None: not a data file)
+    cache_key: str | None = None
     diary: pl.DataFrame = field(default_factory=empty_raw_diary)
     participants: pl.DataFrame = field(default_factory=empty_raw_participants)
+    totals: pl.DataFrame = field(default_factory=empty_raw_totals)
 
     @property
     def rows_in(self) -> int:
-        """Records read from the file (diary or participant rows)."""
-        return self.diary.height + self.participants.height
+        """Records read from the file (diary, participant or recall-total rows)."""
+        return self.diary.height + self.participants.height + self.totals.height
 
 
 def sha256_of(path: Path) -> str:
@@ -70,6 +107,8 @@ def sha256_of(path: Path) -> str:
 
 def discover(raw_dir: Path) -> list[tuple[str, Path]]:
     """(study_id, path) for every data file under raw/<study_id>/, sorted for a stable order."""
+    if not raw_dir.is_dir():
+        return []
     found = []
     for batch in sorted(p for p in raw_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
         for path in sorted(batch.rglob("*")):
@@ -78,50 +117,155 @@ def discover(raw_dir: Path) -> list[tuple[str, Path]]:
     return found
 
 
-def recognise(header: list[str]) -> Format | None:
-    """The first format whose signature the header matches."""
-    return next((f for f in FORMATS if f.recognise(header)), None)
+def recognise(header: list[str], family: str | None = None) -> Format | None:
+    """The first format whose signature the header matches (within `family` when one is set)."""
+    candidates = [f for f in FORMATS if family is None or f.family in (None, family)]
+    return next((f for f in candidates if f.recognise(header)), None)
 
 
-def read_file(path: Path, raw_dir: Path, study_id: str) -> FileRead:
+def parse_bytes(path: Path) -> DelimitedText:
+    """A file's records as text: SAS transport or delimited, gzip or not (from content, not name)."""
+    data = read_bytes(path)
+    return parse_xport(data) if is_xport(data) else parse_delimited(data)
+
+
+def fill_rows(result: FileRead, text: DelimitedText, source: Source) -> None:
+    """Recognise the format and run its reader; a header with no records is status `empty`."""
+    result.encoding = text.encoding
+    fmt = recognise(text.header, source.study.format)
+    if fmt is None:
+        wanted = f" ({source.study.format} per study.toml)" if source.study.format else ""
+        result.status = "failed"
+        result.error = f"unrecognised format{wanted}: header matches no known export"
+        return
+    result.format = fmt.name
+    rows = RAW_MODELS[fmt.yields].validate(fmt.read(text.rows, text.header, source))
+    setattr(result, fmt.yields, rows)
+    if rows.height == 0:
+        result.status, result.error = "empty", "header only: the file holds no records"
+
+
+def parse_file(path: Path, result: FileRead, source: Source) -> bool:
+    """Parse one file into `result`; False when the failure may be transient (do not cache it)."""
+    try:
+        text = parse_bytes(path)
+    except EmptyFileError as exc:
+        result.status, result.error = "empty", str(exc)
+        return True
+    except (UnreadableFileError, UnicodeError) as exc:
+        result.status, result.error = "failed", str(exc)
+        return True
+    except OSError as exc:
+        result.status, result.error = "failed", f"cannot read file: {exc}"
+        return False
+    try:
+        fill_rows(result, text, source)
+    except (pl.exceptions.PolarsError, pa.errors.SchemaError) as exc:
+        result.status, result.error = "failed", f"reader error: {exc}"
+        result.diary, result.participants = empty_raw_diary(), empty_raw_participants()
+        result.totals = empty_raw_totals()
+    return True
+
+
+CACHED_FIELDS = ("format", "status", "error", "encoding")
+
+
+def read_file(
+    path: Path,
+    raw_dir: Path,
+    study_id: str,
+    study: StudyConfig | None = None,
+    cache: ReadCache | None = None,
+) -> FileRead:
     """Read one export file; never raises for bad content (the manifest says what went wrong)."""
-    source_file = path.relative_to(raw_dir).as_posix()
-    result = FileRead(source_file, study_id, sha256_of(path), path.stat().st_size)
+    source = Source(path.relative_to(raw_dir).as_posix(), study_id, study or StudyConfig())
+    result = FileRead(source.source_file, study_id, sha256_of(path), path.stat().st_size)
     if path.suffix.lower() in NOT_DATA_SUFFIXES:
         result.status = "ignored"
         return result
-    try:
-        text = parse_delimited(read_bytes(path))
-    except (UnreadableFileError, OSError, UnicodeError) as exc:
-        result.status, result.error = "failed", str(exc)
+    key = entry_key(
+        result.sha256,
+        source.source_file,
+        study_id,
+        source.study.digest,
+        cache.version if cache else "",
+    )
+    result.cache_key = key if cache else None
+    hit = cache.load(key) if cache else None
+    if hit is not None:
+        meta, frames = hit
+        for name in CACHED_FIELDS:
+            setattr(result, name, meta[name])
+        for kind, frame in frames.items():
+            setattr(result, kind, frame)
+        result.read_from = "cache"
         return result
-    result.encoding = text.encoding
-    fmt = recognise(text.header)
-    if fmt is None:
-        result.status = "failed"
-        result.error = "unrecognised format: header matches no known export"
-        return result
-    result.format = fmt.name
-    rows = fmt.read(text.rows, text.header, source_file, study_id)
-    if fmt.yields == "diary":
-        result.diary = RawDiaryRow.validate(rows)
-    else:
-        result.participants = RawParticipant.validate(rows)
+    result.read_from = "parsed"
+    cacheable = parse_file(path, result, source)
+    if cache and cacheable:
+        meta = {name: getattr(result, name) for name in CACHED_FIELDS}
+        frames = {k: getattr(result, k) for k in RAW_MODELS if getattr(result, k).height}
+        cache.store(key, meta, frames)
     return result
 
 
-def read_raw(raw_dir: Path) -> list[FileRead]:
-    """Read every file of every batch under `raw_dir`."""
-    return [read_file(path, raw_dir, study_id) for study_id, path in discover(raw_dir)]
+def study_read(batch_dir: Path, raw_dir: Path, error: str | None) -> FileRead:
+    """The manifest entry of a batch's study.toml: `config` when used, `failed` with its error."""
+    path = batch_dir / STUDY_FILE
+    return FileRead(
+        path.relative_to(raw_dir).as_posix(),
+        batch_dir.name,
+        sha256_of(path),
+        path.stat().st_size,
+        format="study_toml",
+        status="failed" if error else "config",
+        error=error,
+    )
+
+
+def read_found(found: tuple[str, Path], raw_dir: Path, marts_dir: Path | None = None) -> FileRead:
+    """One discovered (study_id, path) read with its batch's study.toml; the unit of fan-out.
+
+    With `marts_dir`, an unchanged file's rows come from the cache under it instead of a new parse.
+    """
+    study_id, path = found
+    batch_dir = raw_dir / study_id
+    study, error = load_study(batch_dir)
+    if path == batch_dir / STUDY_FILE:
+        return study_read(batch_dir, raw_dir, error)
+    cache = ReadCache(marts_dir) if marts_dir is not None else None
+    return read_file(path, raw_dir, study_id, study, cache)
+
+
+def prune_cache(marts_dir: Path, reads: list[FileRead]) -> int:
+    """Drop cache entries no file of this run used (changed or removed files); how many went."""
+    return ReadCache(marts_dir).prune({r.cache_key for r in reads if r.cache_key})
+
+
+def read_raw(raw_dir: Path, marts_dir: Path | None = None) -> list[FileRead]:
+    """Read every file of every batch under `raw_dir`; with `marts_dir`, through its file cache."""
+    reads = [read_found(found, raw_dir, marts_dir) for found in discover(raw_dir)]
+    if marts_dir is not None:
+        prune_cache(marts_dir, reads)
+    return reads
+
+
+def _combined(reads: list[FileRead], kind: str, empty: Callable[[], pl.DataFrame]) -> pl.DataFrame:
+    """All files' rows of one kind in one frame (readers may carry different extra columns)."""
+    frames = [getattr(r, kind) for r in reads if getattr(r, kind).height]
+    return pl.concat(frames, how="diagonal_relaxed") if frames else empty()
 
 
 def combined_diary(reads: list[FileRead]) -> pl.DataFrame:
-    """All files' raw diary rows in one frame (readers may carry different extra columns)."""
-    frames = [r.diary for r in reads if r.diary.height]
-    return pl.concat(frames, how="diagonal_relaxed") if frames else empty_raw_diary()
+    """All files' raw diary rows in one frame."""
+    return _combined(reads, "diary", empty_raw_diary)
 
 
 def combined_participants(reads: list[FileRead]) -> pl.DataFrame:
     """All files' raw participant rows in one frame."""
-    frames = [r.participants for r in reads if r.participants.height]
-    return pl.concat(frames, how="diagonal_relaxed") if frames else empty_raw_participants()
+    return _combined(reads, "participants", empty_raw_participants)
+
+
+def combined_totals(reads: list[FileRead]) -> pl.DataFrame:
+    """All files' raw per-recall totals (ASA24 Totals) in one frame."""
+    return _combined(reads, "totals", empty_raw_totals)

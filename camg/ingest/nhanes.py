@@ -8,7 +8,8 @@ import re
 
 import polars as pl
 
-from camg.ingest.delimited import reader_rule
+from camg.ingest.delimited import column_or_null, reader_rule, renamed_columns
+from camg.ingest.study import Source
 
 IFF_DAY_PATTERN = re.compile(r"^DR([12])IFDCD$")
 # NHANES recall status (DRxDRSTZ): 1 = reliable, 4 = breast-fed infant (reliable, breast milk not
@@ -46,28 +47,25 @@ def nhanes_integer_text(column: str) -> pl.Expr:
     )
 
 
-def _col(rows: pl.DataFrame, name: str) -> pl.Expr:
-    """A column if the file has it, else null text (files from other cycles drop some columns)."""
-    return pl.col(name) if name in rows.columns else pl.lit(None, dtype=pl.String)
+_col = column_or_null
 
 
-def read_iff(
-    rows: pl.DataFrame, header: list[str], source_file: str, study_id: str
-) -> pl.DataFrame:
+def read_iff(rows: pl.DataFrame, header: list[str], source: Source) -> pl.DataFrame:
     """Raw diary rows from an NHANES individual-foods file (one row per food item)."""
-    rows = rows.rename({h: h.upper() for h in header if h != h.upper()})
+    rows = renamed_columns(rows, header, "upper")
     day = iff_recall_day(header)
     p = f"DR{day}"
     status = _col(rows, f"{p}DRSTZ").str.strip_chars().str.replace(r"\.0+$", "")
     item_key = _col(rows, f"{p}ILINE") if f"{p}ILINE" in rows.columns else pl.col("source_line")
     return rows.select(
-        pl.lit(source_file).alias("source_file"),
+        pl.lit(source.source_file).alias("source_file"),
         "source_line",
         "raw_line",
         reader_rule(len(header)).alias("reader_rule"),
-        pl.lit(study_id).alias("study_id"),
+        pl.lit(source.study_id).alias("study_id"),
         nhanes_integer_text("SEQN").alias("person_id"),
         pl.lit(str(day)).alias("recall_day"),
+        pl.lit(None, dtype=pl.String).alias("intake_date"),
         pl.lit("food").alias("item_kind"),
         item_key.cast(pl.String).str.strip_chars().alias("item_key"),
         nhanes_integer_text(f"{p}IFDCD").alias("food_code"),
@@ -88,19 +86,17 @@ def read_iff(
     )
 
 
-def read_demo(
-    rows: pl.DataFrame, header: list[str], source_file: str, study_id: str
-) -> pl.DataFrame:
+def read_demo(rows: pl.DataFrame, header: list[str], source: Source) -> pl.DataFrame:
     """Raw participant rows from an NHANES DEMO file (sex, age, pregnancy, design)."""
-    rows = rows.rename({h: h.upper() for h in header if h != h.upper()})
+    rows = renamed_columns(rows, header, "upper")
     sex_code = nhanes_integer_text("RIAGENDR")
     pregnant = _col(rows, "RIDEXPRG").str.strip_chars().str.replace(r"\.0+$", "") == "1"
     return rows.select(
-        pl.lit(source_file).alias("source_file"),
+        pl.lit(source.source_file).alias("source_file"),
         "source_line",
         "raw_line",
         reader_rule(len(header)).alias("reader_rule"),
-        pl.lit(study_id).alias("study_id"),
+        pl.lit(source.study_id).alias("study_id"),
         nhanes_integer_text("SEQN").alias("person_id"),
         sex_code.replace_strict(NHANES_SEX, default=sex_code).alias("sex"),
         _col(rows, "RIDAGEYR").alias("age_years"),

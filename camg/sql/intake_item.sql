@@ -1,8 +1,11 @@
 -- intake_item: one row per validated diary item, with its grams and its calcium and magnesium in mg.
--- Food rows: grams from amount and unit (g as given; a household measure through food_portion);
+-- Food rows: grams from amount and unit (g as given; a household measure or ml through the food's
+-- own food_portion row; oz, lb, kg through the rows food_portion holds for every food, system '*');
 -- nutrient = grams x per-100 g value / 100, null when the food or that nutrient is unknown.
 -- Supplement rows are never joined to the food table: nutrient = amount x mg per unit.
--- Inputs (registered frames): diary_rows, food_composition, food_portion.
+-- Inputs (registered frames): diary_rows (row_index and the columns read here), food_composition,
+-- food_portion. Out: row_index and the computed columns only, unordered; camg.enrich puts them
+-- beside their diary rows (copying every text column through DuckDB cost GBs at 10 M items).
 with
 
 items as (
@@ -17,6 +20,13 @@ composition as (
 portions as (
     select food_system, food_code, unit, grams as grams_per_unit
     from food_portion
+    where food_system <> '*'
+),
+
+mass_units as (
+    select unit, grams as grams_per_unit
+    from food_portion
+    where food_system = '*' and food_code = '*'
 ),
 
 weighed as (
@@ -25,7 +35,7 @@ weighed as (
         case
             when items.item_kind = 'supplement' then null
             when items.unit = 'g' then items.amount
-            else items.amount * portions.grams_per_unit
+            else items.amount * coalesce(portions.grams_per_unit, mass_units.grams_per_unit)
         end as grams,
         composition.calcium_mg_per_100g,
         composition.magnesium_mg_per_100g,
@@ -38,6 +48,8 @@ weighed as (
         on portions.food_system = items.food_system
         and portions.food_code = items.food_code
         and portions.unit = items.unit
+    left join mass_units
+        on mass_units.unit = items.unit
 ),
 
 final as (
@@ -55,5 +67,4 @@ final as (
     from weighed
 )
 
-select * from final
-order by study_id, person_id, recall_day, source_file, source_line
+select row_index, grams, calcium_mg, magnesium_mg, is_matched from final

@@ -31,8 +31,9 @@ MART_TABLES = {
     "reference_rules",
     "participant",
 }
-# Columns that name the run or its clock, not the data.
+# Columns that name the run or its clock, not the data (read_from: a re-run reads files from the cache).
 RUN_COLUMNS = {"run_id", "started_at", "finished_at", "code_version", "duration_seconds"}
+RUN_COLUMNS |= {"read_from"}
 
 BAD_DR1IFF = """SEQN,DR1ILINE,DR1IFDCD,DR1IGRMS,DR1ICALC,DR1IMAGN,DR1DRSTZ
 90001,1,11111000,244,276,24,1

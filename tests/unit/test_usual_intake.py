@@ -101,6 +101,13 @@ def test_too_few_repeats_returns_reason():
     assert res.percentiles == {}
 
 
+def test_constant_first_day_intakes_return_reason():
+    # every day-1 intake is 300: no distribution to fit (and the Box-Cox likelihood is undefined)
+    res = estimate_usual_intake([300, 310, 300, 290], list("AABB"), [1, 2, 1, 2], min_repeat=2)
+    assert not res.ok
+    assert "distinct positive day-1 intakes" in res.reason
+
+
 def test_non_positive_between_variance_returns_reason():
     # A: 100,300 ; B: 300,100 -> equal person means, all variation within person
     res = estimate_usual_intake([100, 300, 300, 100], list("AABB"), [1, 2, 1, 2], min_repeat=2)

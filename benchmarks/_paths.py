@@ -1,0 +1,232 @@
+"""The measured paths, one per process: `python benchmarks/_paths.py PATH RAW OUT RESULT_JSON`.
+
+Each path reads the same workload under RAW and writes its tables under OUT; the process writes its own
+step timings to RESULT_JSON (the parent measures wall time and peak RSS of the whole process).
+
+- camg: camg's plain functions in the flow's order, ingest to published marts (no Prefect).
+- camg-flow: the real Prefect flow (`flows.camg_flow.camg_flow`), temporary API server included.
+- prefect-startup: an empty Prefect flow run, i.e. what Prefect adds before camg does any work.
+- floor: one DuckDB SQL script: read the CSVs, join composition, write person-day and person tables.
+- pandas: what an analyst would write: read_csv, merge, groupby, write parquet.
+"""
+
+import json
+import resource
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+REFERENCE_DIR = REPO / "reference"
+FNDDS = REFERENCE_DIR / "fndds" / "fndds_ca_mg_per100g.csv.gz"
+RELIABLE_STATUS = (1, 4)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set (VmHWM: since exec, unlike ru_maxrss which a fork inherits)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class Steps:
+    """Wall time and peak RSS so far after each named step (a poor man's profile)."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, object]] = []
+        self.last = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.rows.append(
+            {"step": name, "s": round(now - self.last, 3), "peak_mb": round(peak_rss_mb())}
+        )
+        self.last = now
+
+
+def camg_path(raw: Path, out: Path, step: Steps) -> None:
+    """Camg's plain functions in the order `flows/camg_flow.py:pipeline` calls them."""
+    from camg import (
+        assess,
+        crosscheck,
+        enrich,
+        marts,
+        publish,
+        reconcile,
+        reference,
+        runlog,
+        validate,
+    )
+    from camg.ingest import batch
+
+    step("import")
+    marts_dir = out / "marts"
+    run_id, started_at = runlog.new_run_id(), datetime.now(UTC)
+    ref = reference.load_reference(REFERENCE_DIR)
+    step("load_reference")
+    reads = [batch.read_found(found, raw, marts_dir) for found in batch.discover(raw)]
+    batch.prune_cache(marts_dir, reads)
+    step("read files")
+    raw_diary = batch.combined_diary(reads)
+    step("combined_diary")
+    participants = validate.validate_participants(batch.combined_participants(reads), ref)
+    people = validate.attach_dietary_weights(participants.kept, raw_diary)
+    step("participants")
+    diary = validate.validate_diary(raw_diary, people, ref)
+    del raw_diary
+    step("validate_diary")
+    items = enrich.enrich(diary.kept, ref)
+    step("enrich")
+    days = assess.person_days(items)
+    step("person_days")
+    persons = assess.assess_persons(days, people, ref)
+    step("assess_persons")
+    totals = crosscheck.validate_recall_totals(batch.combined_totals(reads))
+    checked = crosscheck.export_crosscheck(items, totals.kept)
+    quarantine = marts.all_quarantine(participants, diary, totals)
+    kept = marts.kept_sources(participants, diary, totals)
+    manifest = reconcile.file_manifest(reads, kept, quarantine)
+    reconcile.check_reconciled(manifest, quarantine)
+    log = runlog.run_log_row(
+        started_at, manifest, persons, days, items, ref.rules_version, ref.composition_version
+    )
+    step("crosscheck+manifest")
+    tables = marts.mart_tables(
+        items, days, persons, people, quarantine, manifest, log, ref, checked
+    )
+    publish.publish(marts_dir, tables, run_id)
+    step("publish")
+
+
+def camg_flow_path(raw: Path, out: Path, step: Steps) -> None:
+    """The Prefect flow itself, on a temporary API server like `camg run`."""
+    from camg.config import Settings
+    from flows.camg_flow import camg_flow
+
+    step("import")
+    settings = Settings(raw_dir=raw, marts_dir=out / "marts", reference_dir=REFERENCE_DIR)
+    camg_flow(settings)
+    step("flow")
+
+
+def prefect_startup_path(raw: Path, out: Path, step: Steps) -> None:
+    """An empty flow run: Prefect's import, temporary server start and run bookkeeping."""
+    from prefect import flow
+
+    step("import")
+
+    @flow(name="noop")
+    def noop() -> int:
+        return 1
+
+    noop()
+    step("empty flow run")
+
+
+FLOOR_SQL = """
+create table person_day as
+with items as (
+    select regexp_extract(filename, '([^/]+)/[^/]+$', 1) as study_id, SEQN as person_id,
+        1 as recall_day, DR1IFDCD as food_code, DR1IGRMS as grams, DR1DRSTZ as status
+    from read_csv($day1, filename = true,
+        types = {'DR1IGRMS': 'DOUBLE', 'DR1IFDCD': 'BIGINT', 'DR1DRSTZ': 'BIGINT'})
+    union all
+    select regexp_extract(filename, '([^/]+)/[^/]+$', 1), SEQN, 2, DR2IFDCD, DR2IGRMS, DR2DRSTZ
+    from read_csv($day2, filename = true,
+        types = {'DR2IGRMS': 'DOUBLE', 'DR2IFDCD': 'BIGINT', 'DR2DRSTZ': 'BIGINT'})
+)
+select study_id, person_id, recall_day,
+    sum(grams * calcium_mg_per_100g / 100) as calcium_mg,
+    sum(grams * magnesium_mg_per_100g / 100) as magnesium_mg,
+    count(*) as n_items
+from items left join read_csv($fndds) as c using (food_code)
+where status in (1, 4)
+group by all;
+create table person as
+select study_id, person_id, count(*) as n_days,
+    avg(calcium_mg) as calcium_mg, avg(magnesium_mg) as magnesium_mg,
+    avg(calcium_mg) / nullif(avg(magnesium_mg), 0) as calcium_to_magnesium_mass_ratio
+from person_day group by all;
+"""
+
+
+def iff_files(raw: Path, day: int) -> list[str]:
+    """The workload's individual-foods files of one recall day."""
+    return [str(p) for p in sorted(raw.glob(f"*/DR{day}IFF*"))]
+
+
+def floor_path(raw: Path, out: Path, step: Steps) -> None:
+    """The floor: DuckDB alone, reading the CSVs and writing both tables to a database file."""
+    import duckdb
+
+    step("import")
+    params = {"day1": iff_files(raw, 1), "day2": iff_files(raw, 2), "fndds": str(FNDDS)}
+    with duckdb.connect(str(out / "floor.duckdb")) as con:
+        for statement in FLOOR_SQL.split(";"):
+            if statement.strip():
+                names = {k: v for k, v in params.items() if f"${k}" in statement}
+                con.sql(statement, params=names)
+    step("sql")
+
+
+def pandas_path(raw: Path, out: Path, step: Steps) -> None:
+    """The analyst's pandas: read every file, concat, merge composition, two groupbys, parquet."""
+    import pandas as pd
+
+    step("import")
+    frames = []
+    for day in (1, 2):
+        p = f"DR{day}"
+        for path in iff_files(raw, day):
+            frame = pd.read_csv(path, usecols=["SEQN", f"{p}IFDCD", f"{p}IGRMS", f"{p}DRSTZ"])
+            frame.columns = ["person_id", "food_code", "grams", "status"]
+            frames.append(frame.assign(study_id=Path(path).parent.name, recall_day=day))
+    items = pd.concat(frames, ignore_index=True)
+    items = items[items["status"].isin(RELIABLE_STATUS)]
+    step("read")
+    composition = pd.read_csv(FNDDS, usecols=[0, 2, 3])
+    items = items.merge(composition, on="food_code", how="left")
+    items["calcium_mg"] = items["grams"] * items["calcium_mg_per_100g"] / 100
+    items["magnesium_mg"] = items["grams"] * items["magnesium_mg_per_100g"] / 100
+    days = items.groupby(["study_id", "person_id", "recall_day"], as_index=False).agg(
+        calcium_mg=("calcium_mg", "sum"),
+        magnesium_mg=("magnesium_mg", "sum"),
+        n_items=("food_code", "size"),
+    )
+    persons = days.groupby(["study_id", "person_id"], as_index=False).agg(
+        n_days=("recall_day", "size"),
+        calcium_mg=("calcium_mg", "mean"),
+        magnesium_mg=("magnesium_mg", "mean"),
+    )
+    persons["calcium_to_magnesium_mass_ratio"] = persons["calcium_mg"] / persons[
+        "magnesium_mg"
+    ].where(persons["magnesium_mg"] > 0)
+    step("merge+groupby")
+    days.to_parquet(out / "person_day.parquet")
+    persons.to_parquet(out / "person.parquet")
+    step("write")
+
+
+PATHS: dict[str, Callable[[Path, Path, Steps], None]] = {
+    "camg": camg_path,
+    "camg-flow": camg_flow_path,
+    "prefect-startup": prefect_startup_path,
+    "floor": floor_path,
+    "pandas": pandas_path,
+}
+
+
+def main(argv: list[str]) -> None:
+    """Run one path and write its step timings."""
+    name, raw, out, result = argv[1], Path(argv[2]), Path(argv[3]), Path(argv[4])
+    out.mkdir(parents=True, exist_ok=True)
+    step = Steps()
+    PATHS[name](raw, out, step)
+    result.write_text(json.dumps({"path": name, "steps": step.rows, "peak_rss_mb": peak_rss_mb()}))
+
+
+if __name__ == "__main__":
+    main(sys.argv)

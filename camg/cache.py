@@ -1,0 +1,89 @@
+"""Incremental ingest: a file's parsed raw rows cached by content hash, reused while it is unchanged.
+
+An entry is keyed by the file's sha256 together with everything else that shapes its raw rows: its
+path under raw/, its batch, the batch's study.toml and the source of the readers themselves. So an
+unchanged file is read from the cache (no re-parsing), a changed file or reader is parsed afresh, and
+a removed file simply has no rows in the next run. Entries no file of a run used are pruned after it.
+The cache is only an optimisation: a missing or damaged entry means "parse the file".
+"""
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import polars as pl
+
+import camg.ingest
+import schemas
+
+CACHE_DIR = Path(".cache") / "ingest"
+# Source files whose change changes a file's raw rows (readers and raw schemas).
+READER_SOURCES = ("ingest",)
+RAW_SCHEMA_SOURCES = ("diary.py", "participants.py")
+
+
+def reader_version() -> str:
+    """A hash of the reader code and raw schemas, so an edited reader invalidates the cache."""
+    digest = hashlib.sha256()
+    ingest_dir = Path(camg.ingest.__file__).parent
+    schema_dir = Path(schemas.__file__).parent
+    paths = sorted(ingest_dir.glob("*.py")) + [schema_dir / name for name in RAW_SCHEMA_SOURCES]
+    for path in paths:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def entry_key(sha256: str, source_file: str, study_id: str, study_digest: str, version: str) -> str:
+    """The cache key of one file as read in one context."""
+    parts = "\0".join([version, sha256, source_file, study_id, study_digest])
+    return hashlib.sha256(parts.encode("utf-8", errors="surrogatepass")).hexdigest()
+
+
+class ReadCache:
+    """Parsed raw rows by key, as parquet files plus a JSON manifest entry, under marts/.cache/."""
+
+    def __init__(self, marts_dir: Path) -> None:
+        """A cache living in `marts_dir/.cache/ingest` (created on first store)."""
+        self.root = marts_dir / CACHE_DIR
+        self.version = reader_version()
+
+    def load(self, key: str) -> tuple[dict, dict[str, pl.DataFrame]] | None:
+        """(metadata, frames by kind) of an entry, or None when absent or unreadable."""
+        meta_path = self.root / f"{key}.json"
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            frames = {
+                kind: pl.read_parquet(self.root / f"{key}.{kind}.parquet") for kind in meta["kinds"]
+            }
+        except (OSError, ValueError, KeyError, pl.exceptions.PolarsError):
+            return None
+        return meta, frames
+
+    def store(self, key: str, meta: dict, frames: Mapping[str, pl.DataFrame]) -> None:
+        """Write an entry; each file lands atomically and the metadata last, so a half entry is a miss."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        for kind, frame in frames.items():
+            _atomic(self.root / f"{key}.{kind}.parquet", frame.write_parquet)
+        payload = json.dumps({**meta, "kinds": sorted(frames)}, sort_keys=True)
+        _atomic(self.root / f"{key}.json", lambda p: p.write_text(payload, encoding="utf-8"))
+
+    def prune(self, used: set[str]) -> int:
+        """Delete the entries not in `used` (files removed or changed since); how many files went."""
+        if not self.root.is_dir():
+            return 0
+        removed = 0
+        for path in self.root.iterdir():
+            if path.name.split(".", 1)[0] not in used:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+
+def _atomic(path: Path, write: Callable[[Path], object]) -> None:
+    """Write through a temporary name and rename, so a reader never sees a partial file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    write(tmp)
+    os.replace(tmp, path)

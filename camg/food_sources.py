@@ -1,0 +1,178 @@
+"""Summarise stage: intake items + person weights -> the `food_sources` mart (population-ratio method).
+
+A food's share of a population's Ca (or Mg) = sum over persons of weight x the food's mean daily Ca
+over the person's usable days / sum over persons of weight x their mean daily Ca from everything
+(Krebs-Smith et al. 1989, J Am Diet Assoc 89:1061, the "population ratio" used for WWEIA sources).
+Weights are those of the usual-intake analysis (two-day weights where the study has them, divided by
+the number of NHANES cycles combined). Days that lost an item to quarantine are left out. A food the
+composition table does not hold keeps its row with null shares (its nutrients are unknown).
+Food groups: FNDDS codes grouped by their first two digits, named by the FNDDS major group of the
+first digit; other food systems form one group each.
+"""
+
+import polars as pl
+
+from camg.population import design_weights, usable_days
+from camg.reference import Reference
+from schemas.population import FoodSource
+
+# FNDDS food coding scheme: the first digit of an 8-digit food code is its major food group
+# (USDA ARS, Food and Nutrient Database for Dietary Studies documentation, "Food coding scheme").
+FNDDS_MAJOR_GROUPS = {
+    "1": "Milk and milk products",
+    "2": "Meat, poultry, fish, and mixtures",
+    "3": "Eggs",
+    "4": "Legumes, nuts, and seeds",
+    "5": "Grain products",
+    "6": "Fruits",
+    "7": "Vegetables",
+    "8": "Fats, oils, and salad dressings",
+    "9": "Sugars, sweets, and beverages",
+}
+NUTRIENTS = ["calcium", "magnesium"]
+
+
+def weighted_contributions(
+    items: pl.DataFrame,
+    days: pl.DataFrame,
+    persons: pl.DataFrame,
+    lost: pl.DataFrame,
+    divisors: pl.DataFrame,
+) -> pl.DataFrame:
+    """Items on usable days with `w_<nutrient>` = weight x item nutrient / the person's usable days."""
+    good = usable_days(days, lost).select("study_id", "person_id", "recall_day")
+    n_days = good.group_by("study_id", "person_id").agg(pl.len().alias("n_days"))
+    weights = design_weights(persons, divisors).select(
+        "study_id", "person_id", pl.col("usual_weight").alias("w"), "usual_weight_variable"
+    )
+    per_person = n_days.join(weights, on=["study_id", "person_id"]).filter(pl.col("w") > 0)
+    # Row order is kept throughout, so float sums (and so the mart) are the same on every run.
+    kept = items.join(
+        good, on=["study_id", "person_id", "recall_day"], how="semi", maintain_order="left"
+    )
+    return kept.join(per_person, on=["study_id", "person_id"], maintain_order="left").with_columns(
+        (pl.col("w") * pl.col(f"{n}_mg") / pl.col("n_days")).alias(f"w_{n}") for n in NUTRIENTS
+    )
+
+
+def source_keys(reference: Reference) -> list[pl.Expr]:
+    """Expressions naming each item's food (code) and food group (code and name)."""
+    fndds = (pl.col("food_system") == "fndds") & pl.col("food_code").str.contains(r"^\d{8}$")
+    supplement = pl.col("item_kind") == "supplement"
+    major = pl.col("food_code").str.slice(0, 1).replace_strict(FNDDS_MAJOR_GROUPS, default=None)
+    return [
+        pl.when(supplement).then(pl.lit("supplement")).otherwise("food_system").alias("system"),
+        pl.coalesce("food_code", "food_description", pl.lit("(none)")).alias("code"),
+        pl.when(supplement)
+        .then(pl.lit("supplement"))
+        .when(fndds)
+        .then(pl.col("food_code").str.slice(0, 2))
+        .otherwise("food_system")
+        .alias("group_code"),
+        pl.when(supplement)
+        .then(pl.lit("Dietary supplements"))
+        .when(fndds)
+        .then(pl.format("{} (FNDDS codes {}xxxxxx)", major, pl.col("food_code").str.slice(0, 2)))
+        .otherwise(pl.format("All {} foods (no groups defined)", pl.col("food_system")))
+        .alias("group_description"),
+    ]
+
+
+def _aggregate(frame: pl.DataFrame, keys: list[str], totals: pl.DataFrame) -> pl.DataFrame:
+    """Shares, mean mg per person-day, counts and matched flag per source key."""
+    sums = frame.group_by("study_id", *keys).agg(
+        *[pl.col(f"w_{n}").sum().alias(f"_{n}") for n in NUTRIENTS],
+        *[pl.col(f"w_{n}").is_null().any().alias(f"_{n}_unknown") for n in NUTRIENTS],
+        pl.len().cast(pl.Int64).alias("n_items"),
+        pl.col("person_id").n_unique().cast(pl.Int64).alias("n_persons"),
+        pl.col("is_matched").all().alias("is_matched"),
+        pl.col("food_description").min().alias("_reported"),
+    )
+    out = sums.join(totals, on="study_id")
+    for n in NUTRIENTS:
+        known = ~pl.col(f"_{n}_unknown") | (pl.col(f"_{n}") > 0)
+        out = out.with_columns(
+            pl.when(known)
+            .then(100 * pl.col(f"_{n}") / pl.col(f"_total_{n}"))
+            .alias(f"{n}_share_pct"),
+            pl.when(known).then(pl.col(f"_{n}") / pl.col("_w")).alias(f"{n}_mg_per_person_day"),
+        )
+    return out
+
+
+def food_sources(
+    items: pl.DataFrame,
+    days: pl.DataFrame,
+    persons: pl.DataFrame,
+    lost: pl.DataFrame,
+    divisors: pl.DataFrame,
+    reference: Reference,
+) -> pl.DataFrame:
+    """The `food_sources` mart: each food's and food group's share of each study's Ca and Mg."""
+    frame = weighted_contributions(items, days, persons, lost, divisors).with_columns(
+        source_keys(reference)
+    )
+    totals = frame.group_by("study_id").agg(
+        *[pl.col(f"w_{n}").sum().alias(f"_total_{n}") for n in NUTRIENTS],
+        pl.col("usual_weight_variable").first().alias("weight_variable"),
+    )
+    weight_sums = (
+        frame.unique(["study_id", "person_id"], maintain_order=True)
+        .group_by("study_id")
+        .agg(pl.col("w").sum().alias("_w"))
+    )
+    totals = totals.join(weight_sums, on="study_id")
+    names = reference.composition.select(
+        pl.col("food_system").alias("system"), pl.col("food_code").alias("code"), "description"
+    )
+    foods = (
+        _aggregate(frame, ["system", "code"], totals)
+        .join(names, on=["system", "code"], how="left")
+        .with_columns(
+            pl.lit("food").alias("level"),
+            pl.col("system").alias("food_system"),
+            pl.coalesce("description", "_reported").alias("description"),
+        )
+    )
+    groups = _aggregate(frame, ["group_code", "group_description"], totals).with_columns(
+        pl.lit("food_group").alias("level"),
+        pl.lit(None, dtype=pl.String).alias("food_system"),
+        pl.col("group_code").alias("code"),
+        pl.col("group_description").alias("description"),
+    )
+    return FoodSource.validate(_finish(pl.concat([_select(foods), _select(groups)])))
+
+
+def _select(frame: pl.DataFrame) -> pl.DataFrame:
+    """The mart's columns, before ranks."""
+    return frame.select(
+        "study_id",
+        "level",
+        "food_system",
+        "code",
+        "description",
+        *[f"{n}_share_pct" for n in NUTRIENTS],
+        *[f"{n}_mg_per_person_day" for n in NUTRIENTS],
+        "n_items",
+        "n_persons",
+        "is_matched",
+        "weight_variable",
+    )
+
+
+def _finish(frame: pl.DataFrame) -> pl.DataFrame:
+    """Ranks by share within study and level (1 = largest; ties share a rank), in a stable order."""
+    ranks = [
+        pl.col(f"{n}_share_pct")
+        .rank("min", descending=True)
+        .over("study_id", "level")
+        .cast(pl.Int64)
+        .alias(f"{n}_rank")
+        for n in NUTRIENTS
+    ]
+    order = ["study_id", "level", "calcium_rank", "food_system", "code"]
+    return (
+        frame.with_columns(ranks)
+        .sort(order, nulls_last=True)
+        .select(*FoodSource.to_schema().columns)
+    )

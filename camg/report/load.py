@@ -1,0 +1,117 @@
+"""Report input: the published marts file (read-only) -> the frames the report views need.
+
+Reads happen on a read-only connection to the published file, so a run that publishes meanwhile
+swaps in a new file without disturbing this reader. Optional marts (`population_summary`,
+`food_sources`) are None when the run that published did not make them.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+TOP_FOODS_PER_PERSON = 5
+OPTIONAL_MARTS = ("population_summary", "food_sources")
+
+# Each person's foods ranked by the Ca and the Mg they gave over all recorded days.
+PERSON_TOP_FOODS_SQL = """
+with per_food as (
+    select study_id, person_id, item_kind, food_system, food_code,
+           min(food_description) as food_description,
+           sum(calcium_mg) as calcium_mg, sum(magnesium_mg) as magnesium_mg
+    from intake_item
+    where is_matched or item_kind = 'supplement'
+    group by study_id, person_id, item_kind, food_system, food_code
+),
+ranked as (
+    select *,
+        row_number() over (partition by study_id, person_id
+                           order by calcium_mg desc nulls last, food_code) as calcium_rank,
+        row_number() over (partition by study_id, person_id
+                           order by magnesium_mg desc nulls last, food_code) as magnesium_rank
+    from per_food
+)
+select * from ranked
+where calcium_rank <= $top or magnesium_rank <= $top
+order by study_id, person_id
+"""
+
+# Per food code: items, grams and nutrient per 100 g as the run computed them (for typical portions).
+FOOD_PORTIONS_SQL = """
+select food_system, food_code, min(food_description) as food_description,
+       count(*) as n_items, median(grams) as typical_grams,
+       100 * sum(calcium_mg) / sum(grams) as calcium_mg_per_100g,
+       100 * sum(magnesium_mg) / sum(grams) as magnesium_mg_per_100g
+from intake_item
+where item_kind = 'food' and is_matched and grams > 0
+group by food_system, food_code
+"""
+
+# Per study and food: the share of the study's food Ca and Mg (unweighted fallback for food_sources).
+STUDY_FOOD_TOTALS_SQL = """
+select study_id, item_kind, food_system, food_code, min(food_description) as food_description,
+       count(*) as n_items, sum(calcium_mg) as calcium_mg, sum(magnesium_mg) as magnesium_mg
+from intake_item
+where is_matched or item_kind = 'supplement'
+group by study_id, item_kind, food_system, food_code
+"""
+
+QUARANTINE_BY_RULE_SQL = """
+select study_id, rule_id, record_kind, count(*) as n_rows
+from quarantine group by study_id, rule_id, record_kind
+"""
+
+PLAIN_TABLES = ("intake_person", "file_manifest", "unmatched_foods", "run_log", "reference_rules")
+
+
+@dataclass(frozen=True)
+class MartData:
+    """The published marts as the reports need them."""
+
+    persons: pl.DataFrame
+    person_top_foods: pl.DataFrame
+    food_portions: pl.DataFrame
+    study_food_totals: pl.DataFrame
+    quarantine_by_rule: pl.DataFrame
+    file_manifest: pl.DataFrame
+    unmatched_foods: pl.DataFrame
+    run_log: pl.DataFrame
+    reference_rules: pl.DataFrame
+    population_summary: pl.DataFrame | None
+    food_sources: pl.DataFrame | None
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Names of the tables in the marts file."""
+    return {name for (name,) in con.sql("show tables").fetchall()}
+
+
+def load_marts(marts_db: Path) -> MartData:
+    """Everything the reports read, from one read-only connection (one consistent run)."""
+    with duckdb.connect(str(marts_db), read_only=True) as con:
+        con.execute("set enable_progress_bar = false")  # no bar in flow logs
+        present = _tables(con)
+        plain = {
+            name: con.sql(f'select * from "{name}"').pl()  # name: our constant
+            for name in PLAIN_TABLES
+        }
+        optional = {
+            name: con.sql(f'select * from "{name}"').pl() if name in present else None
+            for name in OPTIONAL_MARTS
+        }
+        return MartData(
+            persons=plain["intake_person"].sort("study_id", "person_id"),
+            person_top_foods=con.sql(
+                PERSON_TOP_FOODS_SQL, params={"top": TOP_FOODS_PER_PERSON}
+            ).pl(),
+            food_portions=con.sql(FOOD_PORTIONS_SQL).pl(),
+            study_food_totals=con.sql(STUDY_FOOD_TOTALS_SQL).pl(),
+            quarantine_by_rule=con.sql(QUARANTINE_BY_RULE_SQL).pl(),
+            file_manifest=plain["file_manifest"],
+            unmatched_foods=plain["unmatched_foods"],
+            run_log=plain["run_log"],
+            reference_rules=plain["reference_rules"],
+            population_summary=optional["population_summary"],
+            food_sources=optional["food_sources"],
+        )

@@ -1,0 +1,100 @@
+"""Status: the published marts -> what the recent runs did (counts, failed files, quarantine).
+
+Reads the published database read-only: an open reader never blocks a run (the run swaps a new
+file in beside it), and this module never writes. Runs come from the kept runs of the marts folder's
+publish history (`runs/<run_id>/`, read from their Parquet copies) and from the published `run_log`.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from camg import history
+from camg.history import MARTS_FILE
+
+RUN_COLUMNS = [
+    "run_id",
+    "started_at",
+    "finished_at",
+    "status",
+    "n_files",
+    "n_files_failed",
+    "rows_in",
+    "rows_kept",
+    "rows_quarantined",
+    "n_persons",
+]
+
+
+@dataclass(frozen=True)
+class MartsStatus:
+    """What the published marts say about the recent runs and the latest one's inputs."""
+
+    marts_db: Path
+    runs: pl.DataFrame
+    failed_files: pl.DataFrame
+    quarantine_by_rule: pl.DataFrame
+
+
+def query_frame(db: Path, sql: str, params: dict[str, object] | None = None) -> pl.DataFrame:
+    """The result of one query on a database opened read-only."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.sql(sql, params=params or {}).pl()
+
+
+def run_rows(db: Path) -> pl.DataFrame:
+    """The run_log rows one marts database holds (an unreadable old database adds none)."""
+    try:
+        return query_frame(db, f"select {', '.join(RUN_COLUMNS)} from run_log")
+    except duckdb.Error:
+        return pl.DataFrame()
+
+
+def kept_run_rows(marts_dir: Path) -> list[pl.DataFrame]:
+    """The run_log row of every run the publish history keeps."""
+    return [history.run_summary(marts_dir, run_id) for run_id in history.kept_runs(marts_dir)]
+
+
+def recent_runs(marts_dir: Path, limit: int) -> pl.DataFrame:
+    """The `limit` latest runs, newest first, one row per run id; `is_current` marks the published."""
+    published = run_rows(marts_dir / MARTS_FILE)
+    frames = [f for f in [published, *kept_run_rows(marts_dir)] if "started_at" in f.columns]
+    if not frames:
+        return pl.DataFrame()
+    runs = pl.concat(frames, how="diagonal_relaxed").unique("run_id", keep="first")
+    current = published["run_id"][0] if published.height else history.current_run_id(marts_dir)
+    return (
+        runs.select(RUN_COLUMNS)
+        .with_columns((pl.col("run_id") == current).alias("is_current"))
+        .sort("started_at", descending=True)
+        .head(limit)
+    )
+
+
+def failed_files(db: Path) -> pl.DataFrame:
+    """The files the published run could not read, with the reason."""
+    return query_frame(
+        db,
+        "select study_id, source_file, format, error from file_manifest "
+        "where status = 'failed' order by source_file",
+    )
+
+
+def quarantine_by_rule(db: Path) -> pl.DataFrame:
+    """Quarantined rows of the published run per study, file and rule, with one example line."""
+    return query_frame(
+        db,
+        "select study_id, source_file, rule_id, count(*) as n_rows, "
+        "min(source_line) as first_line, arg_min(message, source_line) as message "
+        "from quarantine group by all order by n_rows desc, study_id, source_file, rule_id",
+    )
+
+
+def marts_status(marts_dir: Path, limit: int = 10) -> MartsStatus | None:
+    """The status of a marts folder; None when nothing has been published there yet."""
+    db = marts_dir / MARTS_FILE
+    if not db.is_file():
+        return None
+    return MartsStatus(db, recent_runs(marts_dir, limit), failed_files(db), quarantine_by_rule(db))

@@ -1,0 +1,148 @@
+"""The nightly deployment: the camg flow served on a cron schedule by a local Prefect server.
+
+Schedules need a real Prefect API (a temporary one refuses: "Cannot schedule flows on an ephemeral
+server"). `camg serve` uses the server PREFECT_API_URL names, or starts `prefect server start`
+(SQLite under PREFECT_HOME, no cloud account) beside itself and stops it when it stops.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from camg.config import Settings
+
+FLOW_NAME = "camg"
+SERVER_START_TIMEOUT_SECONDS = 120.0
+
+
+def configured_api_url() -> str:
+    """PREFECT_API_URL from the environment or the active Prefect profile ("" when unset)."""
+    from prefect.settings import get_current_settings
+
+    return os.environ.get("PREFECT_API_URL") or str(get_current_settings().api.url or "")
+
+
+def is_healthy(api_url: str) -> bool:
+    """Whether a Prefect API answers its health check."""
+    try:
+        with urllib.request.urlopen(f"{api_url.rstrip('/')}/health", timeout=2) as response:
+            return response.status == 200 and json.loads(response.read()) is True
+    except (OSError, ValueError, urllib.error.URLError):
+        return False
+
+
+def wait_until_healthy(api_url: str, timeout_seconds: float, server: subprocess.Popen) -> None:
+    """Block until the server answers; fail early if it exits or never answers."""
+    deadline = time.monotonic() + timeout_seconds
+    while not is_healthy(api_url):
+        if server.poll() is not None:
+            raise RuntimeError(f"prefect server exited with code {server.returncode}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"prefect server did not answer at {api_url}")
+        time.sleep(0.5)
+
+
+@contextmanager
+def local_server(settings: Settings) -> Iterator[str]:
+    """A `prefect server start` child on 127.0.0.1 (its output in the log folder); yields its API."""
+    api_url = f"http://127.0.0.1:{settings.prefect_port}/api"
+    if is_healthy(api_url):
+        raise RuntimeError(f"a Prefect server already runs at {api_url}: export PREFECT_API_URL")
+    settings.log_dir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env.pop("PREFECT_API_URL", None)
+    command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
+    with (settings.log_dir / "prefect-server.log").open("ab") as out:
+        server = subprocess.Popen(
+            [*command, "--port", str(settings.prefect_port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    try:
+        wait_until_healthy(api_url, SERVER_START_TIMEOUT_SECONDS, server)
+        yield api_url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def serve(settings: Settings) -> None:
+    """Register the nightly deployment and run its scheduled (and manually started) flow runs."""
+    from prefect.flows import EntrypointType
+    from prefect.schedules import Cron
+
+    from flows.camg_flow import camg_flow
+
+    camg_flow.serve(
+        name=settings.deployment_name,
+        schedule=Cron(settings.schedule_cron, timezone=settings.local_timezone()),
+        parameters={"settings": settings_parameter(settings)},
+        description="camg nightly: ingest data/raw, validate, enrich, assess, publish marts.",
+        tags=["camg"],
+        limit=1,
+        pause_on_shutdown=False,
+        entrypoint_type=EntrypointType.MODULE_PATH,
+    )
+
+
+def settings_parameter(settings: Settings) -> dict[str, Any]:
+    """The settings as the deployment's JSON parameter, paths absolute (runs must not need a cwd)."""
+    resolved = settings.resolved()
+    return {k: str(v) if isinstance(v, Path) else v for k, v in vars(resolved).items()}
+
+
+def serve_with_server(settings: Settings) -> None:
+    """Serve on the configured Prefect API, or on a local server started (and stopped) here."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    if configured_api_url():
+        serve(settings)
+        return
+    with local_server(settings) as api_url, temporary_settings({PREFECT_API_URL: api_url}):
+        os.environ["PREFECT_API_URL"] = api_url  # for the flow runs' child processes
+        serve(settings)
+
+
+def status_api_url(settings: Settings) -> str:
+    """The Prefect API `camg status` asks: the configured one, else a local `camg serve`'s if up."""
+    local = f"http://127.0.0.1:{settings.prefect_port}/api"
+    return configured_api_url() or (local if is_healthy(local) else "")
+
+
+def recent_flow_runs(api_url: str, limit: int) -> list[dict[str, Any]]:
+    """The latest flow runs of the camg flow on a Prefect API (also those that failed)."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+    from prefect.client.schemas.sorting import FlowRunSort
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: api_url}), get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[FLOW_NAME])),
+            sort=FlowRunSort.EXPECTED_START_TIME_DESC,
+            limit=limit,
+        )
+    return [
+        {
+            "name": run.name,
+            "state": run.state_name,
+            "expected_start": run.expected_start_time,
+            "start": run.start_time,
+            "end": run.end_time,
+            "message": (run.state.message or "") if run.state else "",
+        }
+        for run in runs
+    ]

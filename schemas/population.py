@@ -1,0 +1,96 @@
+"""Population figures: summary statistics by group, and food sources of Ca and Mg."""
+
+import pandera.polars as pa
+
+BASES = ["single_day", "usual_intake"]
+GROUPINGS = ["dri_age_group", "wweia_age_group", "overall"]
+SUMMARY_SEXES = ["male", "female", "all"]
+MEASURES = ["calcium_mg", "magnesium_mg", "calcium_to_magnesium_mass_ratio"]
+STATISTICS = [
+    "mean",
+    "p5",
+    "p25",
+    "p50",
+    "p75",
+    "p95",
+    "pct_below_ear",
+    "pct_above_ul",
+    "pct_below",
+    "pct_above",
+]
+SOURCE_LEVELS = ["food", "food_group"]
+
+
+class PopulationSummary(pa.DataFrameModel):
+    """One row per study x basis x grouping x group (sex, age group, life stage) x measure x statistic.
+
+    `pct_below` / `pct_above` rows (Ca:Mg ratio bands) are told apart by `threshold_rule_id`. Values of
+    `pct_*` statistics are percentages (0-100), their `se` in percentage points. `basis` says whether a
+    row describes single-day (observed) intakes or the estimated usual-intake distribution.
+    """
+
+    study_id: str
+    basis: str = pa.Field(isin=BASES)
+    grouping: str = pa.Field(isin=GROUPINGS)
+    sex: str = pa.Field(isin=SUMMARY_SEXES)
+    age_group: str
+    age_months_min: int = pa.Field(ge=0)
+    life_stage: str
+    measure: str = pa.Field(isin=MEASURES)
+    statistic: str = pa.Field(isin=STATISTICS)
+    threshold_rule_id: str = pa.Field(nullable=True)
+    threshold_value: float = pa.Field(nullable=True)
+    value: float = pa.Field(nullable=True)
+    se: float = pa.Field(nullable=True, ge=0)
+    se_method: str = pa.Field(nullable=True)
+    n_persons: int = pa.Field(ge=0)
+    population_weighted: float = pa.Field(nullable=True, ge=0)
+    weight_variable: str
+    note: str = pa.Field(nullable=True)
+    rules_version: str
+
+    class Config:
+        """Exactly these columns; one row per group, measure, statistic and threshold."""
+
+        strict = True
+        unique = [
+            "study_id",
+            "basis",
+            "grouping",
+            "sex",
+            "age_group",
+            "life_stage",
+            "measure",
+            "statistic",
+            "threshold_rule_id",
+        ]
+
+
+class FoodSource(pa.DataFrameModel):
+    """One row per study x level (`food` or `food_group`) x food system x code: share of Ca and Mg.
+
+    Shares use the population-ratio method: sum over persons of weight x the source's mean daily
+    nutrient / sum over persons of weight x total mean daily nutrient, in percent.
+    """
+
+    study_id: str
+    level: str = pa.Field(isin=SOURCE_LEVELS)
+    food_system: str = pa.Field(nullable=True)
+    code: str
+    description: str = pa.Field(nullable=True)
+    calcium_share_pct: float = pa.Field(nullable=True)
+    magnesium_share_pct: float = pa.Field(nullable=True)
+    calcium_mg_per_person_day: float = pa.Field(nullable=True)
+    magnesium_mg_per_person_day: float = pa.Field(nullable=True)
+    calcium_rank: int = pa.Field(nullable=True, ge=1)
+    magnesium_rank: int = pa.Field(nullable=True, ge=1)
+    n_items: int = pa.Field(ge=0)
+    n_persons: int = pa.Field(ge=0)
+    is_matched: bool
+    weight_variable: str
+
+    class Config:
+        """Exactly these columns."""
+
+        strict = True
+        unique = ["study_id", "level", "food_system", "code"]

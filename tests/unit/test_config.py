@@ -1,0 +1,133 @@
+"""Settings: defaults < TOML file < CAMG_* environment < command-line overrides, typed and checked."""
+
+from pathlib import Path
+
+import pytest
+
+from camg.config import Settings, converted, machine_timezone
+
+TOML = """
+[camg]
+marts_dir = "toml/marts"
+keep_runs = 3
+schedule_cron = "30 1 * * *"
+timezone = "Europe/Paris"
+lock_timeout_seconds = 60
+"""
+
+
+@pytest.fixture
+def toml_file(tmp_path: Path) -> Path:
+    path = tmp_path / "camg.toml"
+    path.write_text(TOML)
+    return path
+
+
+def test_defaults_without_file_or_environment(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no ./camg.toml here
+    settings = Settings.load(environ={})
+    assert settings == Settings()
+    assert settings.raw_dir == Path("data/raw")
+    assert settings.marts_dir == Path("data/marts")
+    assert settings.reports_dir == Path("reports")
+    assert settings.schedule_cron == "0 2 * * *"  # nightly at 02:00
+    assert settings.timezone == ""  # the machine's own zone
+
+
+def test_toml_overrides_defaults(toml_file):
+    settings = Settings.load(toml_file, environ={})
+    assert settings.marts_dir == Path("toml/marts")
+    assert settings.keep_runs == 3
+    assert settings.schedule_cron == "30 1 * * *"
+    assert settings.lock_timeout_seconds == 60.0
+    assert settings.raw_dir == Path("data/raw")  # not in the file: default
+
+
+def test_environment_overrides_toml_and_arguments_override_environment(toml_file):
+    env = {"CAMG_MARTS_DIR": "env/marts", "CAMG_KEEP_RUNS": "9", "CAMG_RAW_DIR": "env/raw"}
+    settings = Settings.load(toml_file, environ=env, raw_dir=Path("cli/raw"), reports_dir=None)
+    assert settings.marts_dir == Path("env/marts")
+    assert settings.keep_runs == 9  # text "9" converted to the field's int
+    assert settings.raw_dir == Path("cli/raw")
+    assert settings.reports_dir == Path("reports")  # a None override leaves the value alone
+
+
+def test_camg_config_names_the_file_and_cwd_file_is_the_fallback(toml_file, tmp_path, monkeypatch):
+    assert Settings.load(environ={"CAMG_CONFIG": str(toml_file)}).keep_runs == 3
+    monkeypatch.chdir(tmp_path)  # tmp_path holds camg.toml
+    assert Settings.load(environ={}).keep_runs == 3
+
+
+def test_a_named_file_that_does_not_exist_is_an_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not found"):
+        Settings.load(tmp_path / "missing.toml", environ={})
+
+
+def test_unrelated_camg_variables_are_ignored():
+    # CI sets CAMG_REQUIRE_BROWSER for the report tests; it is no setting of the run.
+    assert Settings.load(environ={"CAMG_REQUIRE_BROWSER": "1"}, raw_dir=Path("r")).raw_dir == Path(
+        "r"
+    )
+
+
+def test_unknown_key_in_file_is_an_error(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[camg]\nmart_dir = 'typo'\n")
+    with pytest.raises(ValueError, match="mart_dir"):
+        Settings.load(path, environ={})
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"CAMG_KEEP_RUNS": "0"}, "keep_runs must be > 0"),
+        ({"CAMG_KEEP_RUNS": "many"}, "invalid literal"),
+        ({"CAMG_LOCK_TIMEOUT_SECONDS": "-1"}, "lock_timeout_seconds"),
+        ({"CAMG_SCHEDULE_CRON": "0 2 * *"}, "5 fields"),
+        ({"CAMG_TIMEZONE": "Mars/Olympus"}, "unknown timezone"),
+        ({"CAMG_STUDY": "../etc"}, "batch folder name"),
+        ({"CAMG_STUDY": ".hidden"}, "batch folder name"),
+    ],
+)
+def test_bad_values_are_refused_at_load(env, message):
+    with pytest.raises(ValueError, match=message):
+        Settings.load(environ=env)
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "expected"),
+    [
+        (bool, "false", False),  # bool("false") would be True
+        (bool, "No", False),
+        (bool, "1", True),
+        (bool, "on", True),
+        (int, "42", 42),
+        (float, "2.5", 2.5),
+        (Path, "~/x", Path.home() / "x"),
+    ],
+)
+def test_converted_values(kind, text, expected):
+    assert converted(kind, text) == expected
+
+
+def test_converted_refuses_unclear_values():
+    with pytest.raises(ValueError, match="yes/no"):
+        converted(bool, "maybe")
+    with pytest.raises(ValueError, match="not a number"):
+        converted(int, True)  # a TOML `true` where a count belongs
+
+
+def test_resolved_paths_are_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = Settings(raw_dir=Path("in")).resolved()
+    assert settings.raw_dir == tmp_path.resolve() / "in"
+    assert settings.log_dir.is_absolute()
+    assert settings.report_key_path() == tmp_path.resolve() / "data" / "marts" / ".report_key"
+
+
+def test_schedule_timezone_is_the_setting_else_the_machines(monkeypatch):
+    assert Settings(timezone="Asia/Tokyo").local_timezone() == "Asia/Tokyo"
+    monkeypatch.setenv("TZ", "America/Chicago")
+    assert Settings().local_timezone() == "America/Chicago"
+    monkeypatch.setenv("TZ", "Not/AZone")
+    assert machine_timezone() != "Not/AZone"  # falls back to /etc/localtime or UTC

@@ -1,0 +1,122 @@
+"""Unit tests for camg.food_sources (population-ratio shares of Ca and Mg)."""
+
+import polars as pl
+import pytest
+
+from camg.food_sources import food_sources
+
+STUDY = "s"
+MILK, BREAD, UNKNOWN = "11111000", "51101010", "99999999"
+
+
+def items(rows: list[tuple]) -> pl.DataFrame:
+    """(person_id, recall_day, food_code, calcium_mg, magnesium_mg) -> intake items."""
+    return pl.DataFrame(
+        [
+            {
+                "study_id": STUDY,
+                "person_id": pid,
+                "recall_day": day,
+                "item_kind": "food",
+                "food_code": code,
+                "food_system": "fndds",
+                "food_description": None,
+                "calcium_mg": ca,
+                "magnesium_mg": mg,
+                "is_matched": ca is not None,
+            }
+            for pid, day, code, ca, mg in rows
+        ],
+        schema_overrides={
+            "food_description": pl.String,
+            "calcium_mg": pl.Float64,
+            "magnesium_mg": pl.Float64,
+        },
+    )
+
+
+def days_of(item_rows: pl.DataFrame) -> pl.DataFrame:
+    """Person-day totals of the items (unknown nutrients count 0, as in camg.assess)."""
+    return item_rows.group_by("study_id", "person_id", "recall_day").agg(
+        pl.col("calcium_mg").fill_null(0).sum(), pl.col("magnesium_mg").fill_null(0).sum()
+    )
+
+
+PERSONS = pl.DataFrame(
+    {
+        "study_id": [STUDY, STUDY],
+        "person_id": ["a", "b"],
+        "weight": [None, None],
+        "weight_two_day": [1.0, 3.0],
+    },
+    schema_overrides={"weight": pl.Float64},
+)
+NO_LOST = pl.DataFrame(
+    schema={"study_id": pl.String, "person_id": pl.String, "recall_day": pl.Int64}
+)
+ONE = pl.DataFrame({"study_id": [STUDY], "weight_divisor": [1.0]})
+
+
+@pytest.fixture
+def sources(reference) -> pl.DataFrame:
+    # a (w 1), one day: milk Ca 300 Mg 30, bread Ca 50 Mg 20
+    # b (w 3), two days: milk Ca 100 Mg 10 (day 1), milk Ca 300 Mg 30 + unknown food (day 2)
+    rows = items(
+        [
+            ("a", 1, MILK, 300.0, 30.0),
+            ("a", 1, BREAD, 50.0, 20.0),
+            ("b", 1, MILK, 100.0, 10.0),
+            ("b", 2, MILK, 300.0, 30.0),
+            ("b", 2, UNKNOWN, None, None),
+        ]
+    )
+    return food_sources(rows, days_of(rows), PERSONS, NO_LOST, ONE, reference)
+
+
+def test_population_ratio_shares_by_hand(sources):
+    foods = sources.filter(pl.col("level") == "food").sort("code")
+    # weighted daily Ca: milk 1*300 + 3*(100+300)/2 = 900 ; bread 1*50 = 50 ; total 950
+    # Mg: milk 1*30 + 3*(10+30)/2 = 90 ; bread 20 ; total 110
+    assert foods["code"].to_list() == [MILK, BREAD, UNKNOWN]
+    ca, mg = foods["calcium_share_pct"].to_list(), foods["magnesium_share_pct"].to_list()
+    assert ca[:2] == pytest.approx([100 * 900 / 950, 100 * 50 / 950])
+    assert mg[:2] == pytest.approx([100 * 90 / 110, 100 * 20 / 110])
+    # mean mg per person-day over the weighted population (1 + 3 = 4): milk 900 / 4 = 225
+    assert foods["calcium_mg_per_person_day"][0] == pytest.approx(225.0)
+    assert foods["calcium_rank"].to_list()[:2] == [1, 2]
+    assert foods["description"][0] == "Milk, cow's, fluid, whole"
+    assert foods["n_items"].to_list() == [3, 1, 1]
+    assert foods["n_persons"].to_list() == [2, 1, 1]
+
+
+def test_unmatched_food_stays_visible_with_unknown_share(sources):
+    unknown = sources.filter(pl.col("code") == UNKNOWN)
+    assert unknown["calcium_share_pct"][0] is None
+    assert unknown["is_matched"][0] is False
+    assert unknown["calcium_rank"][0] is None
+
+
+def test_food_groups_are_fndds_prefixes_named_by_major_group(sources):
+    groups = sources.filter(pl.col("level") == "food_group").sort("code")
+    assert groups["code"].to_list() == ["11", "51", "99"]
+    assert groups["description"][0] == "Milk and milk products (FNDDS codes 11xxxxxx)"
+    assert groups["calcium_share_pct"].to_list()[:2] == pytest.approx(
+        [100 * 900 / 950, 100 * 50 / 950]
+    )
+    assert groups["weight_variable"][0] == "weight_two_day"
+
+
+def test_lost_days_and_weight_divisor(reference):
+    rows = items(
+        [("a", 1, MILK, 300.0, 30.0), ("b", 1, MILK, 100.0, 10.0), ("b", 2, BREAD, 50.0, 5.0)]
+    )
+    lost = pl.DataFrame({"study_id": [STUDY], "person_id": ["b"], "recall_day": [2]})
+    thirds = pl.DataFrame({"study_id": [STUDY], "weight_divisor": [3.0]})
+    result = food_sources(rows, days_of(rows), PERSONS, lost, thirds, reference)
+    foods = result.filter(pl.col("level") == "food")
+    # b's day 2 is gone: only milk remains (100 %); weights after /3 are 1/3 and 1:
+    # milk per person-day = (1/3 * 300 + 1 * 100) / (1/3 + 1) = 200 / (4/3) = 150
+    assert foods["code"].to_list() == [MILK]
+    assert foods["calcium_share_pct"][0] == pytest.approx(100.0)
+    assert foods["calcium_mg_per_person_day"][0] == pytest.approx(150.0)
+    assert foods["weight_variable"][0] == "weight_two_day/3.0"

@@ -1,0 +1,168 @@
+import csv
+import re
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from jinja2 import UndefinedError
+
+from camg.reference import Reference
+from camg.report import build_reports
+from camg.report.keys import load_or_create_key, participant_token, study_dir_name
+from camg.report.render import Renderer, content_security_policy
+from tests.unit.test_report_marts import (
+    HOSTILE_ID,
+    HOSTILE_STUDY,
+    SQL_ID,
+    write_tiny_marts,
+)
+from tests.unit.test_report_stats import _mart_rows
+
+REFERENCE_DIR = Path(__file__).resolve().parents[2] / "reference"
+
+
+@pytest.fixture
+def built(tmp_path: Path, reference: Reference) -> tuple[Path, Path, object]:
+    marts = write_tiny_marts(tmp_path / "camg.duckdb", reference)
+    reports, key = tmp_path / "reports", tmp_path / "private" / ".report_key"
+    summary = build_reports(marts, reports, key, REFERENCE_DIR)
+    return reports, key, summary
+
+
+def _html(reports: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(reports)): p.read_text(encoding="utf-8") for p in reports.rglob("*.html")
+    }
+
+
+def test_build_writes_every_report_type(built: tuple) -> None:
+    reports, _key, summary = built
+    pages = _html(reports)
+    study = study_dir_name(HOSTILE_STUDY)
+    assert summary.n_studies == 2
+    assert summary.n_participants == 4
+    assert {"index.html", "study_a/population.html", f"{study}/population.html"} <= set(pages)
+    participant_pages = [p for p in pages if "/p/" in p]
+    assert len(participant_pages) == 4
+    assert all(re.fullmatch(r"[^/]+/p/[0-9a-f]{32}\.html", p) for p in participant_pages)
+    assert len([p for p in pages if re.fullmatch(r"[^/]+/team-[0-9a-f]{20}\.html", p)]) == 2
+    assert not list(reports.parent.glob(".reports.*")), "no staging folder is left behind"
+
+
+def test_hostile_text_is_escaped_everywhere(built: tuple) -> None:
+    reports, _, _ = built
+    text = "\n".join(_html(reports).values())
+    assert HOSTILE_ID not in text
+    assert "<b>mystery</b>" not in text
+    assert "<svg onload" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "&#34;; drop table x; --" in text
+    # the only scripts are the dietitian table scripts
+    assert text.count("<script>") == 2
+
+
+def test_participant_report_holds_their_data_only(built: tuple) -> None:
+    reports, key_path, _ = built
+    key = load_or_create_key(key_path)
+    page = (
+        reports / "study_a" / "p" / f"{participant_token(key, 'study_a', HOSTILE_ID)}.html"
+    ).read_text()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; cake" in page  # their own hostile food, as text
+    assert "drop table" not in page
+    assert "Cashews" not in page
+    p1 = (reports / "study_a" / "p" / f"{participant_token(key, 'study_a', 'p1')}.html").read_text()
+    assert "Calcium 500 mg tablet (supplement)" in p1
+    assert "not a diagnosis" in p1
+    assert SQL_ID.replace('"', "&#34;") not in p1
+
+
+def test_private_index_maps_ids_outside_reports(built: tuple) -> None:
+    reports, key_path, summary = built
+    assert summary.index_path.parent == key_path.parent
+    assert not summary.index_path.is_relative_to(reports)
+    with summary.index_path.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    by_person = {
+        (r["study_id"], r["person_id"]): r["path_in_reports_dir"]
+        for r in rows
+        if r["report"] == "participant"
+    }
+    assert len(by_person) == 4
+    assert all((reports / path).is_file() for path in by_person.values())
+    # a formula-looking id is defused for spreadsheets; the real id stays in the marts
+    assert ("study_a", "'" + SQL_ID) not in by_person
+    assert ("study_a", SQL_ID) in by_person
+
+
+def test_rebuild_swaps_the_whole_set_and_keeps_file_names(tmp_path: Path, built: tuple) -> None:
+    reports, key, _ = built
+    before = sorted(_html(reports))
+    (reports / "stale.html").write_text("old")
+    (reports / ".gitkeep").touch()
+    build_reports(tmp_path / "camg.duckdb", reports, key, REFERENCE_DIR)
+    assert sorted(_html(reports)) == before
+    assert (reports / ".gitkeep").exists()
+
+
+def test_a_failed_build_leaves_the_old_reports(tmp_path: Path, built: tuple) -> None:
+    reports, key, _ = built
+    before = _html(reports)
+    broken = tmp_path / "broken.duckdb"
+    with duckdb.connect(str(tmp_path / "camg.duckdb")) as con:
+        con.execute("delete from reference_rules where rule_id like 'ratio.%'")
+        con.execute("checkpoint")
+    (tmp_path / "camg.duckdb").rename(broken)
+    with pytest.raises(KeyError, match="ratio band"):
+        build_reports(broken, reports, key, REFERENCE_DIR)
+    assert _html(reports) == before
+    assert not list(reports.parent.glob(".reports.*"))
+
+
+def test_the_key_may_not_live_in_reports(tmp_path: Path, reference: Reference) -> None:
+    marts = write_tiny_marts(tmp_path / "camg.duckdb", reference)
+    with pytest.raises(ValueError, match="outside"):
+        build_reports(marts, tmp_path / "reports", tmp_path / "reports" / ".key")
+
+
+def test_population_report_labels_its_source(
+    tmp_path: Path, built: tuple, reference: Reference
+) -> None:
+    reports, _key, _ = built
+    page = (reports / "study_a" / "population.html").read_text()
+    assert "unweighted" in page
+    assert "population_summary" in page
+    assert "amount.implausible" in page
+    assert "&lt;b&gt;mystery&lt;/b&gt;" in page
+    assert "Rosanoff" in page
+    assert "Costello" in page
+
+
+def test_population_report_uses_the_summary_mart(tmp_path: Path, reference: Reference) -> None:
+    summary = _mart_rows().with_columns(pl.lit("study_a").alias("study_id"))
+    marts = write_tiny_marts(tmp_path / "camg.duckdb", reference, {"population_summary": summary})
+    build_reports(marts, tmp_path / "reports", tmp_path / "k" / ".report_key", REFERENCE_DIR)
+    page = (tmp_path / "reports" / "study_a" / "population.html").read_text()
+    assert "Figures come from the population_summary mart" in page
+    assert "41.0 % (SE 2.0)" in page
+    assert "usual intake" in page
+
+
+def test_templates_refuse_missing_values_and_pin_the_assets() -> None:
+    renderer = Renderer(
+        {"run_id": "r", "generated": "g", "code_version": "c", "rules_version": "v"}
+    )
+    with pytest.raises(UndefinedError):
+        renderer.render("participant", view={"study_id": "s"})
+    html = renderer.render("index", studies=[{"study_id": "<s>", "href": "x", "n": "1"}])
+    assert "&lt;s&gt;" in html
+    csp = re.search(r'Content-Security-Policy" content="([^"]+)"', html).group(1)
+    assert csp == content_security_policy(renderer.css, None).replace("'", "&#39;")
+    assert "default-src 'none'" in content_security_policy(renderer.css, None)
+
+
+def test_names_fall_back_to_codes_without_reference(tmp_path: Path, reference: Reference) -> None:
+    marts = write_tiny_marts(tmp_path / "camg.duckdb", reference)
+    build_reports(marts, tmp_path / "reports", tmp_path / "k" / ".report_key")
+    page = (tmp_path / "reports" / "study_a" / "population.html").read_text()
+    assert "fndds food 11111000" in page

@@ -1,0 +1,47 @@
+"""Run camg's plain stage functions (no Prefect) on one bundled batch; shared by the validation scripts."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from camg import assess, enrich, population, validate
+from camg.ingest import batch
+from camg.reference import Reference, load_reference
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Run:
+    reference: Reference
+    raw_diary: pl.DataFrame
+    items: pl.DataFrame
+    days: pl.DataFrame
+    persons: pl.DataFrame
+    quarantine: pl.DataFrame
+    lost: pl.DataFrame
+    divisors: pl.DataFrame
+
+
+def run_batch(study_id: str = "nhanes_2007_2012") -> Run:
+    """Ingest, validate, enrich and assess one batch of data/raw (read through a symlink)."""
+    reference = load_reference(REPO / "reference")
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp)
+        (raw / study_id).symlink_to(REPO / "data" / "raw" / study_id)
+        reads = batch.read_raw(raw)
+    raw_diary = batch.combined_diary(reads)
+    participants = validate.validate_participants(batch.combined_participants(reads), reference)
+    people = validate.attach_dietary_weights(participants.kept, raw_diary)
+    divisors = population.weight_divisors(people)
+    diary = validate.validate_diary(raw_diary, people, reference)
+    items = enrich.enrich(diary.kept, reference)
+    days = assess.person_days(items)
+    persons = assess.assess_persons(days, people, reference)
+    quarantine = pl.concat([participants.quarantine, diary.quarantine])
+    lost = population.days_with_lost_items(quarantine, raw_diary)
+    return Run(reference, raw_diary, items, days, persons, quarantine, lost, divisors)
