@@ -40,8 +40,27 @@ def item_nutrients(diary: pl.DataFrame, reference: Reference) -> pl.DataFrame:
     return nutrients.sort("row_index").drop("row_index")
 
 
+def text_rank(column: pl.Series) -> pl.Series:
+    """Each value's rank among the column's sorted distinct values: text that sorts as integers."""
+    values = column.unique().sort()
+    return column.replace_strict(values, pl.int_range(values.len(), dtype=pl.UInt32, eager=True))
+
+
+def in_item_order(items: pl.DataFrame) -> pl.DataFrame:
+    """Items sorted by ITEM_ORDER, text keys sorted as ranks.
+
+    Same order as `items.sort(ITEM_ORDER)`; at 10 M items that sort held 2 GB more and took a
+    third more CPU time (benchmarks/scale.py).
+    """
+    keys = pl.DataFrame(
+        [text_rank(items[c]) if items.schema[c] == pl.String else items[c] for c in ITEM_ORDER]
+    )
+    order = keys.with_row_index("row_index").sort(ITEM_ORDER).get_column("row_index")
+    return items.select(pl.all().gather(order))
+
+
 def enrich(diary: pl.DataFrame, reference: Reference) -> pl.DataFrame:
     """Intake items: every diary row with grams, calcium_mg, magnesium_mg and is_matched."""
     items = pl.concat([diary, item_nutrients(diary, reference)], how="horizontal")
     columns = list(IntakeItem.to_schema().columns)
-    return IntakeItem.validate(items.select(columns).sort(ITEM_ORDER))
+    return IntakeItem.validate(in_item_order(items.select(columns)))

@@ -104,20 +104,31 @@ def weighted_quantiles(
     return y[np.minimum(idx, y.size - 1)]
 
 
+def _codes(values: ArrayLike, n: int) -> NDArray[np.intp]:
+    """Dense codes 0..k-1 in sorted order of the values (as ``np.unique(return_inverse=True)``).
+
+    Small non-negative integers (already-coded designs) go through a lookup table in O(n), so
+    callers that estimate many statistics on one design do not sort it on every call.
+    """
+    a = np.asarray(values).reshape(n)
+    if a.dtype.kind in "iu" and n and a.min() >= 0 and a.max() <= 4 * n + 1024:
+        present = np.zeros(int(a.max()) + 1, dtype=bool)
+        present[a] = True
+        return (np.cumsum(present) - 1)[a].astype(np.intp)
+    return np.unique(a, return_inverse=True)[1].reshape(n).astype(np.intp)
+
+
 def _design_codes(
     n: int, strata: ArrayLike | None, psu: ArrayLike | None
 ) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     """Integer stratum codes and nested PSU codes; each row is its own PSU without psu."""
-    if strata is None:
-        s = np.zeros(n, dtype=np.intp)
-    else:
-        s = np.unique(np.asarray(strata), return_inverse=True)[1].reshape(n).astype(np.intp)
+    s = np.zeros(n, dtype=np.intp) if strata is None else _codes(strata, n)
     if psu is None:
         return s, np.arange(n, dtype=np.intp)
-    p = np.unique(np.asarray(psu), return_inverse=True)[1].reshape(n)
+    p = _codes(psu, n)
     # nest=TRUE: a PSU is identified by (stratum, psu) pair.
     pairs = s.astype(np.int64) * (int(p.max()) + 1) + p
-    return s, np.unique(pairs, return_inverse=True)[1].reshape(n).astype(np.intp)
+    return s, _codes(pairs, n)
 
 
 def linearized_variance(

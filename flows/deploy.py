@@ -13,7 +13,8 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -123,26 +124,52 @@ def status_api_url(settings: Settings) -> str:
 
 
 def recent_flow_runs(api_url: str, limit: int) -> list[dict[str, Any]]:
-    """The latest flow runs of the camg flow on a Prefect API (also those that failed)."""
+    """The next scheduled camg flow run, then the latest `limit` ones (also those that failed)."""
     from prefect import get_client
-    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+    from prefect.client.schemas.filters import (
+        FlowFilter,
+        FlowFilterName,
+        FlowRunFilter,
+        FlowRunFilterExpectedStartTime,
+    )
     from prefect.client.schemas.sorting import FlowRunSort
-    from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    with temporary_settings({PREFECT_API_URL: api_url}), get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(
-            flow_filter=FlowFilter(name=FlowFilterName(any_=[FLOW_NAME])),
+    now = datetime.now(UTC)
+    camg = FlowFilter(name=FlowFilterName(any_=[FLOW_NAME]))
+    with temporary_settings_api(api_url), get_client(sync_client=True) as client:
+        upcoming = client.read_flow_runs(
+            flow_filter=camg,
+            flow_run_filter=FlowRunFilter(
+                expected_start_time=FlowRunFilterExpectedStartTime(after_=now)
+            ),
+            sort=FlowRunSort.EXPECTED_START_TIME_ASC,
+            limit=1,
+        )
+        past = client.read_flow_runs(
+            flow_filter=camg,
+            flow_run_filter=FlowRunFilter(
+                expected_start_time=FlowRunFilterExpectedStartTime(before_=now)
+            ),
             sort=FlowRunSort.EXPECTED_START_TIME_DESC,
             limit=limit,
         )
-    return [
-        {
-            "name": run.name,
-            "state": run.state_name,
-            "expected_start": run.expected_start_time,
-            "start": run.start_time,
-            "end": run.end_time,
-            "message": (run.state.message or "") if run.state else "",
-        }
-        for run in runs
-    ]
+    return [flow_run_row(run) for run in [*upcoming, *past]]
+
+
+def temporary_settings_api(api_url: str) -> AbstractContextManager:
+    """Prefect's settings with PREFECT_API_URL set to `api_url` while inside."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    return temporary_settings({PREFECT_API_URL: api_url})
+
+
+def flow_run_row(run: Any) -> dict[str, Any]:
+    """A flow run as one row of `camg status`."""
+    return {
+        "name": run.name,
+        "state": run.state_name,
+        "expected_start": run.expected_start_time,
+        "start": run.start_time,
+        "end": run.end_time,
+        "message": (run.state.message or "") if run.state else "",
+    }

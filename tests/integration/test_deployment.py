@@ -50,7 +50,12 @@ def stop(process: subprocess.Popen) -> None:
 def started(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     with log.open("wb") as out:
         return subprocess.Popen(
-            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            cwd=log.parent,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
 
@@ -78,6 +83,7 @@ def served(tmp_path_factory) -> Iterator[dict]:
         "PREFECT_API_URL": api_url,
         "CAMG_RAW_DIR": str(root / "raw"),
         "CAMG_MARTS_DIR": str(root / "marts"),
+        "CAMG_REPORTS_DIR": str(root / "reports"),
         "CAMG_REFERENCE_DIR": str(REFERENCE_DIR),
         "CAMG_LOG_DIR": str(root / "logs"),
         "CAMG_TIMEZONE": "Europe/Paris",

@@ -196,3 +196,17 @@ def test_damaged_cache_entry_means_parse_again(tmp_path):
     reads = by_file(read_raw(tmp_path / "raw", tmp_path / "marts"))
     assert reads["s/a.csv"].read_from == "parsed"
     assert reads["s/a.csv"].diary["amount"].to_list() == ["100"]
+
+
+def test_a_file_that_does_not_reconcile_stops_the_run(corpus):
+    from camg.reconcile import ReconciliationError
+
+    lost = corpus["quarantine"].filter(pl.col("source_line") != 3)  # one quarantined row vanishes
+    manifest = corpus["manifest"].with_columns(
+        pl.when(pl.col("source_file") == "bad_batch/bad_rows.csv")
+        .then(pl.col("rows_quarantined") - 1)
+        .otherwise(pl.col("rows_quarantined"))
+        .alias("rows_quarantined")
+    )
+    with pytest.raises(ReconciliationError, match=r"bad_batch/bad_rows\.csv: in 25, kept 2"):
+        check_reconciled(manifest, lost)
