@@ -10,7 +10,7 @@ import duckdb
 import polars as pl
 
 from camg.queries import query
-from camg.validate import (
+from camg.rules import (
     INT_TEXT,
     Rule,
     Validated,

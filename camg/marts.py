@@ -3,7 +3,7 @@
 import polars as pl
 
 from camg.reference import Reference
-from camg.validate import Validated
+from camg.rules import Validated
 
 
 def kept_sources(
