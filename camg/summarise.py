@@ -9,9 +9,9 @@ Two bases, both published and labelled in `basis`:
   group (one EAR per group), with two-day weights where the study has them; no SE (needs replicates).
 
 Person-days that lost an item to quarantine (e.g. NHANES human milk without grams) have unknown
-intake and are left out. Weights are divided by the study's `weight_divisor` (`study.toml`), so that
-combined NHANES cycles estimate one population; means, shares and SEs do not depend on it, the
-weighted population counts do.
+intake and are left out. Weights are divided by the study's `weight_divisor` (the number of NHANES
+cycles combined, `camg.population.weight_divisors`), so that combined cycles estimate one population;
+means, shares and SEs do not depend on it, the weighted population counts do.
 """
 
 import numpy as np
@@ -19,8 +19,8 @@ import polars as pl
 
 from camg.population import Group, Study, person_groups, studies
 from camg.reference import Reference
-from camg.survey import survey_mean, survey_quantiles, weighted_mean
-from camg.usual_intake import PERCENTILES, estimate_usual_intake
+from camg.survey import SurveyEstimate, survey_mean, survey_quantiles, weighted_mean
+from camg.usual_intake import PERCENTILES, UsualIntakeResult, estimate_usual_intake
 from schemas.population import PopulationSummary
 
 QUANTILE_PROBS = [p / 100 for p in PERCENTILES]
@@ -54,7 +54,7 @@ def single_day_rows(study: Study, group: Group, reference: Reference) -> list[di
             rows.append(_stat(group, measure, f"p{p}", q, w, in_group & np.isfinite(y)))
         for statistic, indicator, rule, cut in thresholds(frame, group, measure, y, reference):
             est = survey_mean(indicator, *design, domain=in_group)
-            pct = type(est)(100 * est.estimate, 100 * est.se, est.n)
+            pct = SurveyEstimate(100 * est.estimate, 100 * est.se, est.n)
             used = in_group & np.isfinite(indicator)
             rows.append(_stat(group, measure, statistic, pct, w, used, rule, cut))
             if measure == "magnesium_mg" and statistic == "pct_above_ul":
@@ -99,7 +99,7 @@ def _stat(
     group: Group,
     measure: str,
     statistic: str,
-    est: object,
+    est: SurveyEstimate,
     w: np.ndarray,
     used: np.ndarray,
     rule: str | None = None,
@@ -184,7 +184,7 @@ def _group_value(members: pl.DataFrame, kind: str) -> tuple[str | None, float | 
 def _usual_rows(
     group: Group,
     nutrient: str,
-    fit: object,
+    fit: UsualIntakeResult,
     ear: tuple[str | None, float | None],
     ul: tuple[str | None, float | None],
 ) -> list[dict]:

@@ -4,7 +4,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -149,7 +149,7 @@ def run(
     with log_to_file(settings), study_view(settings) as run_settings:
         log.info("camg run started: raw %s, marts %s", settings.raw_dir, settings.marts_dir)
         try:
-            with StepProgress(err):
+            with nullcontext() if verbose else StepProgress(err):
                 published = with_task_runner(run_settings)(run_settings)
         except Exception as exc:
             log.exception("camg run failed, nothing was published")
