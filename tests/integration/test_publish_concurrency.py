@@ -58,7 +58,8 @@ def seed(tmp_path_factory) -> Path:
     )
     settings.raw_dir.mkdir()
     copy_batch("nhanes_2015_2016", settings.raw_dir)
-    with prefect_test_harness():
+    # The temporary server starts slowly on a busy machine (30 s by default).
+    with prefect_test_harness(server_startup_timeout=120):
         published = camg_flow(settings)
     seed_dir = root / "frames"
     seed_dir.mkdir()

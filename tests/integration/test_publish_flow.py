@@ -48,7 +48,8 @@ def runs(tmp_path_factory) -> dict:
     )
     settings.raw_dir.mkdir()
     copy_batch("nhanes_2015_2016", settings.raw_dir)
-    with prefect_test_harness():
+    # The temporary server starts slowly on a busy machine (30 s by default).
+    with prefect_test_harness(server_startup_timeout=120):
         camg_flow(settings)
         first = history.current_run_id(settings.marts_dir)
         camg_flow(settings)
