@@ -105,15 +105,21 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+class NoInputError(Exception):
+    """The raw folder is missing or holds no file: publishing would replace good marts with empty ones."""
+
+
 def discover(raw_dir: Path) -> list[tuple[str, Path]]:
     """(study_id, path) for every data file under raw/<study_id>/, sorted for a stable order."""
     if not raw_dir.is_dir():
-        return []
+        raise NoInputError(f"raw folder {raw_dir} does not exist (is the share mounted?)")
     found = []
     for batch in sorted(p for p in raw_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
         for path in sorted(batch.rglob("*")):
             if path.is_file() and not path.name.startswith("."):
                 found.append((batch.name, path))
+    if not found:
+        raise NoInputError(f"raw folder {raw_dir} holds no batch file; nothing to publish")
     return found
 
 

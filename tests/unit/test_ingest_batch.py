@@ -7,6 +7,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from camg.ingest import batch
 from camg.ingest.batch import combined_diary, combined_participants, read_raw
 from camg.marts import all_quarantine, kept_sources
 from camg.reconcile import check_reconciled, file_manifest
@@ -210,3 +211,12 @@ def test_a_file_that_does_not_reconcile_stops_the_run(corpus):
     )
     with pytest.raises(ReconciliationError, match=r"bad_batch/bad_rows\.csv: in 25, kept 2"):
         check_reconciled(manifest, lost)
+
+
+def test_missing_or_empty_raw_folder_is_an_error_not_empty_marts(tmp_path):
+    # A nightly run on an unmounted share must not publish empty marts over good ones.
+    with pytest.raises(batch.NoInputError, match="does not exist"):
+        batch.discover(tmp_path / "not-there")
+    (tmp_path / "raw" / "study_a").mkdir(parents=True)
+    with pytest.raises(batch.NoInputError, match="holds no batch file"):
+        batch.discover(tmp_path / "raw")
