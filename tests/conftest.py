@@ -23,18 +23,26 @@ def reference() -> Reference:
     return load_reference(REFERENCE_DIR)
 
 
+def settings_in(root: Path) -> Settings:
+    """Settings whose raw, marts and reports folders are new empty folders under `root`.
+
+    For module-scoped fixtures, which cannot use the function-scoped `tmp_settings`.
+    """
+    for name in ("raw", "marts", "reports"):
+        (root / name).mkdir()
+    return Settings(
+        raw_dir=root / "raw",
+        marts_dir=root / "marts",
+        reports_dir=root / "reports",
+        reference_dir=REFERENCE_DIR,
+        log_dir=root / "logs",
+    )
+
+
 @pytest.fixture
 def tmp_settings(tmp_path: Path) -> Settings:
     """Settings whose raw, marts and reports folders are empty tmp folders."""
-    for name in ("raw", "marts", "reports"):
-        (tmp_path / name).mkdir()
-    return Settings(
-        raw_dir=tmp_path / "raw",
-        marts_dir=tmp_path / "marts",
-        reports_dir=tmp_path / "reports",
-        reference_dir=REFERENCE_DIR,
-        log_dir=tmp_path / "logs",
-    )
+    return settings_in(tmp_path)
 
 
 def copy_batch(name: str, raw_dir: Path) -> Path:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -22,10 +23,9 @@ import pytest
 from prefect.testing.utilities import prefect_test_harness
 
 from camg import history
-from camg.config import Settings
 from camg.publish import DERIVED_MARTS, publish
 from flows.camg_flow import camg_flow
-from tests.conftest import REFERENCE_DIR, copy_batch
+from tests.conftest import copy_batch, settings_in
 
 pytestmark = pytest.mark.slow
 
@@ -49,14 +49,7 @@ def quiet(step: str) -> None:
 def seed(tmp_path_factory) -> Path:
     """Mart frames of one real flow run, as Parquet files a child process reads back."""
     root = tmp_path_factory.mktemp("seed")
-    settings = Settings(
-        raw_dir=root / "raw",
-        marts_dir=root / "marts",
-        reports_dir=root / "reports",
-        reference_dir=REFERENCE_DIR,
-        log_dir=root / "logs",
-    )
-    settings.raw_dir.mkdir()
+    settings = settings_in(root)
     copy_batch("nhanes_2015_2016", settings.raw_dir)
     # The temporary server starts slowly on a busy machine (30 s by default).
     with prefect_test_harness(server_startup_timeout=120):
@@ -197,14 +190,26 @@ def one_published_run(seed, tmp_path_factory) -> Path:
     return marts
 
 
-def killed_publish(seed: Path, marts: Path, pause_at: str, delay: float | None = None) -> Child:
-    """Start publishing run 2 in a child and SIGKILL it at `pause_at` (or `delay` s after the lock)."""
+def killed_publish(seed: Path, marts: Path, pause_at: str) -> Child:
+    """Start publishing run 2 in a child and SIGKILL it where it paused at `pause_at`."""
     child = Child([str(KILLED), str(seed), str(marts), run_id(2), pause_at])
-    if delay is None:
-        child.wait_for("paused")
-    else:
-        child.wait_for("reached locked")
-        time.sleep(delay)
+    child.wait_for("paused")
+    child.kill()
+    return child
+
+
+def killed_when(seed: Path, marts: Path, seen: Callable[[Path], bool]) -> Child:
+    """Start publishing run 2 in a child, never paused, and SIGKILL it once `seen(marts)` holds.
+
+    The parent polls the files, so the kill lands wherever the child happens to be: inside a
+    DuckDB write or a Parquet COPY, not only at the points the progress callback names.
+    """
+    child = Child([str(KILLED), str(seed), str(marts), run_id(2)])
+    deadline = time.monotonic() + PATIENCE_SECONDS
+    while not seen(marts):
+        assert child.process.poll() is None, "the run finished before the kill point"
+        assert time.monotonic() < deadline, f"kill point not seen after {PATIENCE_SECONDS} s"
+        time.sleep(0.0005)
     child.kill()
     return child
 
@@ -226,13 +231,29 @@ def test_sigkill_at_a_named_point_leaves_old_or_new_marts_whole(
     assert_next_run_succeeds_and_cleans_up(seed, marts)
 
 
-@pytest.mark.parametrize("delay", [0.3, 0.6, 0.9, 1.2, 1.6])
-def test_sigkill_at_a_timed_moment_leaves_old_or_new_marts_whole(
-    seed, one_published_run, tmp_path, delay
+def building(marts: Path) -> Path:
+    return history.building_dir(marts, run_id(2))
+
+
+def file_size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+# Moments seen in the files, not announced by the run: where the kill lands is up to the child.
+WATCHED = {
+    "database file created": lambda m: (building(m) / "camg.duckdb").exists(),
+    "database past 1 MB": lambda m: file_size(building(m) / "camg.duckdb") > 1_000_000,
+    "third parquet file started": lambda m: len(list(building(m).glob("parquet/*.parquet"))) >= 3,
+}
+
+
+@pytest.mark.parametrize("moment", list(WATCHED))
+def test_sigkill_at_a_moment_seen_in_the_files_leaves_old_marts_whole(
+    seed, one_published_run, tmp_path, moment
 ):
     marts = Path(shutil.copytree(one_published_run, tmp_path / "marts", symlinks=True))
-    child = killed_publish(seed, marts, "", delay)
+    child = killed_when(seed, marts, WATCHED[moment])
     reached = [line for line in child.lines if line.startswith("reached ")]
-    print(f"killed {delay} s after the lock; last point reached: {reached[-1]}")
-    assert published_run(marts, seed) in {run_id(1), run_id(2)}
+    print(f"killed when {moment}; last point announced before the kill: {reached[-1]}")
+    assert published_run(marts, seed) == run_id(1)
     assert_next_run_succeeds_and_cleans_up(seed, marts)
