@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import polars.selectors as cs
 
 from camg import history
 from camg.history import MARTS_FILE
@@ -63,6 +64,8 @@ def recent_runs(marts_dir: Path, limit: int) -> pl.DataFrame:
     frames = [f for f in [published, *kept_run_rows(marts_dir)] if "started_at" in f.columns]
     if not frames:
         return pl.DataFrame()
+    # DuckDB hands back time stamps in the session zone (e.g. Etc/UTC); make them all UTC to stack.
+    frames = [f.with_columns(cs.datetime(time_zone="*").dt.convert_time_zone("UTC")) for f in frames]
     runs = pl.concat(frames, how="diagonal_relaxed").unique("run_id", keep="first")
     current = published["run_id"][0] if published.height else history.current_run_id(marts_dir)
     return (
