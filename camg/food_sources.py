@@ -32,6 +32,15 @@ FNDDS_MAJOR_GROUPS = {
 NUTRIENTS = ["calcium", "magnesium"]
 
 
+def stable_sum(column: str) -> pl.Expr:
+    """A float sum taken strictly in row order (a running total's last value).
+
+    polars' `sum` splits a column across threads, so the last bits of a float total can change from
+    run to run; identical inputs must give identical marts.
+    """
+    return pl.col(column).fill_null(0).cum_sum().last()
+
+
 def weighted_contributions(
     items: pl.DataFrame,
     days: pl.DataFrame,
@@ -81,7 +90,7 @@ def source_keys(reference: Reference) -> list[pl.Expr]:
 def _aggregate(frame: pl.DataFrame, keys: list[str], totals: pl.DataFrame) -> pl.DataFrame:
     """Shares, mean mg per person-day, counts and matched flag per source key."""
     sums = frame.group_by("study_id", *keys).agg(
-        *[pl.col(f"w_{n}").sum().alias(f"_{n}") for n in NUTRIENTS],
+        *[stable_sum(f"w_{n}").alias(f"_{n}") for n in NUTRIENTS],
         *[pl.col(f"w_{n}").is_null().any().alias(f"_{n}_unknown") for n in NUTRIENTS],
         pl.len().cast(pl.Int64).alias("n_items"),
         pl.col("person_id").n_unique().cast(pl.Int64).alias("n_persons"),
@@ -113,13 +122,13 @@ def food_sources(
         source_keys(reference)
     )
     totals = frame.group_by("study_id").agg(
-        *[pl.col(f"w_{n}").sum().alias(f"_total_{n}") for n in NUTRIENTS],
+        *[stable_sum(f"w_{n}").alias(f"_total_{n}") for n in NUTRIENTS],
         pl.col("usual_weight_variable").first().alias("weight_variable"),
     )
     weight_sums = (
         frame.unique(["study_id", "person_id"], maintain_order=True)
         .group_by("study_id")
-        .agg(pl.col("w").sum().alias("_w"))
+        .agg(stable_sum("w").alias("_w"))
     )
     totals = totals.join(weight_sums, on="study_id")
     names = reference.composition.select(

@@ -65,7 +65,9 @@ def recent_runs(marts_dir: Path, limit: int) -> pl.DataFrame:
     if not frames:
         return pl.DataFrame()
     # DuckDB hands back time stamps in the session zone (e.g. Etc/UTC); make them all UTC to stack.
-    frames = [f.with_columns(cs.datetime(time_zone="*").dt.convert_time_zone("UTC")) for f in frames]
+    frames = [
+        f.with_columns(cs.datetime(time_zone="*").dt.convert_time_zone("UTC")) for f in frames
+    ]
     runs = pl.concat(frames, how="diagonal_relaxed").unique("run_id", keep="first")
     current = published["run_id"][0] if published.height else history.current_run_id(marts_dir)
     return (

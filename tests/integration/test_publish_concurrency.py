@@ -240,10 +240,19 @@ def file_size(path: Path) -> int:
 
 
 # Moments seen in the files, not announced by the run: where the kill lands is up to the child.
+# Measured order: the database file appears; the tables go to its WAL (~10 MB here); Parquet files
+# are written; the checkpoint then copies the WAL into the database file (which grows past 1 MB).
 WATCHED = {
     "database file created": lambda m: (building(m) / "camg.duckdb").exists(),
-    "database past 1 MB": lambda m: file_size(building(m) / "camg.duckdb") > 1_000_000,
-    "third parquet file started": lambda m: len(list(building(m).glob("parquet/*.parquet"))) >= 3,
+    "tables being written (WAL past 1 MB)": lambda m: (
+        file_size(building(m) / "camg.duckdb.wal") > 1_000_000
+    ),
+    "parquet being written (third file started)": lambda m: (
+        len(list(building(m).glob("parquet/*.parquet"))) >= 3
+    ),
+    "checkpoint under way (database past 1 MB)": lambda m: (
+        file_size(building(m) / "camg.duckdb") > 1_000_000
+    ),
 }
 
 
