@@ -4,6 +4,8 @@ import os
 import shutil
 from pathlib import Path
 
+import duckdb
+import polars as pl
 import pytest
 
 from camg.config import Settings
@@ -48,3 +50,10 @@ def tmp_settings(tmp_path: Path) -> Settings:
 def copy_batch(name: str, raw_dir: Path) -> Path:
     """Copy a bundled batch (data/raw/<name>) into a tmp raw folder."""
     return Path(shutil.copytree(RAW_DIR / name, raw_dir / name))
+
+
+def read_tables(db: Path) -> dict[str, pl.DataFrame]:
+    """Every base table of a published marts database, read whole."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        names = [row[0] for row in con.sql("show tables").fetchall()]
+        return {name: con.sql(f'select * from "{name}"').pl() for name in names}

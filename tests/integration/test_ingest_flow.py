@@ -7,15 +7,13 @@ unchanged re-run (every file from the cache), then a run after one file changed 
 import shutil
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 from prefect.testing.utilities import prefect_test_harness
 
-from camg.config import Settings
 from flows.camg_flow import camg_flow
-from tests.conftest import REFERENCE_DIR, TEST_DATA
+from tests.conftest import TEST_DATA, read_tables, settings_in
 from tests.unit.test_ingest_asa24 import write_asa24_batch
 
 pytestmark = pytest.mark.slow
@@ -52,23 +50,10 @@ def write_hostile_batch(raw_dir: Path) -> Path:
     return batch
 
 
-def read_tables(db: Path) -> dict[str, pl.DataFrame]:
-    with duckdb.connect(str(db), read_only=True) as con:
-        names = [row[0] for row in con.sql("show tables").fetchall()]
-        return {name: con.sql(f'select * from "{name}"').pl() for name in names}
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("ingest_flow")
-    settings = Settings(
-        raw_dir=root / "raw",
-        marts_dir=root / "marts",
-        reports_dir=root / "reports",
-        reference_dir=REFERENCE_DIR,
-        log_dir=root / "logs",
-    )
-    settings.raw_dir.mkdir()
+    settings = settings_in(root)
     asa24 = write_asa24_batch(settings.raw_dir)
     write_hostile_batch(settings.raw_dir)
     shutil.copytree(TEST_DATA / "bad", settings.raw_dir / "bad_batch")

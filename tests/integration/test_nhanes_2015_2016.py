@@ -7,16 +7,14 @@ batch with bad rows, so every test here reads real published marts.
 import shutil
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 from prefect.testing.utilities import prefect_test_harness
 
-from camg.config import Settings
 from camg.nhanes_check import person_day_comparison, with_official_day1_totals
 from flows.camg_flow import camg_flow
-from tests.conftest import REFERENCE_DIR, TEST_DATA, copy_batch
+from tests.conftest import TEST_DATA, copy_batch, read_tables, settings_in
 
 pytestmark = pytest.mark.slow
 
@@ -57,23 +55,10 @@ def write_bad_batch(raw_dir: Path) -> None:
     (batch / "DEMO_X.csv").write_text(BAD_DEMO)
 
 
-def read_tables(db: Path) -> dict[str, pl.DataFrame]:
-    with duckdb.connect(str(db), read_only=True) as con:
-        names = [row[0] for row in con.sql("show tables").fetchall()]
-        return {name: con.sql(f'select * from "{name}"').pl() for name in names}
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("nhanes")
-    settings = Settings(
-        raw_dir=root / "raw",
-        marts_dir=root / "marts",
-        reports_dir=root / "reports",
-        reference_dir=REFERENCE_DIR,
-        log_dir=root / "logs",
-    )
-    settings.raw_dir.mkdir()
+    settings = settings_in(root)
     copy_batch("nhanes_2015_2016", settings.raw_dir)
     write_bad_batch(settings.raw_dir)
     with prefect_test_harness():
