@@ -50,10 +50,11 @@ class Steps:
 def camg_path(raw: Path, out: Path, step: Steps) -> None:
     """Camg's plain functions in the order `flows/camg_flow.py:pipeline` calls them."""
     from camg import (
+        assemble,
         assess,
         crosscheck,
-        enrich,
         marts,
+        parts,
         publish,
         reconcile,
         reference,
@@ -67,35 +68,32 @@ def camg_path(raw: Path, out: Path, step: Steps) -> None:
     run_id, started_at = runlog.new_run_id(), datetime.now(UTC)
     ref = reference.load_reference(REFERENCE_DIR)
     step("load_reference")
-    reads = [batch.read_found(found, raw, marts_dir) for found in batch.discover(raw)]
+    reads = [batch.scan_found(found, raw, marts_dir) for found in batch.discover(raw)]
     batch.prune_cache(marts_dir, reads)
     step("read files")
-    raw_diary = batch.combined_diary(reads)
-    step("combined_diary")
     participants = validate.validate_participants(batch.combined_participants(reads), ref)
-    people = validate.attach_dietary_weights(participants.kept, raw_diary)
+    people = validate.attach_weights(participants.kept, batch.combined_weights(reads))
     step("participants")
-    diary = validate.validate_diary(raw_diary, people, ref)
-    del raw_diary
-    step("validate_diary")
-    items = enrich.enrich(diary.kept, ref)
-    step("enrich")
-    days = assess.person_days(items)
-    step("person_days")
-    persons = assess.assess_persons(days, people, ref)
+    jobs = parts.diary_jobs(reads, participants.kept, marts_dir)
+    diary_parts = [parts.process_diary_file(job, ref, marts_dir) for job in jobs]
+    step("validate+enrich per file")
+    diary = assemble.assemble_diary(diary_parts, marts_dir)
+    assemble.prune_unused_parts(marts_dir, diary)
+    step("assemble")
+    persons = assess.assess_persons(diary.days, people, ref)
     step("assess_persons")
     totals = crosscheck.validate_recall_totals(batch.combined_totals(reads))
-    checked = crosscheck.export_crosscheck(items, totals.kept)
-    quarantine = marts.all_quarantine(participants, diary, totals)
-    kept = marts.kept_sources(participants, diary, totals)
-    manifest = reconcile.file_manifest(reads, kept, quarantine)
-    reconcile.check_reconciled(manifest, quarantine)
+    checked = crosscheck.export_crosscheck(marts.source_items(diary, totals.kept), totals.kept)
+    quarantine = marts.run_quarantine(diary, participants, totals)
+    counts = marts.run_counts(diary, participants, totals)
+    manifest = marts.run_manifest(reads, counts)
+    reconcile.check_reconciled(manifest, counts)
     log = runlog.run_log_row(
-        started_at, manifest, persons, days, items, ref.rules_version, ref.composition_version
+        started_at, manifest, persons, diary.days, ref.rules_version, ref.composition_version
     )
     step("crosscheck+manifest")
     tables = marts.mart_tables(
-        items, days, persons, people, quarantine, manifest, log, ref, checked
+        diary.items(), diary.days, persons, people, quarantine, manifest, log, ref, checked
     )
     publish.publish(marts_dir, tables, run_id)
     step("publish")

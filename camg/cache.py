@@ -10,7 +10,7 @@ The cache is only an optimisation: a missing or damaged entry means "parse the f
 import hashlib
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 
 import polars as pl
@@ -50,14 +50,18 @@ class ReadCache:
         self.root = marts_dir / CACHE_DIR
         self.version = reader_version()
 
-    def load(self, key: str) -> tuple[dict, dict[str, pl.DataFrame]] | None:
-        """(metadata, frames by kind) of an entry, or None when absent or unreadable."""
+    def load(
+        self, key: str, kinds: Collection[str] | None = None
+    ) -> tuple[dict, dict[str, pl.DataFrame]] | None:
+        """(metadata, frames by kind) of an entry, or None when absent or unreadable.
+
+        `kinds` limits which frames are read (a run's first pass skips the big diary rows).
+        """
         meta_path = self.root / f"{key}.json"
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            frames = {
-                kind: pl.read_parquet(self.root / f"{key}.{kind}.parquet") for kind in meta["kinds"]
-            }
+            wanted = [k for k in meta["kinds"] if kinds is None or k in kinds]
+            frames = {kind: pl.read_parquet(self.root / f"{key}.{kind}.parquet") for kind in wanted}
         except (OSError, ValueError, KeyError, pl.exceptions.PolarsError):
             return None
         return meta, frames
@@ -69,6 +73,10 @@ class ReadCache:
             _atomic(self.root / f"{key}.{kind}.parquet", frame.write_parquet)
         payload = json.dumps({**meta, "kinds": sorted(frames)}, sort_keys=True)
         _atomic(self.root / f"{key}.json", lambda p: p.write_text(payload, encoding="utf-8"))
+
+    def path(self, key: str, kind: str) -> Path:
+        """Where an entry keeps its frame of one kind (read by the per-file validation)."""
+        return self.root / f"{key}.{kind}.parquet"
 
     def prune(self, used: set[str]) -> int:
         """Delete the entries not in `used` (files removed or changed since); how many files went."""

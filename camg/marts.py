@@ -1,9 +1,29 @@
 """Mart assembly: the frames of a run -> the named tables `publish` writes (DESIGN section 5)."""
 
+from collections.abc import Sequence
+
 import polars as pl
 
+from camg.assemble import Diary, ParquetTable, empty_frame
+from camg.ingest.batch import FileRead
+from camg.reconcile import manifest_from_counts
 from camg.reference import Reference
 from camg.rules import Validated
+from schemas.diary import IntakeItem
+
+# Item columns the population figures read (camg.food_sources), not the raw text ones.
+SOURCE_COLUMNS = [
+    "study_id",
+    "person_id",
+    "recall_day",
+    "item_kind",
+    "food_system",
+    "food_code",
+    "food_description",
+    "calcium_mg",
+    "magnesium_mg",
+    "is_matched",
+]
 
 
 def kept_sources(
@@ -22,24 +42,64 @@ def all_quarantine(
     return pl.concat([part.quarantine for part in parts]).sort("source_file", "source_line")
 
 
+def run_counts(diary: Diary, participants: Validated, totals: Validated) -> pl.DataFrame:
+    """Rows kept and quarantined per source file: diary files from their parts, the rest counted."""
+    small = [
+        frame.group_by("source_file").agg(pl.len().cast(pl.Int64).alias(name))
+        for part in (participants, totals)
+        for frame, name in ((part.kept, "rows_kept"), (part.quarantine, "rows_quarantined"))
+    ]
+    return pl.concat([diary.counts(), *small], how="diagonal").fill_null(0)
+
+
+def run_manifest(reads: Sequence[FileRead], counts: pl.DataFrame) -> pl.DataFrame:
+    """The file manifest of a run from its per-file counts."""
+    return manifest_from_counts(
+        reads,
+        counts.select("source_file", "rows_kept"),
+        counts.select("source_file", "rows_quarantined"),
+    )
+
+
+def run_quarantine(diary: Diary, participants: Validated, totals: Validated) -> ParquetTable:
+    """Every quarantined row of the run (diary rows stay in their parts), by file and line."""
+    return diary.quarantine(pl.concat([participants.quarantine, totals.quarantine]))
+
+
+def source_items(diary: Diary, totals: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Items in memory: the columns food sources read, or (with `totals`) the studies it covers.
+
+    Cross-checks cover the few studies with export totals; food sources still read every item's
+    ten columns (aggregating them from the parts out of core is left to do: see issue 9 notes).
+    """
+    parts, columns = diary.parts, SOURCE_COLUMNS
+    if totals is not None:
+        wanted = set(totals["study_id"].to_list())
+        parts, columns = [p for p in parts if p.study_id in wanted], None
+    empty = empty_frame(IntakeItem)
+    frames = [empty.select(columns or empty.columns)]
+    frames += [pl.read_parquet(p.path("items"), columns=columns) for p in parts]
+    return pl.concat(frames)
+
+
 def reference_rules(reference: Reference) -> pl.DataFrame:
     """The rules table as used by this run."""
     return reference.rules.sort("rule_id")
 
 
 def mart_tables(
-    items: pl.DataFrame,
+    items: pl.DataFrame | ParquetTable,
     days: pl.DataFrame,
     persons: pl.DataFrame,
     participants: pl.DataFrame,
-    quarantine: pl.DataFrame,
+    quarantine: pl.DataFrame | ParquetTable,
     manifest: pl.DataFrame,
     run_log: pl.DataFrame,
     reference: Reference,
     crosscheck: pl.DataFrame | None = None,
     summary: pl.DataFrame | None = None,
     sources: pl.DataFrame | None = None,
-) -> dict[str, pl.DataFrame]:
+) -> dict[str, pl.DataFrame | ParquetTable]:
     """Tables to publish, by mart name, each in a stable row order (identical runs, identical marts)."""
     extra = {"export_crosscheck": crosscheck} if crosscheck is not None else {}
     # Population figures (camg.summarise, camg.food_sources): optional, so callers without them still work.

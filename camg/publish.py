@@ -20,7 +20,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from camg import dictionary, history, runlog
+from camg import dictionary, history, parts, runlog
+from camg.assemble import ParquetTable
 from camg.history import MARTS_FILE, PARQUET_DIR, Progress
 from camg.queries import query
 
@@ -42,20 +43,44 @@ def log_step(step: str) -> None:
 
 def write_tables(
     con: duckdb.DuckDBPyConnection,
-    tables: Mapping[str, pl.DataFrame],
+    tables: Mapping[str, pl.DataFrame | ParquetTable],
     run_id: str,
     on_step: Progress = history.no_progress,
 ) -> None:
     """Create one table per frame, each row stamped with the run id."""
     for name, frame in tables.items():
-        con.register("frame", frame.to_arrow())
-        con.execute(
-            f"create table {dictionary.quoted_identifier(name)} as "
-            "select $run_id as run_id, * from frame",
-            {"run_id": run_id},
-        )
-        con.unregister("frame")
+        if isinstance(frame, ParquetTable):
+            write_streamed(con, name, frame, run_id)
+        else:
+            con.register("frame", frame.to_arrow())
+            con.execute(
+                f"create table {dictionary.quoted_identifier(name)} as "
+                "select $run_id as run_id, * from frame",
+                {"run_id": run_id},
+            )
+            con.unregister("frame")
         on_step(f"wrote {name}")
+
+
+def write_streamed(
+    con: duckdb.DuckDBPyConnection, name: str, table: ParquetTable, run_id: str
+) -> None:
+    """Create a table from Parquet parts (and its small frame) without loading them in Python."""
+    sources = ["select * from read_parquet($paths)"] if table.paths else []
+    params: dict[str, object] = {"run_id": run_id, "paths": table.paths} if table.paths else {}
+    params.setdefault("run_id", run_id)
+    if table.frame is not None:
+        con.register("frame", table.frame.to_arrow())
+        sources.append("select * from frame")
+    union = " union all by name ".join(sources)
+    order = ", ".join(dictionary.quoted_identifier(c) for c in table.order_by)
+    con.execute(
+        f"create table {dictionary.quoted_identifier(name)} as "
+        f"select $run_id as run_id, * from ({union})" + (f" order by {order}" if order else ""),
+        params,
+    )
+    if table.frame is not None:
+        con.unregister("frame")
 
 
 def write_derived(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
@@ -89,7 +114,7 @@ def create_views(con: duckdb.DuckDBPyConnection, tables: set[str]) -> list[str]:
     return created
 
 
-def rules_version(tables: Mapping[str, pl.DataFrame]) -> str:
+def rules_version(tables: Mapping[str, pl.DataFrame | ParquetTable]) -> str:
     """The rules version of the run (from its run_log), for the table comments."""
     log = tables.get("run_log")
     if log is None or "rules_version" not in log.columns or log.height == 0:
@@ -123,14 +148,14 @@ def table_names(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 def build_database(
     building: Path,
-    tables: Mapping[str, pl.DataFrame],
+    tables: Mapping[str, pl.DataFrame | ParquetTable],
     run_id: str,
     steps: pl.DataFrame | None,
     on_step: Progress,
 ) -> dict[str, int]:
     """Write the run's database and its Parquet copy; the row count of every table."""
     records: list[dict] = []
-    with duckdb.connect(str(building / MARTS_FILE)) as con:
+    with parts.bounded_connection(building.parent.parent, str(building / MARTS_FILE)) as con:
         with runlog.timed_step(records, "publish: write tables"):
             write_tables(con, tables, run_id, on_step)
             write_derived(con, run_id)
@@ -149,7 +174,9 @@ def build_database(
     return counts
 
 
-def check_built(building: Path, tables: Mapping[str, pl.DataFrame], counts: dict[str, int]) -> None:
+def check_built(
+    building: Path, tables: Mapping[str, pl.DataFrame | ParquetTable], counts: dict[str, int]
+) -> None:
     """Reopen what was built, read-only, and compare it with what was written; raise if it differs."""
     with duckdb.connect(str(building / MARTS_FILE), read_only=True) as con:
         for name, frame in tables.items():
@@ -176,7 +203,7 @@ def seal(building: Path) -> None:
 
 def build_run(
     marts_dir: Path,
-    tables: Mapping[str, pl.DataFrame],
+    tables: Mapping[str, pl.DataFrame | ParquetTable],
     run_id: str,
     steps: pl.DataFrame | None,
     on_step: Progress,
@@ -197,7 +224,7 @@ def build_run(
 
 def publish(
     marts_dir: Path,
-    tables: Mapping[str, pl.DataFrame],
+    tables: Mapping[str, pl.DataFrame | ParquetTable],
     run_id: str,
     steps: pl.DataFrame | None = None,
     keep_runs: int = 7,

@@ -22,6 +22,18 @@ def file_manifest(
     bad_counts = quarantine.group_by("source_file").agg(
         pl.len().cast(pl.Int64).alias("rows_quarantined")
     )
+    return manifest_from_counts(reads, kept_counts, bad_counts)
+
+
+def manifest_from_counts(
+    reads: Sequence[FileRead], kept_counts: pl.DataFrame, bad_counts: pl.DataFrame
+) -> pl.DataFrame:
+    """The file manifest from per-file counts (`rows_kept`, `rows_quarantined` by source_file).
+
+    A file missing from a count frame has none of those rows; a file counted twice is summed.
+    """
+    kept_counts = kept_counts.group_by("source_file").agg(pl.col("rows_kept").sum())
+    bad_counts = bad_counts.group_by("source_file").agg(pl.col("rows_quarantined").sum())
     files = pl.DataFrame(
         [
             {

@@ -39,7 +39,6 @@ def run_log_row(
     manifest: pl.DataFrame,
     persons: pl.DataFrame,
     days: pl.DataFrame,
-    items: pl.DataFrame,
     rules_version: str,
     composition_version: str,
 ) -> pl.DataFrame:
@@ -56,8 +55,9 @@ def run_log_row(
                 "rows_in": int(manifest["rows_in"].sum()),
                 "rows_kept": int(manifest["rows_kept"].sum()),
                 "rows_quarantined": int(manifest["rows_quarantined"].sum()),
-                "n_items": items.height,
-                "n_unmatched_items": int((~items["is_matched"]).sum()),
+                # Every item is on one person-day: the day counts add up to the item counts.
+                "n_items": int(days["n_items"].sum()),
+                "n_unmatched_items": int(days["n_unmatched_items"].sum()),
                 "n_person_days": days.height,
                 "n_persons": persons.height,
                 "rules_version": rules_version,

@@ -6,6 +6,7 @@ backstop at the stage boundary) is in `camg.rules`.
 
 import polars as pl
 
+from camg.ingest import sidecar
 from camg.reference import ANY_FOOD, Reference, canonical_unit
 from camg.rules import (
     INT_TEXT,
@@ -191,16 +192,30 @@ def intake_date() -> pl.Expr:
     return text("intake_date").str.to_date("%Y-%m-%d", strict=False)
 
 
-def with_recall_day_from_dates(raw: pl.DataFrame) -> pl.DataFrame:
+def with_recall_day_from_dates(
+    raw: pl.DataFrame, dates: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Rows dated by `intake_date` (and no recall day) numbered per person: first date = day 1.
 
     The number depends only on the person's distinct dates, not on row or file order, so it is the
-    same on every run.
+    same on every run. `dates` (`camg.ingest.sidecar.intake_dates` of every file of the study) numbers
+    a file's rows among the person's dates in all files; without it, among this frame's dates.
     """
+    dates = sidecar.intake_dates(raw) if dates is None else dates
+    days = dates.unique().with_columns(
+        pl.col("intake_date").rank("dense").over("study_id", "person_id").alias("_day")
+    )
     dated = pl.when(text("recall_day").is_null()).then(intake_date())
-    day = dated.rank("dense").over(["study_id", text("person_id")])
-    return raw.with_columns(
-        pl.coalesce(pl.col("recall_day"), day.cast(pl.Int64).cast(pl.String)).alias("recall_day")
+    keyed = raw.with_columns(text("person_id").alias("_pid"), dated.alias("_date"))
+    numbered = keyed.join(
+        days.rename({"person_id": "_pid", "intake_date": "_date"}),
+        on=["study_id", "_pid", "_date"],
+        how="left",
+        maintain_order="left",
+    )
+    day = pl.col("_day").cast(pl.Int64).cast(pl.String)
+    return numbered.with_columns(pl.coalesce(pl.col("recall_day"), day).alias("recall_day")).drop(
+        "_pid", "_date", "_day"
     )
 
 
@@ -236,13 +251,19 @@ def with_lookups(
 
 
 def validate_diary(
-    raw: pl.DataFrame, participants: pl.DataFrame, reference: Reference
+    raw: pl.DataFrame,
+    participants: pl.DataFrame,
+    reference: Reference,
+    dates: pl.DataFrame | None = None,
 ) -> Validated:
-    """Raw diary rows -> `DiaryRow` rows and quarantine; rows in = kept + quarantined."""
+    """Raw diary rows -> `DiaryRow` rows and quarantine; rows in = kept + quarantined.
+
+    `dates`: the study's intake dates when `raw` is one of its files (see with_recall_day_from_dates).
+    """
     for column in ("is_reliable_recall", "intake_date"):
         if column not in raw.columns:
             raw = raw.with_columns(pl.lit(None, dtype=pl.String).alias(column))
-    with_known = with_lookups(with_recall_day_from_dates(raw), participants, reference)
+    with_known = with_lookups(with_recall_day_from_dates(raw, dates), participants, reference)
     checked = apply_rules(with_known, diary_rules(reference))
     bad_by_rule = checked.filter(pl.col("rule_id").is_not_null())
     passed = checked.filter(pl.col("rule_id").is_null())
@@ -346,18 +367,12 @@ def attach_dietary_weights(participants: pl.DataFrame, raw_diary: pl.DataFrame) 
 
     NHANES puts the dietary day-1 and two-day weights (WTDRD1, WTDR2D) on every food row, not in DEMO.
     """
-    if "weight_one_day" not in raw_diary.columns:
-        return participants
-    weights = (
-        raw_diary.select(
-            "study_id",
-            text("person_id").alias("person_id"),
-            number("weight_one_day").alias("_w1"),
-            number("weight_two_day").alias("_w2"),
-        )
-        .group_by("study_id", "person_id")
-        .agg(pl.col("_w1").drop_nulls().first(), pl.col("_w2").drop_nulls().first())
-    )
+    return attach_weights(participants, sidecar.dietary_weights(raw_diary))
+
+
+def attach_weights(participants: pl.DataFrame, weights: pl.DataFrame) -> pl.DataFrame:
+    """Participants with missing survey weights filled from the diary's (`camg.ingest.sidecar`)."""
+    weights = weights.rename({"weight_one_day": "_w1", "weight_two_day": "_w2"})
     return Participant.validate(
         participants.join(weights, on=["study_id", "person_id"], how="left", maintain_order="left")
         .with_columns(

@@ -32,36 +32,38 @@ def pipeline(settings: Settings) -> Path:
         found, unmapped(settings.raw_dir), unmapped(settings.marts_dir)
     ).result()
     tasks.prune_cache(settings.marts_dir, reads)
-    raw_diary = tasks.combined_diary(reads)
     participants = tasks.validate_participants(tasks.combined_participants(reads), reference)
-    people = tasks.attach_dietary_weights(participants.kept, raw_diary)
-    diary = tasks.validate_diary(raw_diary, people, reference)
-    items = tasks.enrich_items(diary.kept, reference)
-    days = tasks.person_days(items)
-    persons = tasks.assess_persons(days, people, reference)
+    people = tasks.attach_dietary_weights(participants.kept, tasks.combined_weights(reads))
+    # Each diary file becomes Parquet parts on disk; the flow holds their counts, not their rows.
+    jobs = tasks.diary_jobs(reads, participants.kept, settings.marts_dir)
+    parts = tasks.validate_diary_file.map(
+        jobs, unmapped(reference), unmapped(settings.marts_dir)
+    ).result()
+    diary = tasks.assemble_diary(parts, settings.marts_dir)
+    tasks.prune_parts(settings.marts_dir, diary)
+    persons = tasks.assess_persons(diary.days, people, reference)
     totals = tasks.validate_recall_totals(tasks.combined_totals(reads))
-    crosscheck = tasks.export_crosscheck(items, totals.kept)
-    quarantine = tasks.all_quarantine(participants, diary, totals)
-    manifest = tasks.file_manifest(
-        reads, tasks.kept_sources(participants, diary, totals), quarantine
-    )
-    tasks.check_reconciled(manifest, quarantine)
+    crosscheck = tasks.export_crosscheck(tasks.source_items(diary, totals.kept), totals.kept)
+    quarantine = tasks.run_quarantine(diary, participants, totals)
+    counts = tasks.run_counts(diary, participants, totals)
+    manifest = tasks.run_manifest(reads, counts)
+    tasks.check_reconciled(manifest, counts)
     run_log = tasks.run_log_row(
         started_at,
         manifest,
         persons,
-        days,
-        items,
+        diary.days,
         reference.rules_version,
         reference.composition_version,
     )
     divisors = tasks.weight_divisors(people)
-    lost = tasks.days_with_lost_items(quarantine, raw_diary)
-    summary = tasks.population_summary(days, persons, lost, divisors, reference)
-    sources = tasks.food_sources(items, days, persons, lost, divisors, reference)
+    summary = tasks.population_summary(diary.days, persons, diary.lost, divisors, reference)
+    sources = tasks.food_sources(
+        tasks.source_items(diary), diary.days, persons, diary.lost, divisors, reference
+    )
     tables = tasks.mart_tables(
-        items,
-        days,
+        diary.items(),
+        diary.days,
         persons,
         people,
         quarantine,

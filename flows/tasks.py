@@ -4,10 +4,11 @@ from prefect import task
 from prefect.cache_policies import NONE
 
 from camg import (
+    assemble,
     assess,
     crosscheck,
-    enrich,
     marts,
+    parts,
     population,
     publish,
     reconcile,
@@ -29,9 +30,20 @@ discover_raw = task(name="discover raw files", cache_policy=NONE)(batch.discover
 
 
 # One discovered file (with its batch's study.toml and the file cache): the unit a runner fans out.
+# Diary rows stay in the file cache: the flow holds counts and small summaries, not rows.
 read_raw_file = task(name="read raw file", retries=2, retry_delay_seconds=5, cache_policy=NONE)(
-    batch.read_found
+    batch.scan_found
 )
+combined_weights = task(name="combine dietary weights", cache_policy=NONE)(batch.combined_weights)
+diary_jobs = task(name="plan diary files", cache_policy=NONE)(parts.diary_jobs)
+# One diary file validated, enriched and written as Parquet parts (reused when unchanged).
+validate_diary_file = task(name="validate diary rows", cache_policy=NONE)(parts.process_diary_file)
+assemble_diary = task(name="assemble diary", cache_policy=NONE)(assemble.assemble_diary)
+prune_parts = task(name="prune diary parts", cache_policy=NONE)(assemble.prune_unused_parts)
+run_counts = task(name="kept rows by file", cache_policy=NONE)(marts.run_counts)
+run_manifest = task(name="file manifest", cache_policy=NONE)(marts.run_manifest)
+run_quarantine = task(name="collect quarantine", cache_policy=NONE)(marts.run_quarantine)
+source_items = task(name="items for population figures", cache_policy=NONE)(marts.source_items)
 prune_cache = task(name="prune file cache", cache_policy=NONE)(batch.prune_cache)
 combined_totals = task(name="combine export totals", cache_policy=NONE)(batch.combined_totals)
 validate_recall_totals = task(name="validate export totals", cache_policy=NONE)(
@@ -40,7 +52,6 @@ validate_recall_totals = task(name="validate export totals", cache_policy=NONE)(
 export_crosscheck = task(name="cross-check export totals", cache_policy=NONE)(
     crosscheck.export_crosscheck
 )
-combined_diary = task(name="combine diary rows", cache_policy=NONE)(batch.combined_diary)
 combined_participants = task(name="combine participants", cache_policy=NONE)(
     batch.combined_participants
 )
@@ -49,15 +60,9 @@ validate_participants = task(name="validate participants", cache_policy=NONE)(
     validate.validate_participants
 )
 attach_dietary_weights = task(name="attach dietary weights", cache_policy=NONE)(
-    validate.attach_dietary_weights
+    validate.attach_weights
 )
-validate_diary = task(name="validate diary rows", cache_policy=NONE)(validate.validate_diary)
-enrich_items = task(name="enrich with composition", cache_policy=NONE)(enrich.enrich)
-person_days = task(name="person-day intakes", cache_policy=NONE)(assess.person_days)
 assess_persons = task(name="person intakes and flags", cache_policy=NONE)(assess.assess_persons)
-kept_sources = task(name="kept rows by file", cache_policy=NONE)(marts.kept_sources)
-all_quarantine = task(name="collect quarantine", cache_policy=NONE)(marts.all_quarantine)
-file_manifest = task(name="file manifest", cache_policy=NONE)(reconcile.file_manifest)
 check_reconciled = task(name="reconcile counts", cache_policy=NONE)(reconcile.check_reconciled)
 run_log_row = task(name="run log", cache_policy=NONE)(runlog.run_log_row)
 mart_tables = task(name="assemble marts", cache_policy=NONE)(marts.mart_tables)
@@ -68,9 +73,6 @@ publish_marts = task(name="publish marts", retries=2, retry_delay_seconds=5, cac
 run_steps = task(name="step timings", cache_policy=NONE)(lineage.run_step_table)
 # Population figures (issue 5): survey-weighted summaries, usual intake, food sources.
 weight_divisors = task(name="survey weight divisors", cache_policy=NONE)(population.weight_divisors)
-days_with_lost_items = task(name="days with lost items", cache_policy=NONE)(
-    population.days_with_lost_items
-)
 population_summary = task(name="population summary", cache_policy=NONE)(
     summarise.population_summary
 )

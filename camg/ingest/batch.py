@@ -15,7 +15,7 @@ import pandera.polars as pa
 import polars as pl
 
 from camg.cache import ReadCache, entry_key
-from camg.ingest import asa24, food_record, nhanes, participants
+from camg.ingest import asa24, food_record, nhanes, participants, sidecar
 from camg.ingest.delimited import (
     DelimitedText,
     EmptyFileError,
@@ -89,11 +89,20 @@ class FileRead:
     diary: pl.DataFrame = field(default_factory=empty_raw_diary)
     participants: pl.DataFrame = field(default_factory=empty_raw_participants)
     totals: pl.DataFrame = field(default_factory=empty_raw_totals)
+    # Set when the diary rows stay in the cache (a run's first pass): their count and summaries.
+    diary_rows: int | None = None
+    weights: pl.DataFrame = field(default_factory=lambda: sidecar.dietary_weights(pl.DataFrame()))
+    dates: pl.DataFrame = field(default_factory=lambda: sidecar.intake_dates(pl.DataFrame()))
+
+    @property
+    def n_diary(self) -> int:
+        """Diary rows the file holds, whether in memory or left in the cache."""
+        return self.diary.height if self.diary_rows is None else self.diary_rows
 
     @property
     def rows_in(self) -> int:
         """Records read from the file (diary, participant or recall-total rows)."""
-        return self.diary.height + self.participants.height + self.totals.height
+        return self.n_diary + self.participants.height + self.totals.height
 
 
 def sha256_of(path: Path) -> str:
@@ -174,6 +183,24 @@ def parse_file(path: Path, result: FileRead, source: Source) -> bool:
 
 
 CACHED_FIELDS = ("format", "status", "error", "encoding")
+SIDE_KINDS = ("weights", "dates")
+
+
+def with_side_summaries(result: FileRead) -> None:
+    """Summarise the diary rows' weights and dates (cached with them; see `camg.ingest.sidecar`)."""
+    result.weights = sidecar.dietary_weights(result.diary)
+    result.dates = sidecar.intake_dates(result.diary)
+
+
+def from_cache(result: FileRead, meta: dict, frames: dict[str, pl.DataFrame], slim: bool) -> None:
+    """Fill `result` from a cache entry; `slim` leaves the diary rows in the cache."""
+    for name in CACHED_FIELDS:
+        setattr(result, name, meta[name])
+    for kind, frame in frames.items():
+        setattr(result, kind, frame)
+    if slim:
+        result.diary_rows = meta["diary_rows"]
+    result.read_from = "cache"
 
 
 def read_file(
@@ -182,8 +209,13 @@ def read_file(
     study_id: str,
     study: StudyConfig | None = None,
     cache: ReadCache | None = None,
+    slim: bool = False,
 ) -> FileRead:
-    """Read one export file; never raises for bad content (the manifest says what went wrong)."""
+    """Read one export file; never raises for bad content (the manifest says what went wrong).
+
+    `slim` (with a cache): the diary rows are stored in the cache and not returned, only their
+    count and side summaries, so a run's first pass holds O(files), not O(rows).
+    """
     source = Source(path.relative_to(raw_dir).as_posix(), study_id, study or StudyConfig())
     result = FileRead(source.source_file, study_id, sha256_of(path), path.stat().st_size)
     if path.suffix.lower() in NOT_DATA_SUFFIXES:
@@ -197,21 +229,22 @@ def read_file(
         cache.version if cache else "",
     )
     result.cache_key = key if cache else None
-    hit = cache.load(key) if cache else None
+    slim = slim and cache is not None
+    kinds = {"participants", "totals", *SIDE_KINDS} if slim else None
+    hit = cache.load(key, kinds) if cache else None
     if hit is not None:
-        meta, frames = hit
-        for name in CACHED_FIELDS:
-            setattr(result, name, meta[name])
-        for kind, frame in frames.items():
-            setattr(result, kind, frame)
-        result.read_from = "cache"
+        from_cache(result, *hit, slim=slim)
         return result
     result.read_from = "parsed"
     cacheable = parse_file(path, result, source)
+    with_side_summaries(result)
     if cache and cacheable:
         meta = {name: getattr(result, name) for name in CACHED_FIELDS}
-        frames = {k: getattr(result, k) for k in RAW_MODELS if getattr(result, k).height}
-        cache.store(key, meta, frames)
+        meta["diary_rows"] = result.diary.height
+        kinds = [*RAW_MODELS, *SIDE_KINDS]
+        cache.store(key, meta, {k: getattr(result, k) for k in kinds if getattr(result, k).height})
+    if slim and cacheable:
+        result.diary_rows, result.diary = result.diary.height, empty_raw_diary()
     return result
 
 
@@ -229,10 +262,13 @@ def study_read(batch_dir: Path, raw_dir: Path, error: str | None) -> FileRead:
     )
 
 
-def read_found(found: tuple[str, Path], raw_dir: Path, marts_dir: Path | None = None) -> FileRead:
+def read_found(
+    found: tuple[str, Path], raw_dir: Path, marts_dir: Path | None = None, slim: bool = False
+) -> FileRead:
     """One discovered (study_id, path) read with its batch's study.toml; the unit of fan-out.
 
-    With `marts_dir`, an unchanged file's rows come from the cache under it instead of a new parse.
+    With `marts_dir`, an unchanged file's rows come from the cache under it instead of a new parse
+    (and with `slim`, diary rows stay there: see `read_file`).
     """
     study_id, path = found
     batch_dir = raw_dir / study_id
@@ -240,7 +276,17 @@ def read_found(found: tuple[str, Path], raw_dir: Path, marts_dir: Path | None = 
     if path == batch_dir / STUDY_FILE:
         return study_read(batch_dir, raw_dir, error)
     cache = ReadCache(marts_dir) if marts_dir is not None else None
-    return read_file(path, raw_dir, study_id, study, cache)
+    return read_file(path, raw_dir, study_id, study, cache, slim)
+
+
+def scan_found(found: tuple[str, Path], raw_dir: Path, marts_dir: Path) -> FileRead:
+    """A run's first pass over one file: read (or reuse) it, leaving its diary rows in the cache."""
+    return read_found(found, raw_dir, marts_dir, slim=True)
+
+
+def combined_weights(reads: list[FileRead]) -> pl.DataFrame:
+    """Per person, the first dietary weights any file's diary rows carry (in file order)."""
+    return sidecar.combined_weights([r.weights for r in reads if r.weights.height])
 
 
 def prune_cache(marts_dir: Path, reads: list[FileRead]) -> int:

@@ -1,0 +1,201 @@
+"""Assemble stage: per-file parts -> the run's diary (cross-file repeats, person-days), out of core.
+
+Per-file parts (`camg.parts`) are combined without loading every item: repeats across files are
+found in DuckDB over the parts of files that could hold them (same study and keyed recall days),
+their later copies quarantined as row.duplicate and the files concerned re-summed; person-days
+are the files' day sums added up (O(person-days)); items and quarantine stay Parquet files that
+publish streams into the run's database (`ParquetTable`).
+"""
+
+import hashlib
+import itertools
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pandera.polars as pa
+import polars as pl
+
+from camg import assess
+from camg.cache import ReadCache
+from camg.parts import Part, bounded_connection, parts_root, prune_parts, write_part
+from camg.queries import query
+from camg.rules import quarantine_rows
+from schemas.diary import IntakeItem
+from schemas.intake import PersonDay
+
+DUPLICATE_MESSAGE = "repeats an item already recorded for this person and day"
+LOST_SCHEMA = pl.DataFrame(
+    schema={"study_id": pl.String, "person_id": pl.String, "recall_day": pl.Int64}
+)
+DAY_SUMS = [
+    "calcium_food_mg",
+    "calcium_supplement_mg",
+    "magnesium_food_mg",
+    "magnesium_supplement_mg",
+    "n_items",
+    "n_unmatched_items",
+]
+
+
+def empty_frame(model: type[pa.DataFrameModel]) -> pl.DataFrame:
+    """A frame with a model's columns and no rows."""
+    return pl.DataFrame(schema={n: c.dtype.type for n, c in model.to_schema().columns.items()})
+
+
+@dataclass(frozen=True)
+class ParquetTable:
+    """A mart table that stays on disk: Parquet files (+ a small frame), streamed in by publish."""
+
+    paths: list[str]
+    height: int
+    frame: pl.DataFrame | None = None  # extra rows (e.g. participant quarantine), same columns
+    order_by: list[str] = field(default_factory=list)
+
+    def collect(self, columns: list[str] | None = None) -> pl.DataFrame:
+        """The rows in memory (tests and small tables only)."""
+        frames = [pl.read_parquet(p, columns=columns) for p in self.paths]
+        if self.frame is not None:
+            frames.append(self.frame.select(columns) if columns else self.frame)
+        out = pl.concat(frames, how="vertical_relaxed")
+        return out.sort(self.order_by, maintain_order=True) if self.order_by else out
+
+
+@dataclass(frozen=True)
+class Diary:
+    """The run's assembled diary: parts after cross-file repeats, and the person-day sums."""
+
+    parts: list[Part]
+    days: pl.DataFrame
+    lost: pl.DataFrame
+
+    def items(self) -> ParquetTable:
+        """intake_item: every file's items, files in order, each ordered by person and day."""
+        paths = [str(p.path("items")) for p in self.parts]
+        return ParquetTable(paths, self.rows_kept, None if paths else empty_frame(IntakeItem))
+
+    def quarantine(self, others: pl.DataFrame) -> ParquetTable:
+        """quarantine: every file's quarantined diary rows and `others`, by file and line."""
+        paths = [str(p.path("quarantine")) for p in self.parts if p.rows_quarantined]
+        height = sum(p.rows_quarantined for p in self.parts) + others.height
+        extra = others if others.height or not paths else None
+        return ParquetTable(paths, height, extra, ["source_file", "source_line"])
+
+    @property
+    def rows_kept(self) -> int:
+        """Items kept over all files."""
+        return sum(p.rows_kept for p in self.parts)
+
+    def counts(self) -> pl.DataFrame:
+        """Kept and quarantined rows per diary file."""
+        return pl.DataFrame(
+            [(p.source_file, p.rows_kept, p.rows_quarantined) for p in self.parts],
+            schema={"source_file": pl.String, "rows_kept": pl.Int64, "rows_quarantined": pl.Int64},
+            orient="row",
+        )
+
+
+def overlapping(parts: list[Part]) -> list[Part]:
+    """Parts that share a study and a keyed recall day with another part (candidates for repeats)."""
+    found: dict[str, Part] = {}
+    for a, b in itertools.combinations(parts, 2):
+        if a.study_id == b.study_id and set(a.keyed_days) & set(b.keyed_days):
+            found[a.source_file], found[b.source_file] = a, b
+    return sorted(found.values(), key=lambda p: p.source_file)
+
+
+def cross_file_duplicates(parts: list[Part], marts_dir: Path) -> pl.DataFrame:
+    """(source_file, source_line) of every kept item that repeats one of an earlier file."""
+    candidates = overlapping(parts)
+    if not candidates:
+        return pl.DataFrame(schema={"source_file": pl.String, "source_line": pl.Int64})
+    with bounded_connection(marts_dir) as con:
+        paths = [str(p.path("items")) for p in candidates]
+        return con.sql(query("cross_file_duplicates"), params={"paths": paths}).pl()
+
+
+def without_repeats(part: Part, repeats: pl.DataFrame, marts_dir: Path) -> Part:
+    """A new part for a file that lost items to cross-file repeats (content-addressed too)."""
+    lines = repeats["source_line"].sort()
+    digest = hashlib.sha256(lines.cast(pl.String).str.join(",").item().encode()).hexdigest()[:16]
+    folder = parts_root(marts_dir) / f"{part.key}-without-{digest}"
+    if (folder / "part.json").exists():
+        return replace(part, key=folder.name, folder=str(folder), reused=True)
+    items = pl.read_parquet(part.path("items")).join(repeats, on="source_line", how="anti")
+    raw = pl.read_parquet(ReadCache(marts_dir).path(part.read_key, "diary")).join(
+        repeats.select("source_line"), on="source_line", how="semi"
+    )
+    dup = raw.with_columns(
+        pl.lit("row.duplicate").alias("rule_id"), pl.lit(DUPLICATE_MESSAGE).alias("message")
+    )
+    quarantine = pl.concat(
+        [pl.read_parquet(part.path("quarantine")), quarantine_rows(dup, "diary")]
+    )
+    frames = {
+        "items": items,
+        "quarantine": quarantine.sort("source_file", "source_line"),
+        "days": assess.person_days(items),
+        "lost": pl.read_parquet(part.path("lost")),
+    }
+    new = replace(
+        part,
+        key=folder.name,
+        folder=str(folder),
+        rows_kept=items.height,
+        rows_quarantined=quarantine.height,
+    )
+    return write_part(folder, frames, new)
+
+
+def combined_days(parts: list[Part]) -> pl.DataFrame:
+    """Person-day intakes: the files' day sums added up (a day may span files)."""
+    frames = [
+        pl.read_parquet(p.path("days"), columns=["study_id", "person_id", "recall_day", *DAY_SUMS])
+        for p in parts
+    ]
+    if not frames:
+        return assess.person_days(
+            pl.DataFrame(
+                schema=dict.fromkeys(["study_id", "person_id"], pl.String)
+                | {
+                    "recall_day": pl.Int64,
+                    "item_kind": pl.String,
+                    "calcium_mg": pl.Float64,
+                    "magnesium_mg": pl.Float64,
+                    "is_matched": pl.Boolean,
+                }
+            )
+        )
+    sums = (
+        pl.concat(frames)
+        .group_by("study_id", "person_id", "recall_day", maintain_order=True)
+        .agg(pl.col(DAY_SUMS).sum())
+    )
+    days = sums.with_columns(
+        (pl.col("calcium_food_mg") + pl.col("calcium_supplement_mg")).alias("calcium_mg"),
+        (pl.col("magnesium_food_mg") + pl.col("magnesium_supplement_mg")).alias("magnesium_mg"),
+        (pl.col("n_unmatched_items") == 0).alias("is_complete"),
+    )
+    order = list(PersonDay.to_schema().columns)
+    return PersonDay.validate(days.select(order).sort("study_id", "person_id", "recall_day"))
+
+
+def assemble_diary(parts: list[Part], marts_dir: Path) -> Diary:
+    """The run's diary from its files' parts (in file order)."""
+    parts = sorted(parts, key=lambda p: p.source_file)
+    repeats = cross_file_duplicates(parts, marts_dir)
+    by_file = {f: g for (f,), g in repeats.group_by("source_file")} if repeats.height else {}
+    parts = [
+        without_repeats(p, by_file[p.source_file], marts_dir) if p.source_file in by_file else p
+        for p in parts
+    ]
+    lost = [pl.read_parquet(p.path("lost")) for p in parts]
+    lost_days = (
+        pl.concat(lost).unique().sort("study_id", "person_id", "recall_day") if lost else None
+    )
+    return Diary(parts, combined_days(parts), lost_days)
+
+
+def prune_unused_parts(marts_dir: Path, diary: Diary) -> int:
+    """Delete the parts this run's diary does not use (and their originals' stale versions)."""
+    used = {p.key for p in diary.parts} | {p.key.split("-without-")[0] for p in diary.parts}
+    return prune_parts(marts_dir, used)

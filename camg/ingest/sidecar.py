@@ -1,0 +1,58 @@
+"""Ingest side-summaries: a file's raw diary rows -> the small per-person facts other files need.
+
+Validating a diary file needs facts that span the batch: the dietary weights NHANES carries on food
+rows (WTDRD1, WTDR2D) and, for `intake_date` records, every date a person was recorded on. Both are
+summarised per file while it is parsed and cached beside its rows, so a run combines O(persons)
+summaries instead of holding every file's rows at once.
+"""
+
+import polars as pl
+
+from camg.rules import number as _number
+from camg.rules import text as _text
+
+WEIGHT_SCHEMA = {"study_id": pl.String, "person_id": pl.String}
+WEIGHT_SCHEMA |= {"weight_one_day": pl.Float64, "weight_two_day": pl.Float64}
+DATE_SCHEMA = {"study_id": pl.String, "person_id": pl.String, "intake_date": pl.Date}
+
+
+def dietary_weights(raw: pl.DataFrame) -> pl.DataFrame:
+    """Per person (first appearance order): the first one-day and two-day weight the rows carry."""
+    if "weight_one_day" not in raw.columns:
+        return pl.DataFrame(schema=WEIGHT_SCHEMA)
+    return (
+        raw.select(
+            "study_id",
+            _text("person_id").alias("person_id"),
+            _number("weight_one_day").alias("weight_one_day"),
+            _number("weight_two_day").alias("weight_two_day"),
+        )
+        .group_by("study_id", "person_id", maintain_order=True)
+        .agg(pl.col("weight_one_day", "weight_two_day").drop_nulls().first())
+    )
+
+
+def combined_weights(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """Files' weights (in file order) -> per person the first weight any file carries."""
+    if not frames:
+        return pl.DataFrame(schema=WEIGHT_SCHEMA)
+    return (
+        pl.concat(frames)
+        .group_by("study_id", "person_id", maintain_order=True)
+        .agg(pl.col("weight_one_day", "weight_two_day").drop_nulls().first())
+    )
+
+
+def intake_dates(raw: pl.DataFrame) -> pl.DataFrame:
+    """Distinct (study, person, date) of rows dated by `intake_date` alone (no recall day)."""
+    if "intake_date" not in raw.columns:
+        return pl.DataFrame(schema=DATE_SCHEMA)
+    dated = pl.when(_text("recall_day").is_null()).then(
+        _text("intake_date").str.to_date("%Y-%m-%d", strict=False)
+    )
+    return (
+        raw.select("study_id", _text("person_id").alias("person_id"), dated.alias("intake_date"))
+        .drop_nulls()
+        .unique()
+        .sort("study_id", "person_id", "intake_date")
+    )

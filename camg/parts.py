@@ -1,0 +1,201 @@
+"""Per-file diary stage: one file's cached raw rows -> validated, enriched Parquet parts on disk.
+
+A diary file is validated and enriched on its own (a Dask-able unit), against its batch's validated
+participants and its study's intake dates, and its results land under `<marts>/.cache/parts/<key>/`:
+items.parquet (intake items, raw text dropped), quarantine.parquet (with raw text), days.parquet
+(its person-day sums) and lost.parquet (person-days that lost an item). The key hashes everything
+the results depend on: the file's ingest-cache key (content, path, study.toml, reader code), the
+code and rules/composition versions, and the batch's participant ids and dates; an unchanged key is
+reused without reading the file's rows (the incremental run). A run holds O(files) part records.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+import camg
+from camg import assess, enrich, population, validate
+from camg.cache import ReadCache
+from camg.ingest.batch import FileRead
+from camg.reference import Reference
+
+PARTS_DIR = Path(".cache") / "parts"
+KINDS = ("items", "quarantine", "days", "lost")
+# Code whose change changes a part (the readers are in the ingest-cache key already).
+PART_SOURCES = (
+    "parts.py", "validate.py", "rules.py", "enrich.py", "assess.py", "population.py",
+    "reference.py", "sql/intake_item.sql", "ingest/sidecar.py",
+)  # fmt: skip
+# DuckDB over the parts spills to disk past this (peak RSS stays bounded, whatever the row count).
+DUCKDB_MEMORY_LIMIT = "500MB"
+DUCKDB_THREADS = 2
+SPILL_DIR = ".spill"
+
+
+@dataclass(frozen=True)
+class DiaryJob:
+    """One diary file to validate: where its raw rows are cached and its batch's context."""
+
+    source_file: str
+    study_id: str
+    read_key: str
+    participants: pl.DataFrame  # the batch's validated participants (study_id, person_id)
+    dates: pl.DataFrame  # the study's intake dates, all files (camg.ingest.sidecar)
+
+
+@dataclass(frozen=True)
+class Part:
+    """What validating one diary file gave: counts and where its parts are (never its rows)."""
+
+    source_file: str
+    study_id: str
+    key: str
+    folder: str
+    read_key: str
+    rows_in: int
+    rows_kept: int
+    rows_quarantined: int
+    keyed_days: tuple[int, ...]  # recall days of kept items with an item key (for duplicates)
+    reused: bool = False
+
+    def path(self, kind: str) -> Path:
+        """The part's Parquet file of one kind."""
+        return Path(self.folder) / f"{kind}.parquet"
+
+
+def parts_root(marts_dir: Path) -> Path:
+    """Where parts live: beside the ingest cache, under the marts folder."""
+    return marts_dir / PARTS_DIR
+
+
+def code_version() -> str:
+    """A hash of the code that makes parts, so an edited rule or join invalidates them."""
+    digest = hashlib.sha256()
+    root = Path(camg.__file__).parent
+    for name in PART_SOURCES:
+        digest.update(name.encode())
+        digest.update((root / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def diary_jobs(
+    reads: list[FileRead], participants: pl.DataFrame, marts_dir: Path
+) -> list[DiaryJob]:
+    """One job per file whose diary rows are in the cache, with its batch's participants and dates."""
+    dates = [r.dates for r in reads if r.dates.height]
+    all_dates = pl.concat(dates) if dates else reads[0].dates.clear() if reads else None
+    jobs = []
+    for r in reads:
+        if not r.n_diary or r.cache_key is None:
+            continue
+        study = pl.col("study_id") == r.study_id
+        people = participants.filter(study).select("study_id", "person_id")
+        jobs.append(
+            DiaryJob(r.source_file, r.study_id, r.cache_key, people, all_dates.filter(study))
+        )
+    return jobs
+
+
+def part_key(job: DiaryJob, reference: Reference) -> str:
+    """The content key of a job's parts."""
+    ids = "\0".join(sorted(job.participants["person_id"].to_list()))
+    dates = job.dates.sort(pl.all()).write_csv()
+    versions = [code_version(), reference.rules_version, reference.composition_version]
+    parts = "\x01".join([*versions, job.read_key, ids, dates])
+    return hashlib.sha256(parts.encode("utf-8", errors="surrogatepass")).hexdigest()
+
+
+def load_part(folder: Path) -> Part | None:
+    """A part written before (reused), or None when absent or unreadable."""
+    try:
+        meta = json.loads((folder / "part.json").read_text(encoding="utf-8"))
+        meta["keyed_days"] = tuple(meta["keyed_days"])
+        return Part(**{**meta, "folder": str(folder), "reused": True})
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+def write_part(folder: Path, frames: dict[str, pl.DataFrame], part: Part) -> Part:
+    """Write the frames and part.json into a temporary folder, then rename it to `folder`."""
+    tmp = folder.with_name(f".tmp-{folder.name}-{os.getpid()}-{id(part)}")
+    tmp.mkdir(parents=True)
+    for kind, frame in frames.items():
+        frame.write_parquet(tmp / f"{kind}.parquet")
+    meta = asdict(part) | {"folder": "", "reused": False}
+    (tmp / "part.json").write_text(json.dumps(meta, sort_keys=True), encoding="utf-8")
+    try:
+        os.replace(tmp, folder)
+    except OSError:  # another worker wrote the same key first: same content
+        shutil.rmtree(tmp, ignore_errors=True)
+    return part
+
+
+def part_frames(raw: pl.DataFrame, job: DiaryJob, reference: Reference) -> dict[str, pl.DataFrame]:
+    """Validate, enrich and sum one file's raw diary rows (pandera validates each stage's frame)."""
+    diary = validate.validate_diary(raw, job.participants, reference, job.dates)
+    items = enrich.enrich(diary.kept, reference)
+    return {
+        "items": items,
+        "quarantine": diary.quarantine,
+        "days": assess.person_days(items),
+        "lost": population.days_with_lost_items(diary.quarantine, raw),
+    }
+
+
+def keyed_days(items: pl.DataFrame) -> tuple[int, ...]:
+    """Recall days of the items that carry an item key (only those can repeat across files)."""
+    days = items.filter(pl.col("item_key").is_not_null())["recall_day"].unique().sort()
+    return tuple(days.to_list())
+
+
+def process_diary_file(job: DiaryJob, reference: Reference, marts_dir: Path) -> Part:
+    """Validate and enrich one diary file into its parts, or reuse them when its key is unchanged."""
+    key = part_key(job, reference)
+    folder = parts_root(marts_dir) / key
+    if (reused := load_part(folder)) is not None:
+        return reused
+    raw = pl.read_parquet(ReadCache(marts_dir).path(job.read_key, "diary"))
+    frames = part_frames(raw, job, reference)
+    part = Part(
+        job.source_file,
+        job.study_id,
+        key,
+        str(folder),
+        job.read_key,
+        raw.height,
+        frames["items"].height,
+        frames["quarantine"].height,
+        keyed_days(frames["items"]),
+    )
+    return write_part(folder, frames, part)
+
+
+def prune_parts(marts_dir: Path, used: set[str]) -> int:
+    """Delete part folders no file of this run used (changed or removed files); how many went."""
+    root = parts_root(marts_dir)
+    if not root.is_dir():
+        return 0
+    stale = [p for p in root.iterdir() if p.name not in used]
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+    return len(stale)
+
+
+def bounded_connection(marts_dir: Path, database: str = ":memory:") -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection that spills to `<marts>/.spill` past DUCKDB_MEMORY_LIMIT.
+
+    DuckDB makes the folder only when it spills and removes its files on close.
+    """
+    spill = marts_dir / SPILL_DIR
+    con = duckdb.connect(database)
+    con.execute(f"set memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+    con.execute(f"set threads = {DUCKDB_THREADS}")
+    con.execute("set temp_directory = $dir", {"dir": str(spill)})
+    con.execute("set preserve_insertion_order = true")
+    return con

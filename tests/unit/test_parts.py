@@ -1,0 +1,140 @@
+"""camg.parts + camg.assemble: per-file parts, their reuse, cross-file repeats, bounded DuckDB."""
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from camg import assemble, marts, parts, validate
+from camg.ingest import batch
+from camg.reconcile import check_reconciled
+
+DEMO = "SEQN,RIAGENDR,RIDAGEYR\n1,2,30\n2,1,40\n"
+# 100 g of FNDDS 11111000 (whole milk) per item; file b repeats person 1's line 1 of day 1.
+IFF_A = "SEQN,DR1ILINE,DR1IFDCD,DR1IGRMS\n1,1,11111000,100\n1,2,11111000,50\n2,1,11111000,10\n"
+IFF_B = "SEQN,DR1ILINE,DR1IFDCD,DR1IGRMS\n1,1,11111000,100\n2,2,11111000,20\n"
+
+
+def write_batch(raw: Path) -> Path:
+    folder = raw / "nh"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "DEMO.csv").write_text(DEMO)
+    (folder / "DR1IFF_a.csv").write_text(IFF_A)
+    (folder / "DR1IFF_b.csv").write_text(IFF_B)
+    return folder
+
+
+def run(raw: Path, marts_dir: Path, reference) -> dict:
+    """The flow's data path without Prefect: first pass, parts, assembly, counts."""
+    reads = [batch.scan_found(found, raw, marts_dir) for found in batch.discover(raw)]
+    people = validate.validate_participants(batch.combined_participants(reads), reference)
+    jobs = parts.diary_jobs(reads, people.kept, marts_dir)
+    made = [parts.process_diary_file(job, reference, marts_dir) for job in jobs]
+    diary = assemble.assemble_diary(made, marts_dir)
+    assemble.prune_unused_parts(marts_dir, diary)
+    totals = validate.Validated(people.kept.clear(), people.quarantine.clear())
+    counts = marts.run_counts(diary, people, totals)
+    manifest = marts.run_manifest(reads, counts)
+    check_reconciled(manifest, counts)
+    return {"reads": reads, "parts": made, "diary": diary, "manifest": manifest}
+
+
+@pytest.fixture
+def dirs(tmp_path) -> tuple[Path, Path]:
+    raw, marts_dir = tmp_path / "raw", tmp_path / "marts"
+    write_batch(raw)
+    return raw, marts_dir
+
+
+def test_first_pass_holds_no_diary_rows_only_their_count(dirs):
+    raw, marts_dir = dirs
+    reads = [batch.scan_found(found, raw, marts_dir) for found in batch.discover(raw)]
+    by_file = {r.source_file: r for r in reads}
+    assert by_file["nh/DR1IFF_a.csv"].diary.height == 0
+    assert by_file["nh/DR1IFF_a.csv"].rows_in == 3
+    assert by_file["nh/DEMO.csv"].participants.height == 2
+
+
+def test_a_repeat_in_a_later_file_is_quarantined_as_duplicate(dirs, reference):
+    result = run(*dirs, reference)
+    quarantine = result["diary"].quarantine(pl.DataFrame()).collect()
+    assert quarantine.select("source_file", "source_line", "rule_id", "raw").rows() == [
+        ("nh/DR1IFF_b.csv", 2, "row.duplicate", "1,1,11111000,100")
+    ]
+    items = result["diary"].items().collect()
+    assert items.select("source_file", "source_line").rows() == [
+        ("nh/DR1IFF_a.csv", 2),
+        ("nh/DR1IFF_a.csv", 3),
+        ("nh/DR1IFF_a.csv", 4),
+        ("nh/DR1IFF_b.csv", 3),
+    ]
+    counts = result["manifest"].filter(pl.col("source_file") == "nh/DR1IFF_b.csv")
+    assert counts.select("rows_in", "rows_kept", "rows_quarantined").row(0) == (2, 1, 1)
+
+
+def test_person_days_add_up_across_files(dirs, reference):
+    days = run(*dirs, reference)["diary"].days
+    # Person 1: 100 g + 50 g (the repeat in file b is not counted); person 2: 10 g in a + 20 g in b.
+    assert days.select("person_id", "recall_day", "n_items").rows() == [("1", 1, 2), ("2", 1, 2)]
+    items = run(*dirs, reference)["diary"].items().collect()
+    expected = items.group_by("person_id").agg(pl.col("calcium_mg").sum()).sort("person_id")
+    assert_frame_equal(days.select("person_id", "calcium_mg"), expected)
+
+
+def test_unchanged_files_reuse_their_parts(dirs, reference):
+    first = run(*dirs, reference)
+    second = run(*dirs, reference)
+    assert [p.reused for p in first["parts"]] == [False, False]
+    assert [p.reused for p in second["parts"]] == [True, True]
+    assert_frame_equal(first["diary"].days, second["diary"].days)
+    assert_frame_equal(first["diary"].items().collect(), second["diary"].items().collect())
+
+
+def test_a_changed_file_is_processed_again_and_the_other_reused(dirs, reference):
+    raw, marts_dir = dirs
+    run(raw, marts_dir, reference)
+    (raw / "nh" / "DR1IFF_b.csv").write_text(IFF_B.replace(",20\n", ",25\n"))
+    again = {p.source_file: p.reused for p in run(raw, marts_dir, reference)["parts"]}
+    assert again == {"nh/DR1IFF_a.csv": True, "nh/DR1IFF_b.csv": False}
+
+
+def test_a_changed_participants_file_invalidates_its_batch_parts(dirs, reference):
+    raw, marts_dir = dirs
+    run(raw, marts_dir, reference)
+    (raw / "nh" / "DEMO.csv").write_text("SEQN,RIAGENDR,RIDAGEYR\n1,2,30\n")  # person 2 withdrawn
+    result = run(raw, marts_dir, reference)
+    assert [p.reused for p in result["parts"]] == [False, False]
+    quarantine = result["diary"].quarantine(pl.DataFrame()).collect()
+    missing = quarantine.filter(pl.col("rule_id") == "participant.missing")
+    assert missing.select("source_file", "source_line").rows() == [
+        ("nh/DR1IFF_a.csv", 4),
+        ("nh/DR1IFF_b.csv", 3),
+    ]
+    # Pruning kept only what this run used: 2 files' parts and b's part without its repeat.
+    assert len(list(parts.parts_root(marts_dir).iterdir())) == 3
+
+
+def test_intake_dates_are_numbered_over_every_file_of_the_study(tmp_path, reference):
+    folder = tmp_path / "raw" / "cohort"
+    folder.mkdir(parents=True)
+    (folder / "participants.csv").write_text("participant_id,sex,age_years\np1,F,30\n")
+    header = "participant_id,intake_date,food_code,food_system,amount\n"
+    (folder / "week2.csv").write_text(header + "p1,2024-01-09,01077,sr,100\n")
+    (folder / "week1.csv").write_text(header + "p1,2024-01-02,01077,sr,100\n")
+    items = run(tmp_path / "raw", tmp_path / "marts", reference)["diary"].items().collect()
+    # 2024-01-02 is p1's first date (day 1), 2024-01-09 the second, though each file has one.
+    assert items.select("source_file", "recall_day").rows() == [
+        ("cohort/week1.csv", 1),
+        ("cohort/week2.csv", 2),
+    ]
+
+
+def test_duckdb_over_parts_is_memory_bounded_and_spills_under_the_marts(tmp_path):
+    with parts.bounded_connection(tmp_path) as con:
+        limit, spill = con.sql(
+            "select current_setting('memory_limit'), current_setting('temp_directory')"
+        ).fetchall()[0]
+    assert limit.endswith(("MiB", "MB"))
+    assert float(limit.split()[0]) <= 500
+    assert Path(spill) == tmp_path / ".spill"
