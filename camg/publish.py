@@ -4,6 +4,8 @@ The protocol (DESIGN section 5; the folder layout is in camg.history):
 1. Take the publish lock and delete what killed runs left behind (their building folders).
 2. Build `runs/.building-<run_id>/`: camg.duckdb (tables, derived marts, run_step, views, comments)
    and parquet/<table>.parquet; check them; checkpoint, close, fsync, make the files read-only.
+   intake_item (camg.item_store) is a view over store.intake_item, carried over from the published
+   run's database when little changed, and its Parquet copy is hard links to the per-file parts.
 3. Rename it to `runs/<run_id>/`, then switch `current` to it: one rename(2) publishes it all.
 4. Delete the runs beyond `keep_runs` (never the published one).
 Nothing is ever written into a published file, so a reader never waits for a lock and a kill at any
@@ -13,6 +15,7 @@ point leaves the old run or the whole new one published. `on_step` hears each po
 import logging
 import os
 import re
+import shutil
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -20,7 +23,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from camg import dictionary, history, parts, runlog
+from camg import dictionary, history, item_store, parts, runlog
 from camg.assemble import ParquetTable
 from camg.history import MARTS_FILE, PARQUET_DIR, Progress
 from camg.queries import query
@@ -47,9 +50,11 @@ def write_tables(
     run_id: str,
     on_step: Progress = history.no_progress,
 ) -> None:
-    """Create one table per frame, each row stamped with the run id."""
+    """Create one table per frame, each row stamped with the run id (intake_item: see camg.item_store)."""
     for name, frame in tables.items():
-        if isinstance(frame, ParquetTable):
+        if name == item_store.TABLE:
+            pass  # written by write_items before
+        elif isinstance(frame, ParquetTable):
             write_streamed(con, name, frame, run_id)
         else:
             con.register("frame", frame.to_arrow())
@@ -146,6 +151,26 @@ def table_names(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [name for (name,) in rows]
 
 
+def start_database(
+    building: Path, tables: Mapping[str, pl.DataFrame | ParquetTable], on_step: Progress
+) -> tuple[item_store.ItemSource | None, item_store.Change | None]:
+    """intake_item's rows, and what changed since the published run when its database is reused.
+
+    Reused means copied: the new run's database starts as a copy of the published one (which
+    nobody ever writes), and item_store.write_items applies the difference.
+    """
+    items = tables.get(item_store.TABLE)
+    if items is None:
+        return None, None
+    source = item_store.item_source(items)
+    change = item_store.previous_change(building.parent.parent, source)
+    if change is not None:
+        shutil.copyfile(change.database, building / MARTS_FILE)
+        run = change.database.parent.name
+        on_step(f"copied {run}: -{len(change.removed)} +{len(change.added)} parts")
+    return source, change
+
+
 def build_database(
     building: Path,
     tables: Mapping[str, pl.DataFrame | ParquetTable],
@@ -155,23 +180,37 @@ def build_database(
 ) -> dict[str, int]:
     """Write the run's database and its Parquet copy; the row count of every table."""
     records: list[dict] = []
+    source, change = start_database(building, tables, on_step)
     with parts.bounded_connection(building.parent.parent, str(building / MARTS_FILE)) as con:
         with runlog.timed_step(records, "publish: write tables"):
+            if source is not None:
+                item_store.write_items(con, source, change, run_id)
             write_tables(con, tables, run_id, on_step)
             write_derived(con, run_id)
         run_step = runlog.run_steps(records)
         if steps is not None:
             run_step = pl.concat([steps, run_step], how="vertical_relaxed")
         write_tables(con, {"run_step": run_step}, run_id)
-        create_views(con, set(table_names(con)))
-        dictionary.apply_comments(con, dictionary.load_dictionary(), rules_version(tables))
+        items = {item_store.TABLE} if source is not None else set()
+        create_views(con, set(table_names(con)) | items)
+        version = rules_version(tables)
+        dictionary.apply_comments(con, dictionary.load_dictionary(), version)
+        if source is not None:
+            item_store.comment_store(con, version)
         on_step("database written")
         names = table_names(con)
         export_parquet(con, building / PARQUET_DIR, names)
+        if source is not None:
+            item_store.link_parquet(building / PARQUET_DIR / item_store.TABLE, source, con)
         on_step("parquet written")
         counts = {n: row_count(con, n) for n in names}
         con.execute("checkpoint")
     return counts
+
+
+def parquet_name(table: str) -> str:
+    """A table's Parquet copy in the run's parquet folder: a file, or intake_item's folder of parts."""
+    return f"{table}/*.parquet" if table == item_store.TABLE else f"{table}.parquet"
 
 
 def check_built(
@@ -182,11 +221,13 @@ def check_built(
         for name, frame in tables.items():
             if (got := row_count(con, name)) != frame.height:
                 raise PublishCheckError(f"{name}: wrote {frame.height} rows, read {got}")
+        if item_store.TABLE in tables:
+            counts = counts | {item_store.TABLE: row_count(con, item_store.TABLE)}
         for name, expected in counts.items():
-            path = str(building / PARQUET_DIR / f"{name}.parquet")
+            path = str(building / PARQUET_DIR / parquet_name(name))
             got = con.sql("select count(*) from read_parquet($p)", params={"p": path}).fetchall()
             if got[0][0] != expected:
-                raise PublishCheckError(f"{name}.parquet: {got[0][0]} rows, database {expected}")
+                raise PublishCheckError(f"{name} Parquet: {got[0][0]} rows, database {expected}")
         views = con.sql("select view_name from duckdb_views() where not internal").fetchall()
         for (view,) in views:
             row_count(con, view)  # a view that cannot run fails the publish, not the analyst
