@@ -9,21 +9,21 @@ publish streams into the run's database (`ParquetTable`).
 
 import hashlib
 import itertools
+import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandera.polars as pa
 import polars as pl
+import pyarrow.parquet as pq
 
-from camg import assess
+from camg import assess, slices
 from camg.cache import ReadCache
-from camg.parts import Part, bounded_connection, parts_root, prune_parts, write_part
+from camg.parts import Part, bounded_connection, finish_part, parts_root, prune_parts, temp_folder
 from camg.queries import query
-from camg.rules import quarantine_rows
 from schemas.diary import IntakeItem
 from schemas.intake import PersonDay
 
-DUPLICATE_MESSAGE = "repeats an item already recorded for this person and day"
 LOST_SCHEMA = pl.DataFrame(
     schema={"study_id": pl.String, "person_id": pl.String, "recall_day": pl.Int64}
 )
@@ -114,36 +114,30 @@ def cross_file_duplicates(parts: list[Part], marts_dir: Path) -> pl.DataFrame:
 
 
 def without_repeats(part: Part, repeats: pl.DataFrame, marts_dir: Path) -> Part:
-    """A new part for a file that lost items to cross-file repeats (content-addressed too)."""
+    """A new part for a file that lost items to cross-file repeats (content-addressed too).
+
+    Its items are streamed in slices (`camg.slices`): memory stays bounded however big the file.
+    """
     lines = repeats["source_line"].sort()
     digest = hashlib.sha256(lines.cast(pl.String).str.join(",").item().encode()).hexdigest()[:16]
     folder = parts_root(marts_dir) / f"{part.key}-without-{digest}"
     if (folder / "part.json").exists():
         return replace(part, key=folder.name, folder=str(folder), reused=True)
-    items = pl.read_parquet(part.path("items")).join(repeats, on="source_line", how="anti")
-    raw = pl.read_parquet(ReadCache(marts_dir).path(part.read_key, "diary")).join(
-        repeats.select("source_line"), on="source_line", how="semi"
-    )
-    dup = raw.with_columns(
-        pl.lit("row.duplicate").alias("rule_id"), pl.lit(DUPLICATE_MESSAGE).alias("message")
-    )
-    quarantine = pl.concat(
-        [pl.read_parquet(part.path("quarantine")), quarantine_rows(dup, "diary")]
-    )
-    frames = {
-        "items": items,
-        "quarantine": quarantine.sort("source_file", "source_line"),
-        "days": assess.person_days(items),
-        "lost": pl.read_parquet(part.path("lost")),
-    }
+    tmp = temp_folder(folder, part)
+    items = pq.ParquetFile(part.path("items"))
+    empty = pl.DataFrame(schema=pl.read_parquet_schema(part.path("items")))
+    merged = slices.write_items(items.iter_batches(slices.SLICE_ROWS), tmp, empty, drop=lines)
+    raw = ReadCache(marts_dir).path(part.read_key, "diary")
+    quarantined = slices.merge_quarantine(raw, tmp, [part.path("quarantine")], lines.to_list())
+    shutil.copyfile(part.path("lost"), tmp / "lost.parquet")
     new = replace(
         part,
         key=folder.name,
         folder=str(folder),
-        rows_kept=items.height,
-        rows_quarantined=quarantine.height,
+        rows_kept=merged.kept,
+        rows_quarantined=quarantined,
     )
-    return write_part(folder, frames, new)
+    return finish_part(tmp, folder, new)
 
 
 def combined_days(parts: list[Part]) -> pl.DataFrame:

@@ -14,13 +14,14 @@ import json
 import os
 import shutil
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
 import camg
-from camg import assess, enrich, population, validate
+from camg import assess, enrich, population, slices, validate
 from camg.cache import ReadCache
 from camg.ingest.batch import FileRead
 from camg.reference import Reference
@@ -30,7 +31,7 @@ KINDS = ("items", "quarantine", "days", "lost")
 # Code whose change changes a part (the readers are in the ingest-cache key already).
 PART_SOURCES = (
     "parts.py", "validate.py", "rules.py", "enrich.py", "assess.py", "population.py",
-    "reference.py", "sql/intake_item.sql", "ingest/sidecar.py",
+    "reference.py", "sql/intake_item.sql", "ingest/sidecar.py", "slices.py", "sql/sliced_items.sql",
 )  # fmt: skip
 # DuckDB over the parts spills to disk past this (peak RSS stays bounded, whatever the row count).
 DUCKDB_MEMORY_LIMIT = "500MB"
@@ -121,12 +122,23 @@ def load_part(folder: Path) -> Part | None:
         return None
 
 
+def temp_folder(folder: Path, tag: object) -> Path:
+    """A fresh folder beside `folder` to write a part into before it is renamed into place."""
+    tmp = folder.with_name(f".tmp-{folder.name}-{os.getpid()}-{id(tag)}")
+    tmp.mkdir(parents=True)
+    return tmp
+
+
 def write_part(folder: Path, frames: dict[str, pl.DataFrame], part: Part) -> Part:
     """Write the frames and part.json into a temporary folder, then rename it to `folder`."""
-    tmp = folder.with_name(f".tmp-{folder.name}-{os.getpid()}-{id(part)}")
-    tmp.mkdir(parents=True)
+    tmp = temp_folder(folder, part)
     for kind, frame in frames.items():
         frame.write_parquet(tmp / f"{kind}.parquet")
+    return finish_part(tmp, folder, part)
+
+
+def finish_part(tmp: Path, folder: Path, part: Part) -> Part:
+    """Write part.json into `tmp` (holding the part's Parquet files) and rename it to `folder`."""
     meta = asdict(part) | {"folder": "", "reused": False}
     (tmp / "part.json").write_text(json.dumps(meta, sort_keys=True), encoding="utf-8")
     try:
@@ -154,13 +166,22 @@ def keyed_days(items: pl.DataFrame) -> tuple[int, ...]:
     return tuple(days.to_list())
 
 
-def process_diary_file(job: DiaryJob, reference: Reference, marts_dir: Path) -> Part:
-    """Validate and enrich one diary file into its parts, or reuse them when its key is unchanged."""
+def process_diary_file(
+    job: DiaryJob, reference: Reference, marts_dir: Path, slice_rows: int = slices.SLICE_ROWS
+) -> Part:
+    """Validate and enrich one diary file into its parts, or reuse them when its key is unchanged.
+
+    A file of more than `slice_rows` rows is validated in slices (`camg.slices`), same results.
+    """
     key = part_key(job, reference)
     folder = parts_root(marts_dir) / key
     if (reused := load_part(folder)) is not None:
         return reused
-    raw = pl.read_parquet(ReadCache(marts_dir).path(job.read_key, "diary"))
+    cached = ReadCache(marts_dir).path(job.read_key, "diary")
+    rows_in = slices.cached_rows(cached)
+    if rows_in > slice_rows:
+        return process_in_slices(job, reference, marts_dir, folder, slice_rows)
+    raw = pl.read_parquet(cached)
     frames = part_frames(raw, job, reference)
     part = Part(
         job.source_file,
@@ -176,6 +197,37 @@ def process_diary_file(job: DiaryJob, reference: Reference, marts_dir: Path) -> 
     return write_part(folder, frames, part)
 
 
+def process_in_slices(
+    job: DiaryJob, reference: Reference, marts_dir: Path, folder: Path, slice_rows: int
+) -> Part:
+    """A big file's parts, validated slice by slice and merged (bounded memory, same results)."""
+    cached = ReadCache(marts_dir).path(job.read_key, "diary")
+    tmp = temp_folder(folder, job)
+    n_slices = -(-slices.cached_rows(cached) // slice_rows)
+    lost = slices.validate_slices(
+        cached, lambda raw: part_frames(raw, job, reference), tmp, slice_rows
+    )
+    lost.write_parquet(tmp / "lost.parquet")
+    connect = partial(bounded_connection, marts_dir, memory_limit=slices.SORT_MEMORY_LIMIT)
+    merged = slices.merge_items(connect, tmp, n_slices, slice_rows)
+    quarantines = [tmp / f"quarantine-{i}.parquet" for i in range(n_slices)]
+    quarantined = slices.merge_quarantine(cached, tmp, quarantines, merged.repeated)
+    for path in tmp.glob("*-*.parquet"):  # the slices' files (kinds have no dash)
+        path.unlink()
+    part = Part(
+        job.source_file,
+        job.study_id,
+        folder.name,
+        str(folder),
+        job.read_key,
+        slices.cached_rows(cached),
+        merged.kept,
+        quarantined,
+        tuple(sorted(merged.keyed_days)),
+    )
+    return finish_part(tmp, folder, part)
+
+
 def prune_parts(marts_dir: Path, used: set[str]) -> int:
     """Delete part folders no file of this run used (changed or removed files); how many went."""
     root = parts_root(marts_dir)
@@ -187,14 +239,16 @@ def prune_parts(marts_dir: Path, used: set[str]) -> int:
     return len(stale)
 
 
-def bounded_connection(marts_dir: Path, database: str = ":memory:") -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection that spills to `<marts>/.spill` past DUCKDB_MEMORY_LIMIT.
+def bounded_connection(
+    marts_dir: Path, database: str = ":memory:", memory_limit: str = DUCKDB_MEMORY_LIMIT
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection that spills to `<marts>/.spill` past `memory_limit`.
 
     DuckDB makes the folder only when it spills and removes its files on close.
     """
     spill = marts_dir / SPILL_DIR
     con = duckdb.connect(database)
-    con.execute(f"set memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+    con.execute(f"set memory_limit = '{memory_limit}'")
     con.execute(f"set threads = {DUCKDB_THREADS}")
     con.execute("set temp_directory = $dir", {"dir": str(spill)})
     con.execute("set preserve_insertion_order = true")
