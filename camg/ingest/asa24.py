@@ -9,7 +9,7 @@ batch's participants file, matched on `UserName` (the id the researcher assigned
 
 import polars as pl
 
-from camg.ingest.delimited import column_or_null, reader_rule, renamed_columns
+from camg.ingest.delimited import column_or_null, provenance_columns, renamed_columns
 from camg.ingest.study import Source
 
 ITEMS_SIGNATURE = {"username", "recallno", "foodcode", "foodamt"}
@@ -54,11 +54,7 @@ def read_items(rows: pl.DataFrame, header: list[str], source: Source) -> pl.Data
         integer_text("foodnum") if "foodnum" in rows.columns else pl.col("source_line").cast(str)
     )
     return rows.select(
-        pl.lit(source.source_file).alias("source_file"),
-        "source_line",
-        "raw_line",
-        reader_rule(len(header)).alias("reader_rule"),
-        pl.lit(source.study_id).alias("study_id"),
+        *provenance_columns(source.source_file, source.study_id, len(header)),
         pl.col("username").alias("person_id"),
         integer_text("recallno").alias("recall_day"),
         pl.lit(None, dtype=pl.String).alias("intake_date"),
@@ -81,11 +77,7 @@ def read_totals(rows: pl.DataFrame, header: list[str], source: Source) -> pl.Dat
     """Raw recall-total rows from an ASA24 Totals file (one row per recall)."""
     rows = renamed_columns(rows, header, "lower")
     return rows.select(
-        pl.lit(source.source_file).alias("source_file"),
-        "source_line",
-        "raw_line",
-        reader_rule(len(header)).alias("reader_rule"),
-        pl.lit(source.study_id).alias("study_id"),
+        *provenance_columns(source.source_file, source.study_id, len(header)),
         pl.col("username").alias("person_id"),
         integer_text("recallno").alias("recall_day"),
         pl.col("calc").alias("reported_calcium_mg"),

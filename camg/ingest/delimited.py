@@ -254,3 +254,14 @@ def renamed_columns(rows: pl.DataFrame, header: list[str], case: str) -> pl.Data
 def column_or_null(rows: pl.DataFrame, name: str) -> pl.Expr:
     """A column if the file has it, else null text (files and cycles differ in their columns)."""
     return pl.col(name) if name in rows.columns else pl.lit(None, dtype=pl.String)
+
+
+def provenance_columns(source_file: str, study_id: str, n_header: int) -> list[pl.Expr]:
+    """The columns every reader puts first: where a record came from and what the reader saw."""
+    return [
+        pl.lit(source_file).alias("source_file"),
+        pl.col("source_line"),
+        pl.col("raw_line"),
+        reader_rule(n_header).alias("reader_rule"),
+        pl.lit(study_id).alias("study_id"),
+    ]

@@ -10,7 +10,7 @@ composition table).
 
 import polars as pl
 
-from camg.ingest.delimited import column_or_null, reader_rule, renamed_columns
+from camg.ingest.delimited import column_or_null, provenance_columns, renamed_columns
 from camg.ingest.study import Source
 
 FOOD_COLUMNS = {"food_code", "food_description", "item_kind"}
@@ -35,11 +35,7 @@ def read_food_record(rows: pl.DataFrame, header: list[str], source: Source) -> p
     )
     default_system = pl.lit(source.study.food_system, dtype=pl.String)
     return rows.select(
-        pl.lit(source.source_file).alias("source_file"),
-        "source_line",
-        "raw_line",
-        reader_rule(len(header)).alias("reader_rule"),
-        pl.lit(source.study_id).alias("study_id"),
+        *provenance_columns(source.source_file, source.study_id, len(header)),
         pl.col("participant_id").alias("person_id"),
         column_or_null(rows, "recall_day").alias("recall_day"),
         column_or_null(rows, "intake_date").alias("intake_date"),

@@ -8,7 +8,7 @@ import re
 
 import polars as pl
 
-from camg.ingest.delimited import column_or_null, reader_rule, renamed_columns
+from camg.ingest.delimited import column_or_null, provenance_columns, renamed_columns
 from camg.ingest.study import Source
 
 IFF_DAY_PATTERN = re.compile(r"^DR([12])IFDCD$")
@@ -58,11 +58,7 @@ def read_iff(rows: pl.DataFrame, header: list[str], source: Source) -> pl.DataFr
     status = _col(rows, f"{p}DRSTZ").str.strip_chars().str.replace(r"\.0+$", "")
     item_key = _col(rows, f"{p}ILINE") if f"{p}ILINE" in rows.columns else pl.col("source_line")
     return rows.select(
-        pl.lit(source.source_file).alias("source_file"),
-        "source_line",
-        "raw_line",
-        reader_rule(len(header)).alias("reader_rule"),
-        pl.lit(source.study_id).alias("study_id"),
+        *provenance_columns(source.source_file, source.study_id, len(header)),
         nhanes_integer_text("SEQN").alias("person_id"),
         pl.lit(str(day)).alias("recall_day"),
         pl.lit(None, dtype=pl.String).alias("intake_date"),
@@ -92,11 +88,7 @@ def read_demo(rows: pl.DataFrame, header: list[str], source: Source) -> pl.DataF
     sex_code = nhanes_integer_text("RIAGENDR")
     pregnant = _col(rows, "RIDEXPRG").str.strip_chars().str.replace(r"\.0+$", "") == "1"
     return rows.select(
-        pl.lit(source.source_file).alias("source_file"),
-        "source_line",
-        "raw_line",
-        reader_rule(len(header)).alias("reader_rule"),
-        pl.lit(source.study_id).alias("study_id"),
+        *provenance_columns(source.source_file, source.study_id, len(header)),
         nhanes_integer_text("SEQN").alias("person_id"),
         sex_code.replace_strict(NHANES_SEX, default=sex_code).alias("sex"),
         _col(rows, "RIDAGEYR").alias("age_years"),

@@ -7,7 +7,7 @@ the batch's study.toml names for them). Values stay text; `camg.validate` types 
 
 import polars as pl
 
-from camg.ingest.delimited import column_or_null, reader_rule, renamed_columns
+from camg.ingest.delimited import column_or_null, provenance_columns, renamed_columns
 from camg.ingest.study import Source
 
 
@@ -26,11 +26,7 @@ def read_participants(rows: pl.DataFrame, header: list[str], source: Source) -> 
     """Raw participant rows from a participants file."""
     rows = renamed_columns(rows, header, "lower")
     return rows.select(
-        pl.lit(source.source_file).alias("source_file"),
-        "source_line",
-        "raw_line",
-        reader_rule(len(header)).alias("reader_rule"),
-        pl.lit(source.study_id).alias("study_id"),
+        *provenance_columns(source.source_file, source.study_id, len(header)),
         pl.col("participant_id").alias("person_id"),
         pl.col("sex").alias("sex"),
         column_or_null(rows, "age_years").alias("age_years"),
