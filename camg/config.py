@@ -41,10 +41,13 @@ class Settings:
     prefect_port: int = 4200
     # Where per-file work runs: "" Prefect's default runner, "local" a Dask LocalCluster, tcp://...
     dask_scheduler: str = ""
+    # How many files the default (thread) runner works on at once: each holds one file or slice in
+    # memory, so this multiplies peak memory; polars already uses every core inside one file.
+    file_workers: int = 2
 
     def __post_init__(self) -> None:
         """Refuse values that would only fail later, in the middle of a nightly run."""
-        for name in ("keep_runs", "log_max_bytes", "prefect_port"):
+        for name in ("keep_runs", "log_max_bytes", "prefect_port", "file_workers"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"camg setting {name} must be > 0, got {getattr(self, name)}")
         if self.lock_timeout_seconds < 0:

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from prefect import Flow, flow, get_run_logger, unmapped
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from camg.config import Settings
 from camg.lock import run_lock
@@ -12,7 +13,11 @@ from camg.runlog import new_run_id
 from flows import tasks
 
 
-@flow(name="camg", log_prints=True)
+@flow(
+    name="camg",
+    log_prints=True,
+    task_runner=ThreadPoolTaskRunner(max_workers=Settings().file_workers),
+)
 def camg_flow(settings: Settings | None = None) -> Path:
     """Run the pipeline once, holding the marts folder's run lock (two runs never publish at once)."""
     settings = settings or Settings.load()
@@ -85,15 +90,19 @@ def pipeline(settings: Settings) -> Path:
 def with_task_runner(settings: Settings) -> Flow:
     """The camg flow on the task runner the settings name: Prefect's default, or Dask.
 
-    `dask_scheduler` empty: Prefect's thread pool; "local": a Dask LocalCluster started for the run;
-    "tcp://host:8786": an existing Dask cluster whose workers can read the raw folder.
+    `dask_scheduler` empty: Prefect's thread pool, `file_workers` files at once; "local": a Dask
+    LocalCluster started for the run; "tcp://host:8786": an existing Dask cluster whose workers can
+    read the raw folder.
     """
     if not settings.dask_scheduler:
-        return camg_flow
+        return camg_flow.with_options(
+            task_runner=ThreadPoolTaskRunner(max_workers=settings.file_workers)
+        )
     from prefect_dask import DaskTaskRunner
 
     if settings.dask_scheduler == "local":
-        runner = DaskTaskRunner(cluster_kwargs={"dashboard_address": None})
+        # ":0": any free port (None still takes 8787 and fails when another cluster holds it).
+        runner = DaskTaskRunner(cluster_kwargs={"dashboard_address": ":0"})
     else:
         runner = DaskTaskRunner(address=settings.dask_scheduler)
     return camg_flow.with_options(task_runner=runner)

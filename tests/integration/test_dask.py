@@ -15,7 +15,7 @@ from polars.testing import assert_frame_equal
 from prefect.testing.utilities import prefect_test_harness
 
 from camg.config import Settings
-from flows.camg_flow import camg_flow, with_task_runner
+from flows.camg_flow import with_task_runner
 from tests.conftest import REFERENCE_DIR, copy_batch
 
 pytestmark = pytest.mark.slow
@@ -45,7 +45,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     with (
         prefect_test_harness(),
         LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
     ):
         dask = settings_for(root, raw, "dask", cluster.scheduler_address)
@@ -70,7 +70,9 @@ def without_run_columns(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def test_runner_choice_follows_the_setting() -> None:
-    assert with_task_runner(Settings()) is camg_flow
+    threads = with_task_runner(Settings(file_workers=3)).task_runner
+    assert type(threads).__name__ == "ThreadPoolTaskRunner"
+    assert threads._max_workers == 3
     runner = with_task_runner(Settings(dask_scheduler="tcp://127.0.0.1:8786")).task_runner
     assert type(runner).__name__ == "DaskTaskRunner"
     assert runner.address == "tcp://127.0.0.1:8786"
