@@ -247,9 +247,10 @@ def bounded_connection(
     DuckDB makes the folder only when it spills and removes its files on close.
     """
     spill = marts_dir / SPILL_DIR
-    con = duckdb.connect(database)
-    con.execute(f"set memory_limit = '{memory_limit}'")
-    con.execute(f"set threads = {DUCKDB_THREADS}")
-    con.execute("set temp_directory = $dir", {"dir": str(spill)})
-    con.execute("set preserve_insertion_order = true")
-    return con
+    config = {
+        "memory_limit": memory_limit,
+        "threads": DUCKDB_THREADS,
+        "temp_directory": str(spill),
+        "preserve_insertion_order": True,
+    }
+    return duckdb.connect(database, config=config)
