@@ -59,8 +59,8 @@ def camg_path(raw: Path, out: Path, step: Steps) -> None:
         reconcile,
         reference,
         runlog,
-        validate,
     )
+    from camg import participants as participants_stage
     from camg.ingest import batch
 
     step("import")
@@ -71,8 +71,8 @@ def camg_path(raw: Path, out: Path, step: Steps) -> None:
     reads = [batch.scan_found(found, raw, marts_dir) for found in batch.discover(raw)]
     batch.prune_cache(marts_dir, reads)
     step("read files")
-    participants = validate.validate_participants(batch.combined_participants(reads), ref)
-    people = validate.attach_weights(participants.kept, batch.combined_weights(reads))
+    participants = participants_stage.validate_participants(batch.combined_participants(reads), ref)
+    people = participants_stage.attach_weights(participants.kept, batch.combined_weights(reads))
     step("participants")
     jobs = parts.diary_jobs(reads, participants.kept, marts_dir)
     diary_parts = [parts.process_diary_file(job, ref, marts_dir) for job in jobs]

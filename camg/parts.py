@@ -30,7 +30,7 @@ PARTS_DIR = Path(".cache") / "parts"
 KINDS = ("items", "quarantine", "days", "lost")
 # Code whose change changes a part (the readers are in the ingest-cache key already).
 PART_SOURCES = (
-    "parts.py", "validate.py", "rules.py", "enrich.py", "assess.py", "population.py",
+    "parts.py", "validate.py", "participants.py", "rules.py", "enrich.py", "assess.py", "population.py",
     "reference.py", "sql/intake_item.sql", "ingest/sidecar.py", "slices.py", "sql/sliced_items.sql",
 )  # fmt: skip
 # DuckDB over the parts spills to disk past this (peak RSS stays bounded, whatever the row count).

@@ -14,6 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from camg import marts, reconcile, validate
+from camg import participants as participants_stage
 from camg.ingest import batch
 from camg.reference import Reference
 
@@ -41,8 +42,10 @@ def preview_raw(raw_dir: Path, reference: Reference) -> Preview:
     """Read and validate every batch of a raw folder as a run would, keeping nothing."""
     reads = batch.read_raw(raw_dir)
     raw_diary = batch.combined_diary(reads)
-    participants = validate.validate_participants(batch.combined_participants(reads), reference)
-    people = validate.attach_dietary_weights(participants.kept, raw_diary)
+    participants = participants_stage.validate_participants(
+        batch.combined_participants(reads), reference
+    )
+    people = participants_stage.attach_dietary_weights(participants.kept, raw_diary)
     diary = validate.validate_diary(raw_diary, people, reference)
     quarantine = marts.all_quarantine(participants, diary)
     kept = marts.kept_sources(participants, diary)

@@ -16,9 +16,9 @@ from camg import (
     report,
     runlog,
     summarise,
-    validate,
 )
 from camg import food_sources as sources
+from camg import participants as participants_stage
 from camg.ingest import batch
 from flows import lineage
 
@@ -57,10 +57,10 @@ combined_participants = task(name="combine participants", cache_policy=NONE)(
 )
 load_reference = task(name="load reference data", cache_policy=NONE)(reference.load_reference)
 validate_participants = task(name="validate participants", cache_policy=NONE)(
-    validate.validate_participants
+    participants_stage.validate_participants
 )
 attach_dietary_weights = task(name="attach dietary weights", cache_policy=NONE)(
-    validate.attach_weights
+    participants_stage.attach_weights
 )
 assess_persons = task(name="person intakes and flags", cache_policy=NONE)(assess.assess_persons)
 check_reconciled = task(name="reconcile counts", cache_policy=NONE)(reconcile.check_reconciled)

@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from camg import assess, enrich, population, validate
+from camg import participants as participants_stage
 from camg.ingest import batch
 from camg.reference import Reference, load_reference
 
@@ -35,8 +36,10 @@ def run_batch(study_id: str = "nhanes_2007_2012") -> Run:
         (raw / study_id).symlink_to(REPO / "data" / "raw" / study_id)
         reads = batch.read_raw(raw)
     raw_diary = batch.combined_diary(reads)
-    participants = validate.validate_participants(batch.combined_participants(reads), reference)
-    people = validate.attach_dietary_weights(participants.kept, raw_diary)
+    participants = participants_stage.validate_participants(
+        batch.combined_participants(reads), reference
+    )
+    people = participants_stage.attach_dietary_weights(participants.kept, raw_diary)
     divisors = population.weight_divisors(people)
     diary = validate.validate_diary(raw_diary, people, reference)
     items = enrich.enrich(diary.kept, reference)

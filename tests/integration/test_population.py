@@ -13,6 +13,7 @@ import pytest
 from prefect.testing.utilities import prefect_test_harness
 
 from camg import assess, enrich, validate
+from camg import participants as participants_stage
 from camg.food_sources import food_sources
 from camg.ingest import batch
 from camg.population import days_with_lost_items, weight_divisors
@@ -34,8 +35,10 @@ def nhanes_2007_2012(tmp_path_factory, reference) -> dict[str, pl.DataFrame]:
     (raw / "nhanes_2007_2012").symlink_to(RAW_DIR / "nhanes_2007_2012")
     reads = batch.read_raw(raw)
     raw_diary = batch.combined_diary(reads)
-    participants = validate.validate_participants(batch.combined_participants(reads), reference)
-    people = validate.attach_dietary_weights(participants.kept, raw_diary)
+    participants = participants_stage.validate_participants(
+        batch.combined_participants(reads), reference
+    )
+    people = participants_stage.attach_dietary_weights(participants.kept, raw_diary)
     diary = validate.validate_diary(raw_diary, people, reference)
     items = enrich.enrich(diary.kept, reference)
     days = assess.person_days(items)

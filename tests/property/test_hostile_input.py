@@ -18,7 +18,8 @@ from camg.ingest.batch import read_file
 from camg.ingest.delimited import UnreadableFileError, needs_line_handling, parse_delimited
 from camg.ingest.food_record import read_food_record
 from camg.ingest.study import Source
-from camg.validate import diary_rules, participant_rules, validate_diary, validate_participants
+from camg.participants import participant_rules, validate_participants
+from camg.validate import diary_rules, validate_diary
 
 FAST = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

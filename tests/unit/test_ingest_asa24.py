@@ -16,7 +16,8 @@ from camg.ingest.batch import (
     combined_totals,
     read_raw,
 )
-from camg.validate import validate_diary, validate_participants
+from camg.participants import validate_participants
+from camg.validate import validate_diary
 
 # ASA24-2016+ Items columns (a documented subset, in export order; the rest are carried as raw text).
 ITEMS_HEADER = [

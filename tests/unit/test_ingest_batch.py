@@ -10,8 +10,9 @@ from polars.testing import assert_frame_equal
 from camg.ingest import batch
 from camg.ingest.batch import combined_diary, combined_participants, read_raw
 from camg.marts import all_quarantine, kept_sources
+from camg.participants import validate_participants
 from camg.reconcile import check_reconciled, file_manifest
-from camg.validate import validate_diary, validate_participants
+from camg.validate import validate_diary
 from tests.conftest import TEST_DATA
 
 BAD = TEST_DATA / "bad"

@@ -11,7 +11,8 @@ from polars.testing import assert_frame_equal
 
 from camg.ingest.batch import combined_diary, combined_participants, read_raw
 from camg.ingest.xpt import is_xport, parse_xport
-from camg.validate import validate_diary, validate_participants
+from camg.participants import validate_participants
+from camg.validate import validate_diary
 from tests.conftest import RAW_DIR
 
 NHANES = RAW_DIR / "nhanes_2015_2016"

@@ -7,6 +7,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from camg import assemble, marts, parts, validate
+from camg import participants as participants_stage
 from camg.ingest import batch
 from camg.reconcile import check_reconciled
 
@@ -28,7 +29,7 @@ def write_batch(raw: Path) -> Path:
 def run(raw: Path, marts_dir: Path, reference) -> dict:
     """The flow's data path without Prefect: first pass, parts, assembly, counts."""
     reads = [batch.scan_found(found, raw, marts_dir) for found in batch.discover(raw)]
-    people = validate.validate_participants(batch.combined_participants(reads), reference)
+    people = participants_stage.validate_participants(batch.combined_participants(reads), reference)
     jobs = parts.diary_jobs(reads, people.kept, marts_dir)
     made = [parts.process_diary_file(job, reference, marts_dir) for job in jobs]
     diary = assemble.assemble_diary(made, marts_dir)

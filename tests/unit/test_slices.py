@@ -5,7 +5,8 @@ from pathlib import Path
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from camg import parts, slices, validate
+from camg import participants as participants_stage
+from camg import parts, slices
 from camg.ingest import batch
 
 DEMO = "SEQN,RIAGENDR,RIDAGEYR\n1,2,30\n2,1,40\n3,2,50\n"
@@ -45,7 +46,7 @@ IFF_SORTED = (
 def parts_of(raw: Path, marts_dir: Path, reference, slice_rows: int) -> pl.DataFrame:
     """The one diary file's part, validated with `slice_rows` rows at a time."""
     reads = [batch.scan_found(found, raw, marts_dir) for found in batch.discover(raw)]
-    people = validate.validate_participants(batch.combined_participants(reads), reference)
+    people = participants_stage.validate_participants(batch.combined_participants(reads), reference)
     (job,) = parts.diary_jobs(reads, people.kept, marts_dir)
     return parts.process_diary_file(job, reference, marts_dir, slice_rows=slice_rows)
 

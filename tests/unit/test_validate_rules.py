@@ -4,7 +4,8 @@ import polars as pl
 import pytest
 
 from camg.crosscheck import total_rules
-from camg.validate import diary_rules, participant_rules, validate_diary, validate_participants
+from camg.participants import participant_rules, validate_participants
+from camg.validate import diary_rules, validate_diary
 from schemas.diary import RawDiaryRow
 from schemas.participants import RawParticipant
 
