@@ -11,6 +11,10 @@ So (DESIGN section 5, "intake_item"):
   applies the difference of part keys (deletes the rows of files whose part went, inserts the rows
   of new parts); every other table is built anew. Rows of unchanged files keep their order, new
   files' rows come after them: the same rows as a full build, in another order when files changed.
+
+DDL (create schema/view, drop, comment on) cannot take bound parameters in DuckDB, so those statements
+name only this module's constants, identifiers quoted by `dictionary.quoted_identifier` and literals
+made by `dictionary.string_literal` from checked values (the run id); data values are always bound.
 """
 
 import os
