@@ -3,22 +3,17 @@
 import pandera.polars as pa
 import polars as pl
 
+from schemas.raw import RawRecord
+
 ITEM_KINDS = ["food", "supplement"]
 
 
-class RawDiaryRow(pa.DataFrameModel):
+class RawDiaryRow(RawRecord):
     """One row per record read from a diary export, every value still the text the export held.
 
-    Readers emit this; `camg.validate` turns it into `DiaryRow` or quarantines it. `reader_rule` is set
-    when the reader itself saw the record was broken (ragged line, control characters).
+    Readers emit this; `camg.validate` turns it into `DiaryRow` or quarantines it.
     """
 
-    source_file: str
-    source_line: int = pa.Field(ge=1)
-    raw_line: str = pa.Field(nullable=True)
-    reader_rule: str = pa.Field(nullable=True)
-    study_id: str
-    person_id: str = pa.Field(nullable=True)
     recall_day: str = pa.Field(nullable=True)
     intake_date: str = pa.Field(nullable=True)
     item_kind: str = pa.Field(nullable=True)
@@ -32,11 +27,6 @@ class RawDiaryRow(pa.DataFrameModel):
     reported_magnesium_mg: str = pa.Field(nullable=True)
     supplement_calcium_mg_per_unit: str = pa.Field(nullable=True)
     supplement_magnesium_mg_per_unit: str = pa.Field(nullable=True)
-
-    class Config:
-        """Readers may carry extra export columns; they are dropped after validation."""
-
-        strict = False
 
 
 class DiaryRow(pa.DataFrameModel):
@@ -79,23 +69,12 @@ class IntakeItem(DiaryRow):
         strict = True
 
 
-class RawRecallTotal(pa.DataFrameModel):
+class RawRecallTotal(RawRecord):
     """One row per record of an export's per-recall totals file (ASA24 Totals), values as text."""
 
-    source_file: str
-    source_line: int = pa.Field(ge=1)
-    raw_line: str = pa.Field(nullable=True)
-    reader_rule: str = pa.Field(nullable=True)
-    study_id: str
-    person_id: str = pa.Field(nullable=True)
     recall_day: str = pa.Field(nullable=True)
     reported_calcium_mg: str = pa.Field(nullable=True)
     reported_magnesium_mg: str = pa.Field(nullable=True)
-
-    class Config:
-        """Extra export columns are dropped after validation."""
-
-        strict = False
 
 
 class RecallTotal(pa.DataFrameModel):

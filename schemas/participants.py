@@ -3,19 +3,15 @@
 import pandera.polars as pa
 import polars as pl
 
+from schemas.raw import RawRecord
+
 SEXES = ["male", "female"]
 LIFE_STAGES = ["general", "pregnant", "lactating"]
 
 
-class RawParticipant(pa.DataFrameModel):
+class RawParticipant(RawRecord):
     """One row per record of a participants file (DEMO or participants.csv), values as text."""
 
-    source_file: str
-    source_line: int = pa.Field(ge=1)
-    raw_line: str = pa.Field(nullable=True)
-    reader_rule: str = pa.Field(nullable=True)
-    study_id: str
-    person_id: str = pa.Field(nullable=True)
     sex: str = pa.Field(nullable=True)
     age_years: str = pa.Field(nullable=True)
     age_months: str = pa.Field(nullable=True)
@@ -24,11 +20,6 @@ class RawParticipant(pa.DataFrameModel):
     weight_two_day: str = pa.Field(nullable=True)
     strata: str = pa.Field(nullable=True)
     psu: str = pa.Field(nullable=True)
-
-    class Config:
-        """Extra columns of the file are dropped after validation."""
-
-        strict = False
 
 
 class Participant(pa.DataFrameModel):
