@@ -97,14 +97,8 @@ def validate_participants(raw: pl.DataFrame, reference: Reference) -> Validated:
     )
     good, bad_schema = split_on_schema(typed, Participant, carry=["raw_line"])
     bad_by_rule = checked.filter(pl.col("rule_id").is_not_null())
-    quarantine = pl.concat(
-        [
-            quarantine_rows(bad_by_rule, "participant"),
-            quarantine_rows(dup, "participant"),
-            quarantine_rows(bad_schema.with_columns(pl.col("study_id")), "participant"),
-        ]
-    )
-    return Validated(Participant.validate(good.drop("raw_line")), quarantine)
+    quarantine = quarantine_rows([bad_by_rule, dup, bad_schema], "participant")
+    return Validated(good.drop("raw_line"), quarantine)
 
 
 def attach_dietary_weights(participants: pl.DataFrame, raw_diary: pl.DataFrame) -> pl.DataFrame:

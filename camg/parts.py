@@ -148,16 +148,21 @@ def finish_part(tmp: Path, folder: Path, part: Part) -> Part:
     return part
 
 
-def part_frames(raw: pl.DataFrame, job: DiaryJob, reference: Reference) -> dict[str, pl.DataFrame]:
-    """Validate, enrich and sum one file's raw diary rows (pandera validates each stage's frame)."""
+def part_frames(
+    raw: pl.DataFrame, job: DiaryJob, reference: Reference, days: bool = True
+) -> dict[str, pl.DataFrame]:
+    """Validate, enrich and sum one file's raw diary rows (pandera validates each stage's frame).
+
+    `days=False` (a slice): the person-days are summed once the slices are merged.
+    """
     diary = validate.validate_diary(raw, job.participants, reference, job.dates)
     items = enrich.enrich(diary.kept, reference)
-    return {
+    frames = {
         "items": items,
         "quarantine": diary.quarantine,
-        "days": assess.person_days(items),
         "lost": population.days_with_lost_items(diary.quarantine, raw),
     }
+    return frames | ({"days": assess.person_days(items)} if days else {})
 
 
 def keyed_days(items: pl.DataFrame) -> tuple[int, ...]:
@@ -205,7 +210,7 @@ def process_in_slices(
     tmp = temp_folder(folder, job)
     n_slices = -(-slices.cached_rows(cached) // slice_rows)
     lost = slices.validate_slices(
-        cached, lambda raw: part_frames(raw, job, reference), tmp, slice_rows
+        cached, lambda raw: part_frames(raw, job, reference, days=False), tmp, slice_rows
     )
     lost.write_parquet(tmp / "lost.parquet")
     connect = partial(bounded_connection, marts_dir, memory_limit=slices.SORT_MEMORY_LIMIT)

@@ -26,42 +26,41 @@ from schemas.diary import ITEM_KINDS, DiaryRow
 def diary_rules(reference: Reference) -> list[Rule]:
     """The named rules for diary rows, in the order they are checked.
 
-    `_known` is set by `validate_diary` from the participants of the row's batch.
+    They read the parsed columns `with_lookups` adds (each value trimmed and parsed once, not once
+    per rule that reads it); `_known` comes from the participants of the row's batch.
     """
     grams_max = reference.threshold("plausibility.item_grams_max")
     ml_max = reference.threshold("plausibility.item_ml_max")
     units_max = reference.threshold("plausibility.household_units_max")
     day_max = reference.threshold("plausibility.recall_day_max")
     per_unit_max = reference.threshold("plausibility.supplement_mg_per_unit_max")
-    amount, unit, kind = number("amount"), pl.col("_unit"), text("item_kind")
-    is_supplement = (kind.str.to_lowercase() == "supplement").fill_null(False)
+    amount, amount_text, unit, kind = (
+        pl.col("_amount"), pl.col("_amount_text"), pl.col("_unit"), pl.col("_kind")
+    )  # fmt: skip
+    day_text, code, system = pl.col("_day_text"), pl.col("_code"), pl.col("_system")
+    is_supplement = (kind == "supplement").fill_null(False)
     systems = reference.composition["food_system"].unique().to_list()
     limit = (
         pl.when(unit == "g").then(grams_max).when(unit == "ml").then(ml_max).otherwise(units_max)
     )
-    ca_unit, mg_unit = (
-        number("supplement_calcium_mg_per_unit"),
-        number("supplement_magnesium_mg_per_unit"),
-    )
+    ca_unit, mg_unit = pl.col("_ca_per_unit"), pl.col("_mg_per_unit")
     return [
         *reader_rules(),
-        Rule("person_id.missing", "participant id is empty", text("person_id").is_null()),
+        Rule("person_id.missing", "participant id is empty", pl.col("_person_id").is_null()),
         Rule(
             "intake_date.invalid",
             "intake date is not an ISO date (YYYY-MM-DD) and there is no recall day",
-            text("recall_day").is_null()
-            & text("intake_date").is_not_null()
-            & intake_date().is_null(),
+            day_text.is_null() & text("intake_date").is_not_null() & intake_date().is_null(),
         ),
         Rule(
             "recall_day.invalid",
             "recall day (or intake date) is missing, or the day is not a whole number",
-            ~text("recall_day").str.contains(INT_TEXT).fill_null(False),
+            ~day_text.str.contains(INT_TEXT).fill_null(False),
         ),
         Rule(
             "recall_day.out_of_range",
             f"recall day is below 1 or above {day_max:.0f}",
-            ~number("recall_day").is_between(1, day_max),
+            ~pl.col("_day").is_between(1, day_max),
         ),
         Rule(
             "recall.not_reliable",
@@ -71,13 +70,13 @@ def diary_rules(reference: Reference) -> list[Rule]:
         Rule(
             "item_kind.unknown",
             f"item kind is not one of {ITEM_KINDS}",
-            kind.is_not_null() & ~kind.str.to_lowercase().is_in(ITEM_KINDS),
+            kind.is_not_null() & ~kind.is_in(ITEM_KINDS),
         ),
-        Rule("amount.missing", "amount is empty", text("amount").is_null()),
+        Rule("amount.missing", "amount is empty", amount_text.is_null()),
         Rule(
             "amount.not_finite",
             "amount is NaN or infinite",
-            text("amount").str.contains(NOT_FINITE_TEXT),
+            amount_text.str.contains(NOT_FINITE_TEXT),
         ),
         Rule("amount.unparseable", "amount is not a number", amount.is_null()),
         Rule("amount.not_positive", "amount is zero or negative", amount <= 0),
@@ -89,14 +88,12 @@ def diary_rules(reference: Reference) -> list[Rule]:
         Rule(
             "food_code.missing",
             "food item has neither a food code nor a description",
-            ~is_supplement & text("food_code").is_null() & text("food_description").is_null(),
+            ~is_supplement & code.is_null() & text("food_description").is_null(),
         ),
         Rule(
             "food_system.unknown",
             f"food system is not one of {sorted(systems)}",
-            ~is_supplement
-            & text("food_code").is_not_null()
-            & ~text("food_system").str.to_lowercase().is_in(systems).fill_null(False),
+            ~is_supplement & code.is_not_null() & ~system.is_in(systems).fill_null(False),
         ),
         Rule(
             "unit.unknown",
@@ -126,24 +123,24 @@ def diary_rules(reference: Reference) -> list[Rule]:
 
 
 def typed_diary(frame: pl.DataFrame) -> pl.DataFrame:
-    """Raw text diary rows (that passed the rules) as canonical typed rows."""
+    """Diary rows that passed the rules as canonical typed rows (from `with_lookups`' parsed columns)."""
     return frame.select(
         "source_file",
         "source_line",
         "study_id",
-        text("person_id").alias("person_id"),
-        number("recall_day").cast(pl.Int64).alias("recall_day"),
-        text("item_kind").str.to_lowercase().fill_null("food").alias("item_kind"),
+        pl.col("_person_id").alias("person_id"),
+        pl.col("_day").cast(pl.Int64).alias("recall_day"),
+        pl.col("_kind").fill_null("food").alias("item_kind"),
         text("item_key").alias("item_key"),
-        text("food_code").alias("food_code"),
-        text("food_system").str.to_lowercase().alias("food_system"),
+        pl.col("_code").alias("food_code"),
+        pl.col("_system").alias("food_system"),
         pl.col("food_description").alias("food_description"),
-        number("amount").alias("amount"),
-        canonical_unit(text("unit")).fill_null("g").alias("unit"),
+        pl.col("_amount").alias("amount"),
+        pl.col("_unit").alias("unit"),
         number("reported_calcium_mg").alias("reported_calcium_mg"),
         number("reported_magnesium_mg").alias("reported_magnesium_mg"),
-        number("supplement_calcium_mg_per_unit").alias("supplement_calcium_mg_per_unit"),
-        number("supplement_magnesium_mg_per_unit").alias("supplement_magnesium_mg_per_unit"),
+        pl.col("_ca_per_unit").alias("supplement_calcium_mg_per_unit"),
+        pl.col("_mg_per_unit").alias("supplement_magnesium_mg_per_unit"),
         "raw_line",
     )
 
@@ -233,6 +230,13 @@ def with_lookups(
             text("food_system").str.to_lowercase().alias("_system"),
             text("food_code").alias("_code"),
             canonical_unit(text("unit")).fill_null("g").alias("_unit"),
+            text("recall_day").alias("_day_text"),
+            number("recall_day").alias("_day"),
+            text("item_kind").str.to_lowercase().alias("_kind"),
+            text("amount").alias("_amount_text"),
+            number("amount").alias("_amount"),
+            number("supplement_calcium_mg_per_unit").alias("_ca_per_unit"),
+            number("supplement_magnesium_mg_per_unit").alias("_mg_per_unit"),
         )
         .join(known, on=keys, how="left", maintain_order="left")
         .join(food_units, on=["_system", "_code", "_unit"], how="left", maintain_order="left")
@@ -265,11 +269,5 @@ def validate_diary(
     dup = typed.filter(pl.col("rule_id").is_not_null())
     typed = typed.filter(pl.col("rule_id").is_null()).drop("rule_id", "message")
     good, bad_schema = split_on_schema(typed, DiaryRow, carry=["raw_line"])
-    quarantine = pl.concat(
-        [
-            quarantine_rows(bad_by_rule, "diary"),
-            quarantine_rows(dup, "diary"),
-            quarantine_rows(bad_schema, "diary"),
-        ]
-    )
-    return Validated(DiaryRow.validate(good.drop("raw_line")), quarantine)
+    quarantine = quarantine_rows([bad_by_rule, dup, bad_schema], "diary")
+    return Validated(good.drop("raw_line"), quarantine)
