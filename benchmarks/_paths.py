@@ -48,19 +48,27 @@ class Steps:
 
 
 def camg_path(raw: Path, out: Path, step: Steps) -> None:
-    """Camg's plain functions in the order `flows/camg_flow.py:pipeline` calls them."""
+    """Camg's plain functions in the order `flows/camg_flow.py:pipeline` calls them.
+
+    Per-file work runs on `file_workers` threads (CAMG_FILE_WORKERS, default 2), as the flow's
+    default task runner does; reports are left out (`camg report` builds them from the marts).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     from camg import (
         assemble,
-        assess,
         crosscheck,
         marts,
         parts,
+        population,
         publish,
         reconcile,
         reference,
         runlog,
+        study_marts,
     )
     from camg import participants as participants_stage
+    from camg.config import Settings
     from camg.ingest import batch
 
     step("import")
@@ -68,20 +76,24 @@ def camg_path(raw: Path, out: Path, step: Steps) -> None:
     run_id, started_at = runlog.new_run_id(), datetime.now(UTC)
     ref = reference.load_reference(REFERENCE_DIR)
     step("load_reference")
-    reads = [batch.scan_found(found, raw, marts_dir) for found in batch.discover(raw)]
+    pool = ThreadPoolExecutor(max_workers=Settings().file_workers)
+    reads = list(
+        pool.map(lambda found: batch.scan_found(found, raw, marts_dir), batch.discover(raw))
+    )
     batch.prune_cache(marts_dir, reads)
     step("read files")
     participants = participants_stage.validate_participants(batch.combined_participants(reads), ref)
     people = participants_stage.attach_weights(participants.kept, batch.combined_weights(reads))
     step("participants")
     jobs = parts.diary_jobs(reads, participants.kept, marts_dir)
-    diary_parts = [parts.process_diary_file(job, ref, marts_dir) for job in jobs]
+    diary_parts = list(pool.map(lambda job: parts.process_diary_file(job, ref, marts_dir), jobs))
     step("validate+enrich per file")
     diary = assemble.assemble_diary(diary_parts, marts_dir)
     assemble.prune_unused_parts(marts_dir, diary)
     step("assemble")
-    persons = assess.assess_persons(diary.days, people, ref)
-    step("assess_persons")
+    divisors = population.weight_divisors(people)
+    person = study_marts.study_marts(diary, people, divisors, ref, marts_dir)
+    step("persons+population (by study)")
     totals = crosscheck.validate_recall_totals(batch.combined_totals(reads))
     checked = crosscheck.export_crosscheck(marts.source_items(diary, totals.kept), totals.kept)
     quarantine = marts.run_quarantine(diary, participants, totals)
@@ -89,11 +101,26 @@ def camg_path(raw: Path, out: Path, step: Steps) -> None:
     manifest = marts.run_manifest(reads, counts)
     reconcile.check_reconciled(manifest, counts)
     log = runlog.run_log_row(
-        started_at, manifest, persons, diary.days, ref.rules_version, ref.composition_version
+        started_at,
+        manifest,
+        person.persons,
+        person.days,
+        ref.rules_version,
+        ref.composition_version,
     )
     step("crosscheck+manifest")
     tables = marts.mart_tables(
-        diary.items(), diary.days, persons, people, quarantine, manifest, log, ref, checked
+        diary.items(),
+        person.days,
+        person.persons,
+        people,
+        quarantine,
+        manifest,
+        log,
+        ref,
+        checked,
+        summary=person.summary,
+        sources=person.sources,
     )
     publish.publish(marts_dir, tables, run_id)
     step("publish")

@@ -11,6 +11,7 @@ import hashlib
 import itertools
 import shutil
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 import pandera.polars as pa
@@ -62,11 +63,37 @@ class ParquetTable:
 
 @dataclass(frozen=True)
 class Diary:
-    """The run's assembled diary: parts after cross-file repeats, and the person-day sums."""
+    """The run's assembled diary: parts after cross-file repeats, and the person-days that lost items.
+
+    Person-days are summed per study on demand (`days_of`), so a run never has to hold them all.
+    """
 
     parts: list[Part]
-    days: pl.DataFrame
     lost: pl.DataFrame
+
+    @property
+    def study_ids(self) -> list[str]:
+        """The studies that have diary parts, sorted."""
+        return sorted({p.study_id for p in self.parts})
+
+    def days_of(self, study_id: str) -> pl.DataFrame:
+        """One study's person-day intakes."""
+        return combined_days([p for p in self.parts if p.study_id == study_id])
+
+    @cached_property
+    def days(self) -> pl.DataFrame:
+        """Every study's person-day intakes in one frame (tests and small runs)."""
+        return combined_days(self.parts)
+
+    def item_frame(
+        self, columns: list[str] | None, study_ids: set[str] | None = None
+    ) -> pl.DataFrame:
+        """Items in memory: some columns of the parts of some studies (all when None)."""
+        parts = [p for p in self.parts if study_ids is None or p.study_id in study_ids]
+        empty = empty_frame(IntakeItem)
+        frames = [empty.select(columns or empty.columns)]
+        frames += [pl.read_parquet(p.path("items"), columns=columns) for p in parts]
+        return pl.concat(frames)
 
     def items(self) -> ParquetTable:
         """intake_item: every file's items, files in order, each ordered by person and day."""
@@ -183,10 +210,8 @@ def assemble_diary(parts: list[Part], marts_dir: Path) -> Diary:
         for p in parts
     ]
     lost = [pl.read_parquet(p.path("lost")) for p in parts]
-    lost_days = (
-        pl.concat(lost).unique().sort("study_id", "person_id", "recall_day") if lost else None
-    )
-    return Diary(parts, combined_days(parts), lost_days)
+    lost_days = pl.concat([LOST_SCHEMA, *lost]).unique().sort("study_id", "person_id", "recall_day")
+    return Diary(parts, lost_days)
 
 
 def prune_unused_parts(marts_dir: Path, diary: Diary) -> int:

@@ -30,6 +30,19 @@ FNDDS_MAJOR_GROUPS = {
     "9": "Sugars, sweets, and beverages",
 }
 NUTRIENTS = ["calcium", "magnesium"]
+# Item columns the food sources read, not the raw text ones.
+SOURCE_COLUMNS = [
+    "study_id",
+    "person_id",
+    "recall_day",
+    "item_kind",
+    "food_system",
+    "food_code",
+    "food_description",
+    "calcium_mg",
+    "magnesium_mg",
+    "is_matched",
+]
 
 
 def stable_sum(column: str) -> pl.Expr:

@@ -4,26 +4,12 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from camg.assemble import Diary, ParquetTable, empty_frame
+from camg.assemble import Diary, ParquetTable
+from camg.food_sources import SOURCE_COLUMNS
 from camg.ingest.batch import FileRead
 from camg.reconcile import manifest_from_counts
 from camg.reference import Reference
 from camg.rules import Validated
-from schemas.diary import IntakeItem
-
-# Item columns the population figures read (camg.food_sources), not the raw text ones.
-SOURCE_COLUMNS = [
-    "study_id",
-    "person_id",
-    "recall_day",
-    "item_kind",
-    "food_system",
-    "food_code",
-    "food_description",
-    "calcium_mg",
-    "magnesium_mg",
-    "is_matched",
-]
 
 
 def kept_sources(
@@ -67,19 +53,10 @@ def run_quarantine(diary: Diary, participants: Validated, totals: Validated) -> 
 
 
 def source_items(diary: Diary, totals: pl.DataFrame | None = None) -> pl.DataFrame:
-    """Items in memory: the columns food sources read, or (with `totals`) the studies it covers.
-
-    Cross-checks cover the few studies with export totals; food sources still read every item's
-    ten columns (aggregating them from the parts out of core is left to do: see issue 9 notes).
-    """
-    parts, columns = diary.parts, SOURCE_COLUMNS
-    if totals is not None:
-        wanted = set(totals["study_id"].to_list())
-        parts, columns = [p for p in parts if p.study_id in wanted], None
-    empty = empty_frame(IntakeItem)
-    frames = [empty.select(columns or empty.columns)]
-    frames += [pl.read_parquet(p.path("items"), columns=columns) for p in parts]
-    return pl.concat(frames)
+    """Items in memory: the columns food sources read, or (with `totals`) the studies it covers."""
+    if totals is None:
+        return diary.item_frame(SOURCE_COLUMNS)
+    return diary.item_frame(None, set(totals["study_id"].to_list()))
 
 
 def reference_rules(reference: Reference) -> pl.DataFrame:
@@ -89,8 +66,8 @@ def reference_rules(reference: Reference) -> pl.DataFrame:
 
 def mart_tables(
     items: pl.DataFrame | ParquetTable,
-    days: pl.DataFrame,
-    persons: pl.DataFrame,
+    days: pl.DataFrame | ParquetTable,
+    persons: pl.DataFrame | ParquetTable,
     participants: pl.DataFrame,
     quarantine: pl.DataFrame | ParquetTable,
     manifest: pl.DataFrame,

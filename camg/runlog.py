@@ -11,6 +11,7 @@ from uuid import uuid4
 import polars as pl
 
 import camg
+from camg.assemble import ParquetTable
 
 
 def new_run_id() -> str:
@@ -37,13 +38,15 @@ def code_version() -> str:
 def run_log_row(
     started_at: datetime,
     manifest: pl.DataFrame,
-    persons: pl.DataFrame,
-    days: pl.DataFrame,
+    persons: pl.DataFrame | ParquetTable,
+    days: pl.DataFrame | ParquetTable,
     rules_version: str,
     composition_version: str,
 ) -> pl.DataFrame:
     """The run's log row; `status` says whether any file failed."""
     failed = manifest.filter(pl.col("status") == "failed").height
+    counts = ["n_items", "n_unmatched_items"]
+    day_counts = days.collect(counts) if isinstance(days, ParquetTable) else days.select(counts)
     return pl.DataFrame(
         [
             {
@@ -56,8 +59,8 @@ def run_log_row(
                 "rows_kept": int(manifest["rows_kept"].sum()),
                 "rows_quarantined": int(manifest["rows_quarantined"].sum()),
                 # Every item is on one person-day: the day counts add up to the item counts.
-                "n_items": int(days["n_items"].sum()),
-                "n_unmatched_items": int(days["n_unmatched_items"].sum()),
+                "n_items": int(day_counts["n_items"].sum()),
+                "n_unmatched_items": int(day_counts["n_unmatched_items"].sum()),
                 "n_person_days": days.height,
                 "n_persons": persons.height,
                 "rules_version": rules_version,

@@ -46,7 +46,9 @@ def pipeline(settings: Settings) -> Path:
     ).result()
     diary = tasks.assemble_diary(parts, settings.marts_dir)
     tasks.prune_parts(settings.marts_dir, diary)
-    persons = tasks.assess_persons(diary.days, people, reference)
+    divisors = tasks.weight_divisors(people)
+    # Person-days and persons stay on disk; one study is in memory at a time.
+    person = tasks.person_marts(diary, people, divisors, reference, settings.marts_dir)
     totals = tasks.validate_recall_totals(tasks.combined_totals(reads))
     crosscheck = tasks.export_crosscheck(tasks.source_items(diary, totals.kept), totals.kept)
     quarantine = tasks.run_quarantine(diary, participants, totals)
@@ -56,28 +58,23 @@ def pipeline(settings: Settings) -> Path:
     run_log = tasks.run_log_row(
         started_at,
         manifest,
-        persons,
-        diary.days,
+        person.persons,
+        person.days,
         reference.rules_version,
         reference.composition_version,
     )
-    divisors = tasks.weight_divisors(people)
-    summary = tasks.population_summary(diary.days, persons, diary.lost, divisors, reference)
-    sources = tasks.food_sources(
-        tasks.source_items(diary), diary.days, persons, diary.lost, divisors, reference
-    )
     tables = tasks.mart_tables(
         diary.items(),
-        diary.days,
-        persons,
+        person.days,
+        person.persons,
         people,
         quarantine,
         manifest,
         run_log,
         reference,
         crosscheck,
-        summary=summary,
-        sources=sources,
+        summary=person.summary,
+        sources=person.sources,
     )
     steps = tasks.run_steps()
     published = tasks.publish_marts(settings.marts_dir, tables, run_id, steps, settings.keep_runs)

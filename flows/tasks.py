@@ -5,7 +5,6 @@ from prefect.cache_policies import NONE
 
 from camg import (
     assemble,
-    assess,
     crosscheck,
     marts,
     parts,
@@ -15,9 +14,8 @@ from camg import (
     reference,
     report,
     runlog,
-    summarise,
+    study_marts,
 )
-from camg import food_sources as sources
 from camg import participants as participants_stage
 from camg.ingest import batch
 from flows import lineage
@@ -62,7 +60,10 @@ validate_participants = task(name="validate participants", cache_policy=NONE)(
 attach_dietary_weights = task(name="attach dietary weights", cache_policy=NONE)(
     participants_stage.attach_weights
 )
-assess_persons = task(name="person intakes and flags", cache_policy=NONE)(assess.assess_persons)
+# Person-days, persons and population figures (issue 5), one study in memory at a time.
+person_marts = task(name="person intakes, flags and population figures", cache_policy=NONE)(
+    study_marts.study_marts
+)
 check_reconciled = task(name="reconcile counts", cache_policy=NONE)(reconcile.check_reconciled)
 run_log_row = task(name="run log", cache_policy=NONE)(runlog.run_log_row)
 mart_tables = task(name="assemble marts", cache_policy=NONE)(marts.mart_tables)
@@ -71,11 +72,6 @@ publish_marts = task(name="publish marts", retries=2, retry_delay_seconds=5, cac
 )
 # Lineage (issue 6): how long every task so far took, from Prefect's task-run records.
 run_steps = task(name="step timings", cache_policy=NONE)(lineage.run_step_table)
-# Population figures (issue 5): survey-weighted summaries, usual intake, food sources.
 weight_divisors = task(name="survey weight divisors", cache_policy=NONE)(population.weight_divisors)
-population_summary = task(name="population summary", cache_policy=NONE)(
-    summarise.population_summary
-)
-food_sources = task(name="food sources", cache_policy=NONE)(sources.food_sources)
 # Reports (issue 7): population, participant and dietitian pages from the published marts.
 build_reports = task(name="build reports", cache_policy=NONE)(report.build_reports)

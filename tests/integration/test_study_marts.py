@@ -1,0 +1,94 @@
+"""camg.study_marts: one study at a time gives exactly the marts of all studies at once.
+
+Two real studies from the bundled NHANES 2015-2016 batch: the whole batch, and its day-1 file with
+a third of its participants (so the studies differ in persons, days and usual-intake fits).
+"""
+
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from camg import assemble, assess, parts, population
+from camg import participants as participants_stage
+from camg.food_sources import SOURCE_COLUMNS, food_sources
+from camg.ingest import batch
+from camg.study_marts import study_marts
+from camg.summarise import population_summary
+from tests.conftest import RAW_DIR
+
+
+def write_studies(raw: Path) -> None:
+    shutil.copytree(RAW_DIR / "nhanes_2015_2016", raw / "b_full")
+    part = raw / "a_day1_third"
+    part.mkdir()
+    shutil.copy(RAW_DIR / "nhanes_2015_2016" / "DR1IFF_I.csv", part)
+    demo = pl.read_csv(RAW_DIR / "nhanes_2015_2016" / "DEMO_I.csv", infer_schema=False)
+    demo.gather_every(3).write_csv(part / "DEMO_I.csv")
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, reference) -> dict:
+    root = tmp_path_factory.mktemp("study_marts")
+    raw, marts_dir = root / "raw", root / "marts"
+    write_studies(raw)
+    reads = [batch.scan_found(found, raw, marts_dir) for found in batch.discover(raw)]
+    participants = participants_stage.validate_participants(
+        batch.combined_participants(reads), reference
+    )
+    people = participants_stage.attach_weights(participants.kept, batch.combined_weights(reads))
+    jobs = parts.diary_jobs(reads, participants.kept, marts_dir)
+    made = [parts.process_diary_file(job, reference, marts_dir) for job in jobs]
+    diary = assemble.assemble_diary(made, marts_dir)
+    divisors = population.weight_divisors(people)
+    by_study = study_marts(diary, people, divisors, reference, marts_dir)
+    persons = assess.assess_persons(diary.days, people, reference)
+    items = diary.item_frame(SOURCE_COLUMNS)
+    at_once = {
+        "days": diary.days,
+        "persons": persons,
+        "summary": population_summary(diary.days, persons, diary.lost, divisors, reference),
+        "sources": food_sources(items, diary.days, persons, diary.lost, divisors, reference),
+    }
+    return {"by_study": by_study, "at_once": at_once, "diary": diary}
+
+
+def test_two_real_studies_that_differ(run):
+    persons = run["at_once"]["persons"]
+    counts = persons.group_by("study_id").len().sort("study_id")["len"].to_list()
+    assert len(counts) == 2 and counts[0] < counts[1] / 2
+    days = run["at_once"]["days"]
+    assert days.filter(pl.col("study_id") == "a_day1_third")["recall_day"].unique().to_list() == [1]
+
+
+def test_days_and_persons_are_the_frames_of_all_studies_at_once(run):
+    by_study, at_once = run["by_study"], run["at_once"]
+    assert_frame_equal(by_study.days.collect(), at_once["days"])
+    assert_frame_equal(by_study.persons.collect(), at_once["persons"])
+    assert by_study.days.height == at_once["days"].height
+    assert by_study.persons.height == at_once["persons"].height
+    assert len(by_study.persons.paths) == 2  # one file per study: never all persons at once
+
+
+def test_population_figures_are_those_of_all_studies_at_once(run):
+    by_study, at_once = run["by_study"], run["at_once"]
+    assert by_study.summary.height > 0 and by_study.sources.height > 0
+    assert_frame_equal(by_study.summary, at_once["summary"])
+    assert_frame_equal(by_study.sources, at_once["sources"])
+
+
+def test_a_run_without_diary_rows_has_empty_marts_with_their_columns(tmp_path, reference, run):
+    empty = assemble.Diary([], run["diary"].lost.clear())
+    people = participants_stage.attach_weights(
+        participants_stage.validate_participants(
+            batch.combined_participants([]), reference
+        ).kept,
+        batch.combined_weights([]),
+    )
+    divisors = population.weight_divisors(people)
+    marts = study_marts(empty, people, divisors, reference, tmp_path)
+    assert marts.persons.height == 0 and marts.days.height == 0
+    assert marts.persons.collect().columns == run["at_once"]["persons"].columns
+    assert marts.summary.height == 0 and marts.sources.height == 0
