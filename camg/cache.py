@@ -14,6 +14,7 @@ from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 
 import camg.ingest
 import schemas
@@ -66,13 +67,27 @@ class ReadCache:
             return None
         return meta, frames
 
-    def store(self, key: str, meta: dict, frames: Mapping[str, pl.DataFrame]) -> None:
-        """Write an entry; each file lands atomically and the metadata last, so a half entry is a miss."""
+    def store(
+        self,
+        key: str,
+        meta: dict,
+        frames: Mapping[str, pl.DataFrame],
+        streamed: Collection[str] = (),
+    ) -> None:
+        """Write an entry; each file lands atomically and the metadata last, so a half entry is a miss.
+
+        `streamed`: kinds already written through `stream` (their files are part of the entry).
+        """
         self.root.mkdir(parents=True, exist_ok=True)
         for kind, frame in frames.items():
             _atomic(self.root / f"{key}.{kind}.parquet", frame.write_parquet)
-        payload = json.dumps({**meta, "kinds": sorted(frames)}, sort_keys=True)
+        payload = json.dumps({**meta, "kinds": sorted({*frames, *streamed})}, sort_keys=True)
         _atomic(self.root / f"{key}.json", lambda p: p.write_text(payload, encoding="utf-8"))
+
+    def stream(self, key: str, kind: str) -> "ParquetStream":
+        """A writer for one kind of an entry, chunk by chunk (store the entry once it is closed)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        return ParquetStream(self.root / f"{key}.{kind}.parquet")
 
     def path(self, key: str, kind: str) -> Path:
         """Where an entry keeps its frame of one kind (read by the per-file validation)."""
@@ -95,3 +110,29 @@ def _atomic(path: Path, write: Callable[[Path], object]) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     write(tmp)
     os.replace(tmp, path)
+
+
+class ParquetStream:
+    """Frames appended to one Parquet file, which appears under its name only when `close(keep=True)`."""
+
+    def __init__(self, path: Path) -> None:
+        """A stream into `path` (written through a temporary name beside it)."""
+        self.path = path
+        self.tmp = path.with_name(f".{path.name}.{os.getpid()}.{id(self)}.tmp")
+        self.writer: pq.ParquetWriter | None = None
+
+    def write(self, frame: pl.DataFrame) -> None:
+        """Append a frame (the first one fixes the file's schema)."""
+        table = frame.to_arrow()
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.tmp, table.schema)
+        self.writer.write_table(table.cast(self.writer.schema))
+
+    def close(self, keep: bool) -> None:
+        """Finish the file and rename it into place (`keep`), or delete it."""
+        if self.writer is not None:
+            self.writer.close()
+        if keep and self.writer is not None:
+            os.replace(self.tmp, self.path)
+        else:
+            self.tmp.unlink(missing_ok=True)

@@ -14,8 +14,8 @@ from pathlib import Path
 import pandera.polars as pa
 import polars as pl
 
-from camg.cache import ReadCache, entry_key
-from camg.ingest import asa24, food_record, nhanes, participants, sidecar
+from camg.cache import ParquetStream, ReadCache, entry_key
+from camg.ingest import asa24, delimited, food_record, nhanes, participants, sidecar
 from camg.ingest.delimited import (
     DelimitedText,
     EmptyFileError,
@@ -144,8 +144,40 @@ def parse_bytes(path: Path) -> DelimitedText:
     return parse_xport(data) if is_xport(data) else parse_delimited(data)
 
 
-def fill_rows(result: FileRead, text: DelimitedText, source: Source) -> None:
-    """Recognise the format and run its reader; a header with no records is status `empty`."""
+class DiarySink:
+    """A file's raw diary rows streamed into the cache chunk by chunk, with their count and summaries.
+
+    A run's first pass then holds one chunk of a big file's rows, not all of them (camg.parts reads
+    the rows back from the cache in slices).
+    """
+
+    def __init__(self, stream: ParquetStream) -> None:
+        """A sink writing into `stream`."""
+        self.stream, self.rows = stream, 0
+        self.weights: list[pl.DataFrame] = []
+        self.dates: list[pl.DataFrame] = []
+
+    def __call__(self, rows: pl.DataFrame) -> None:
+        """Write one chunk and summarise it (the summaries of chunks combine like the whole's)."""
+        if rows.height:
+            self.stream.write(rows)
+            self.rows += rows.height
+            self.weights.append(sidecar.dietary_weights(rows))
+            self.dates.append(sidecar.intake_dates(rows))
+
+    def summaries(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """The weights and dates of all chunks, as `sidecar` gives them for the whole file."""
+        dates = pl.concat([sidecar.intake_dates(pl.DataFrame()), *self.dates])
+        return sidecar.combined_weights(self.weights), dates.unique().sort(pl.all())
+
+
+def fill_rows(
+    result: FileRead, text: DelimitedText, source: Source, sink: DiarySink | None = None
+) -> None:
+    """Recognise the format and run its reader chunk by chunk; no records at all is status `empty`.
+
+    With `sink`, diary rows go to it instead of `result.diary`.
+    """
     result.encoding = text.encoding
     fmt = recognise(text.header, source.study.format)
     if fmt is None:
@@ -154,14 +186,25 @@ def fill_rows(result: FileRead, text: DelimitedText, source: Source) -> None:
         result.error = f"unrecognised format{wanted}: header matches no known export"
         return
     result.format = fmt.name
-    rows = RAW_MODELS[fmt.yields].validate(fmt.read(text.rows, text.header, source))
-    setattr(result, fmt.yields, rows)
-    if rows.height == 0:
+    model, frames, n_rows = RAW_MODELS[fmt.yields], [], 0
+    for chunk in text.chunks(delimited.CHUNK_RECORDS):
+        rows = model.validate(fmt.read(chunk, text.header, source))
+        n_rows += rows.height
+        if sink is not None and fmt.yields == "diary":
+            sink(rows)
+        else:
+            frames.append(rows)
+    if frames:
+        setattr(result, fmt.yields, pl.concat(frames))
+    if n_rows == 0:
         result.status, result.error = "empty", "header only: the file holds no records"
 
 
-def parse_file(path: Path, result: FileRead, source: Source) -> bool:
-    """Parse one file into `result`; False when the failure may be transient (do not cache it)."""
+def parse_file(path: Path, result: FileRead, source: Source, sink: DiarySink | None = None) -> bool:
+    """Parse one file into `result` (diary rows into `sink` if given).
+
+    False when the failure may be transient (do not cache it).
+    """
     try:
         text = parse_bytes(path)
     except EmptyFileError as exc:
@@ -174,7 +217,7 @@ def parse_file(path: Path, result: FileRead, source: Source) -> bool:
         result.status, result.error = "failed", f"cannot read file: {exc}"
         return False
     try:
-        fill_rows(result, text, source)
+        fill_rows(result, text, source, sink)
     except (pl.exceptions.PolarsError, pa.errors.SchemaError) as exc:
         result.status, result.error = "failed", f"reader error: {exc}"
         result.diary, result.participants = empty_raw_diary(), empty_raw_participants()
@@ -236,14 +279,23 @@ def read_file(
         from_cache(result, *hit, slim=slim)
         return result
     result.read_from = "parsed"
-    cacheable = parse_file(path, result, source)
-    with_side_summaries(result)
+    sink = DiarySink(cache.stream(key, "diary")) if slim and cache else None
+    cacheable = parse_file(path, result, source, sink)
+    streamed = sink is not None and sink.rows > 0 and result.status != "failed"
+    if sink is not None:
+        sink.stream.close(keep=streamed)  # camg.parts reads the rows from there
+    if streamed:
+        result.diary_rows = sink.rows
+        result.weights, result.dates = sink.summaries()
+    else:
+        with_side_summaries(result)
     if cache and cacheable:
         meta = {name: getattr(result, name) for name in CACHED_FIELDS}
-        meta["diary_rows"] = result.diary.height
+        meta["diary_rows"] = result.n_diary
         kinds = [*RAW_MODELS, *SIDE_KINDS]
-        cache.store(key, meta, {k: getattr(result, k) for k in kinds if getattr(result, k).height})
-    if slim and cacheable:
+        frames = {k: getattr(result, k) for k in kinds if getattr(result, k).height}
+        cache.store(key, meta, frames, streamed=["diary"] if streamed else [])
+    if slim and cacheable and not streamed:
         result.diary_rows, result.diary = result.diary.height, empty_raw_diary()
     return result
 

@@ -38,14 +38,41 @@ class EmptyFileError(UnreadableFileError):
     """The file holds no bytes other than whitespace (manifest status `empty`, not `failed`)."""
 
 
+# Records split into columns at once: the knob for a parse's peak memory (a split record holds
+# about 400 bytes until it is written out; see camg.ingest.batch).
+CHUNK_RECORDS = 200_000
+# Characters of text cut into lines at once (the fast path's other memory knob).
+SEGMENT_CHARS = 8_000_000
+
+
 @dataclass(frozen=True)
 class DelimitedText:
-    """A decoded delimited file: its header, records and how it was read."""
+    """A decoded delimited file: its header, records and how it was read.
+
+    The records are one column per header name (text) + source_line, raw_line, n_fields. `lines`
+    (the fast path) holds the unsplit record lines, split chunk by chunk by `chunks`; otherwise
+    `rows` holds them split.
+    """
 
     header: list[str]
-    rows: pl.DataFrame  # one column per header name (text) + source_line, raw_line, n_fields
     encoding: str
     delimiter: str
+    split: pl.DataFrame | None = None
+    lines: pl.DataFrame | None = None
+
+    @property
+    def rows(self) -> pl.DataFrame:
+        """Every record at once."""
+        return pl.concat(list(self.chunks(None)))
+
+    def chunks(self, size: int | None) -> Iterator[pl.DataFrame]:
+        """The records in order, at most `size` at a time (None: all at once); at least one chunk."""
+        if self.lines is None:
+            yield self.split if self.split is not None else _rows_frame({}, self.header)
+            return
+        size = size or max(1, self.lines.height)
+        for start in range(0, max(1, self.lines.height), size):
+            yield _split_lines(self.lines.slice(start, size), self.header, self.delimiter)
 
 
 def read_bytes(path: Path) -> bytes:
@@ -171,34 +198,47 @@ def _slow_rows(text: str, delimiter: str) -> tuple[list[str], pl.DataFrame]:
     return header, _rows_frame(columns, header)
 
 
-def _fast_rows(text: str, delimiter: str) -> tuple[list[str], pl.DataFrame]:
-    """Header and records split in polars: for text without quotes, NUL or stray CR (most exports).
-
-    Gives exactly what `_slow_rows` gives for such text (tests/property checks it), at a fraction
-    of the time and memory: one record per physical line, fields split on the delimiter.
-    """
-    lines = (
-        pl.Series("raw_line", [text])
-        .str.split("\n")
-        .explode()
-        .str.strip_suffix("\r")
+def _line_frame(text: str, first_line: int) -> pl.DataFrame:
+    """The physical lines of `text` (a whole number of lines) numbered from `first_line`."""
+    lines = pl.Series("raw_line", [text]).str.split("\n").explode()
+    if text.endswith("\n"):
+        lines = lines.slice(0, lines.len() - 1)  # the empty text after the last line end
+    return (
+        lines.str.strip_suffix("\r")
         .to_frame()
-        .with_row_index("source_line", offset=1)
+        .with_row_index("source_line", offset=first_line)
+        .with_columns(pl.col("source_line").cast(pl.Int64))
     )
+
+
+def _fast_lines(text: str, delimiter: str) -> tuple[list[str], pl.DataFrame]:
+    """Header and record lines (source_line, raw_line), for text without quotes, NUL or stray CR.
+
+    Split into fields by `_split_lines`, this gives exactly what `_slow_rows` gives for such text
+    (tests/property checks it), at a fraction of the time and memory: one record per physical line.
+    The text is cut into lines SEGMENT_CHARS at a time, so splitting holds one segment's copies.
+    """
+    frames, start, next_line = [], 0, 1
+    while start < len(text) or not frames:
+        cut = text.find("\n", start + SEGMENT_CHARS)
+        end = len(text) if cut == -1 else cut + 1
+        frame = _line_frame(text[start:end], next_line)
+        frames.append(frame)
+        start, next_line = end, next_line + frame.height
+    lines = pl.concat(frames)
     header = clean_header(lines["raw_line"][0].split(delimiter))
+    return header, lines.slice(1).filter(~pl.col("raw_line").str.contains(r"^[ \t]*$"))
+
+
+def _split_lines(lines: pl.DataFrame, header: list[str], delimiter: str) -> pl.DataFrame:
+    """Record lines split into the header's columns, fields on the delimiter."""
     fields = pl.col("_fields")  # split once: polars would split again for every column taken
-    rows = (
-        lines.slice(1)
-        .filter(~pl.col("raw_line").str.contains(r"^[ \t]*$"))
-        .with_columns(pl.col("raw_line").str.split(delimiter).alias("_fields"))
-        .select(
-            *[fields.list.get(i, null_on_oob=True).alias(name) for i, name in enumerate(header)],
-            pl.col("source_line").cast(pl.Int64),
-            "raw_line",
-            fields.list.len().cast(pl.Int32).alias("n_fields"),
-        )
+    return lines.with_columns(pl.col("raw_line").str.split(delimiter).alias("_fields")).select(
+        *[fields.list.get(i, null_on_oob=True).alias(name) for i, name in enumerate(header)],
+        "source_line",
+        "raw_line",
+        fields.list.len().cast(pl.Int32).alias("n_fields"),
     )
-    return header, rows
 
 
 def distinct_from_reserved(names: list[str]) -> list[str]:
@@ -228,10 +268,10 @@ def parse_delimited(data: bytes, fast: bool = True) -> DelimitedText:
     text, encoding = decode(data)
     delimiter = sniff_delimiter(text[: text.find("\n")] if "\n" in text else text)
     if fast and not needs_line_handling(text):
-        header, rows = _fast_rows(text, delimiter)
-    else:
-        header, rows = _slow_rows(text, delimiter)
-    return DelimitedText(header=header, rows=rows, encoding=encoding, delimiter=delimiter)
+        header, lines = _fast_lines(text, delimiter)
+        return DelimitedText(header, encoding, delimiter, lines=lines)
+    header, rows = _slow_rows(text, delimiter)
+    return DelimitedText(header, encoding, delimiter, split=rows)
 
 
 def reader_rule(n_header: int) -> pl.Expr:

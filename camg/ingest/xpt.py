@@ -70,4 +70,4 @@ def parse_xport(data: bytes) -> DelimitedText:
         pl.concat_str([pl.col(h).fill_null("") for h in header], separator=",").alias("raw_line"),
         pl.lit(len(header), dtype=pl.Int32).alias("n_fields"),
     )
-    return DelimitedText(header=header, rows=rows, encoding="sas-xport", delimiter="")
+    return DelimitedText(header, "sas-xport", "", split=rows)

@@ -58,7 +58,8 @@ def run(tmp_path_factory, reference) -> dict:
 def test_two_real_studies_that_differ(run):
     persons = run["at_once"]["persons"]
     counts = persons.group_by("study_id").len().sort("study_id")["len"].to_list()
-    assert len(counts) == 2 and counts[0] < counts[1] / 2
+    assert len(counts) == 2
+    assert counts[0] < counts[1] / 2
     days = run["at_once"]["days"]
     assert days.filter(pl.col("study_id") == "a_day1_third")["recall_day"].unique().to_list() == [1]
 
@@ -74,7 +75,8 @@ def test_days_and_persons_are_the_frames_of_all_studies_at_once(run):
 
 def test_population_figures_are_those_of_all_studies_at_once(run):
     by_study, at_once = run["by_study"], run["at_once"]
-    assert by_study.summary.height > 0 and by_study.sources.height > 0
+    assert by_study.summary.height > 0
+    assert by_study.sources.height > 0
     assert_frame_equal(by_study.summary, at_once["summary"])
     assert_frame_equal(by_study.sources, at_once["sources"])
 
@@ -82,13 +84,13 @@ def test_population_figures_are_those_of_all_studies_at_once(run):
 def test_a_run_without_diary_rows_has_empty_marts_with_their_columns(tmp_path, reference, run):
     empty = assemble.Diary([], run["diary"].lost.clear())
     people = participants_stage.attach_weights(
-        participants_stage.validate_participants(
-            batch.combined_participants([]), reference
-        ).kept,
+        participants_stage.validate_participants(batch.combined_participants([]), reference).kept,
         batch.combined_weights([]),
     )
     divisors = population.weight_divisors(people)
     marts = study_marts(empty, people, divisors, reference, tmp_path)
-    assert marts.persons.height == 0 and marts.days.height == 0
+    assert marts.persons.height == 0
+    assert marts.days.height == 0
     assert marts.persons.collect().columns == run["at_once"]["persons"].columns
-    assert marts.summary.height == 0 and marts.sources.height == 0
+    assert marts.summary.height == 0
+    assert marts.sources.height == 0

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from camg.crosscheck import total_rules
+from camg.ingest import delimited
 from camg.ingest.batch import read_file
 from camg.ingest.delimited import UnreadableFileError, needs_line_handling, parse_delimited
 from camg.ingest.food_record import read_food_record
@@ -199,17 +200,24 @@ PLAIN = st.text(
     delimiter=st.sampled_from([",", ";", "\t"]),
     newline=st.sampled_from(["\n", "\r\n"]),
     trailing=st.booleans(),
+    segment=st.integers(1, 30),
+    chunk=st.integers(1, 4),
 )
-def test_fast_path_equals_csv_module_path(rows, delimiter, newline, trailing):
+def test_fast_path_equals_csv_module_path(rows, delimiter, newline, trailing, segment, chunk):
+    """Also when the fast path cuts the text into segments and splits records in chunks."""
     text = newline.join(delimiter.join(r) for r in rows) + (newline if trailing else "")
     data = text.encode("utf-8")
     assert not needs_line_handling(text)
     outcomes = []
-    for fast in (True, False):
-        try:
-            outcomes.append(parse_delimited(data, fast=fast))
-        except UnreadableFileError as exc:
-            outcomes.append(type(exc))
+    default_segment, delimited.SEGMENT_CHARS = delimited.SEGMENT_CHARS, segment
+    try:
+        for fast in (True, False):
+            try:
+                outcomes.append(parse_delimited(data, fast=fast))
+            except UnreadableFileError as exc:
+                outcomes.append(type(exc))
+    finally:
+        delimited.SEGMENT_CHARS = default_segment
     fast, slow = outcomes
     if isinstance(slow, type):
         assert fast is slow
@@ -220,3 +228,4 @@ def test_fast_path_equals_csv_module_path(rows, delimiter, newline, trailing):
         slow.encoding,
     )
     assert_frame_equal(fast.rows, slow.rows)
+    assert_frame_equal(pl.concat(list(fast.chunks(chunk))), slow.rows)

@@ -7,6 +7,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from camg.cache import ReadCache
 from camg.ingest import batch
 from camg.ingest.batch import combined_diary, combined_participants, read_raw
 from camg.marts import all_quarantine, kept_sources
@@ -221,3 +222,32 @@ def test_missing_or_empty_raw_folder_is_an_error_not_empty_marts(tmp_path):
     (tmp_path / "raw" / "study_a").mkdir(parents=True)
     with pytest.raises(batch.NoInputError, match="holds no batch file"):
         batch.discover(tmp_path / "raw")
+
+
+# A food record dated by intake_date (dates summary) and NHANES rows carrying weights.
+DATED = "participant_id,intake_date,food_code,food_system,amount,unit\n" + "".join(
+    f"p{i % 7},2024-01-{1 + i % 5:02d},11111000,fndds,{10 + i},g\n" for i in range(40)
+)
+NHANES = "SEQN,WTDRD1,WTDR2D,DR1IFDCD,DR1IGRMS\n" + "".join(
+    f"{i % 9},{'' if i < 12 else 100 + i % 9},{200 + i % 9},11111000,{5 + i}\n" for i in range(40)
+)
+
+
+@pytest.mark.parametrize("text", [DATED, NHANES, "a,b\n"], ids=["dated", "weights", "empty"])
+def test_rows_streamed_in_chunks_are_the_rows_read_whole(tmp_path, monkeypatch, text):
+    folder = tmp_path / "raw" / "s"
+    folder.mkdir(parents=True)
+    (folder / "export.csv").write_text(text)
+    found = batch.discover(tmp_path / "raw")[0]
+    whole = batch.read_found(found, tmp_path / "raw")
+    monkeypatch.setattr(batch.delimited, "CHUNK_RECORDS", 6)
+    streamed = batch.scan_found(found, tmp_path / "raw", tmp_path / "marts")
+    assert (streamed.status, streamed.n_diary) == (whole.status, whole.n_diary)
+    assert streamed.diary.height == 0  # left in the cache, written chunk by chunk
+    if whole.n_diary:
+        cached = ReadCache(tmp_path / "marts").path(streamed.cache_key, "diary")
+        assert_frame_equal(pl.read_parquet(cached), whole.diary)
+    assert_frame_equal(streamed.weights, whole.weights)
+    assert_frame_equal(streamed.dates, whole.dates)
+    if text != "a,b\n":
+        assert streamed.weights.height + streamed.dates.height > 0
