@@ -61,27 +61,35 @@ def weighted_contributions(
     lost: pl.DataFrame,
     divisors: pl.DataFrame,
 ) -> pl.DataFrame:
-    """Items on usable days with `w_<nutrient>` = weight x item nutrient / the person's usable days."""
+    """Items on usable days with `w_<nutrient>` = weight x item nutrient / the person's usable days.
+
+    One join of the items with their usable, weighted person-day (a study's items are the biggest
+    frame of a run's population figures; each join copies all their columns).
+    """
     good = usable_days(days, lost).select("study_id", "person_id", "recall_day")
-    n_days = good.group_by("study_id", "person_id").agg(pl.len().alias("n_days"))
     weights = design_weights(persons, divisors).select(
         "study_id", "person_id", pl.col("usual_weight").alias("w"), "usual_weight_variable"
     )
-    per_person = n_days.join(weights, on=["study_id", "person_id"]).filter(pl.col("w") > 0)
-    # Row order is kept throughout, so float sums (and so the mart) are the same on every run.
-    kept = items.join(
-        good, on=["study_id", "person_id", "recall_day"], how="semi", maintain_order="left"
+    per_day = (
+        good.with_columns(pl.len().over("study_id", "person_id").alias("n_days"))
+        .join(weights, on=["study_id", "person_id"])
+        .filter(pl.col("w") > 0)
     )
-    return kept.join(per_person, on=["study_id", "person_id"], maintain_order="left").with_columns(
+    # Row order is kept throughout, so float sums (and so the mart) are the same on every run.
+    kept = items.join(per_day, on=["study_id", "person_id", "recall_day"], maintain_order="left")
+    return kept.with_columns(
         (pl.col("w") * pl.col(f"{n}_mg") / pl.col("n_days")).alias(f"w_{n}") for n in NUTRIENTS
     )
 
 
-def source_keys(reference: Reference) -> list[pl.Expr]:
-    """Expressions naming each item's food (code) and food group (code and name)."""
+def source_keys() -> list[pl.Expr]:
+    """Expressions naming each item's food (system, code) and food group (code, kind of group).
+
+    A group's description follows from its code and kind (`group_description`), so it is written
+    once per group rather than once per item.
+    """
     fndds = (pl.col("food_system") == "fndds") & pl.col("food_code").str.contains(r"^\d{8}$")
     supplement = pl.col("item_kind") == "supplement"
-    major = pl.col("food_code").str.slice(0, 1).replace_strict(FNDDS_MAJOR_GROUPS, default=None)
     return [
         pl.when(supplement).then(pl.lit("supplement")).otherwise("food_system").alias("system"),
         pl.coalesce("food_code", "food_description", pl.lit("(none)")).alias("code"),
@@ -92,12 +100,24 @@ def source_keys(reference: Reference) -> list[pl.Expr]:
         .otherwise("food_system")
         .alias("group_code"),
         pl.when(supplement)
-        .then(pl.lit("Dietary supplements"))
+        .then(pl.lit("supplement"))
         .when(fndds)
-        .then(pl.format("{} (FNDDS codes {}xxxxxx)", major, pl.col("food_code").str.slice(0, 2)))
-        .otherwise(pl.format("All {} foods (no groups defined)", pl.col("food_system")))
-        .alias("group_description"),
+        .then(pl.lit("fndds"))
+        .otherwise(pl.lit("system"))
+        .alias("group_kind"),
     ]
+
+
+def group_description() -> pl.Expr:
+    """A food group's description from its code and kind (see `source_keys`)."""
+    major = pl.col("group_code").str.slice(0, 1).replace_strict(FNDDS_MAJOR_GROUPS, default=None)
+    return (
+        pl.when(pl.col("group_kind") == "supplement")
+        .then(pl.lit("Dietary supplements"))
+        .when(pl.col("group_kind") == "fndds")
+        .then(pl.format("{} (FNDDS codes {}xxxxxx)", major, pl.col("group_code")))
+        .otherwise(pl.format("All {} foods (no groups defined)", pl.col("group_code")))
+    )
 
 
 def _aggregate(frame: pl.DataFrame, keys: list[str], totals: pl.DataFrame) -> pl.DataFrame:
@@ -132,7 +152,7 @@ def food_sources(
 ) -> pl.DataFrame:
     """The `food_sources` mart: each food's and food group's share of each study's Ca and Mg."""
     frame = weighted_contributions(items, days, persons, lost, divisors).with_columns(
-        source_keys(reference)
+        source_keys()
     )
     totals = frame.group_by("study_id").agg(
         *[stable_sum(f"w_{n}").alias(f"_total_{n}") for n in NUTRIENTS],
@@ -156,11 +176,11 @@ def food_sources(
             pl.coalesce("description", "_reported").alias("description"),
         )
     )
-    groups = _aggregate(frame, ["group_code", "group_description"], totals).with_columns(
+    groups = _aggregate(frame, ["group_code", "group_kind"], totals).with_columns(
         pl.lit("food_group").alias("level"),
         pl.lit(None, dtype=pl.String).alias("food_system"),
         pl.col("group_code").alias("code"),
-        pl.col("group_description").alias("description"),
+        group_description().alias("description"),
     )
     return FoodSource.validate(_finish(pl.concat([_select(foods), _select(groups)])))
 
