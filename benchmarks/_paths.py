@@ -82,7 +82,7 @@ def camg_path(raw: Path, out: Path, step: Steps) -> None:
     )
     batch.prune_cache(marts_dir, reads)
     step("read files")
-    participants = participants_stage.validate_participants(batch.combined_participants(reads), ref)
+    participants = participants_stage.validate_by_study(reads, marts_dir, ref)
     people = participants_stage.attach_weights(participants.kept, batch.combined_weights(reads))
     step("participants")
     jobs = parts.diary_jobs(reads, participants.kept, marts_dir)

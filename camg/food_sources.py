@@ -151,9 +151,7 @@ def food_sources(
     reference: Reference,
 ) -> pl.DataFrame:
     """The `food_sources` mart: each food's and food group's share of each study's Ca and Mg."""
-    frame = weighted_contributions(items, days, persons, lost, divisors).with_columns(
-        source_keys()
-    )
+    frame = weighted_contributions(items, days, persons, lost, divisors).with_columns(source_keys())
     totals = frame.group_by("study_id").agg(
         *[stable_sum(f"w_{n}").alias(f"_total_{n}") for n in NUTRIENTS],
         pl.col("usual_weight_variable").first().alias("weight_variable"),

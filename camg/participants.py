@@ -4,9 +4,12 @@ Diary rows are checked against these validated participants (`camg.validate`), s
 row was quarantined here has their diary rows quarantined as `participant.missing`.
 """
 
+from pathlib import Path
+
 import polars as pl
 
-from camg.ingest import sidecar
+from camg.ingest import batch, sidecar
+from camg.ingest.batch import FileRead
 from camg.reference import Reference
 from camg.rules import (
     Rule,
@@ -99,6 +102,22 @@ def validate_participants(raw: pl.DataFrame, reference: Reference) -> Validated:
     bad_by_rule = checked.filter(pl.col("rule_id").is_not_null())
     quarantine = quarantine_rows([bad_by_rule, dup, bad_schema], "participant")
     return Validated(good.drop("raw_line"), quarantine)
+
+
+def validate_by_study(reads: list[FileRead], marts_dir: Path, reference: Reference) -> Validated:
+    """Every study's participants validated in turn (a repeated id is a repeat within its study).
+
+    A run's first pass leaves participant rows in the ingest cache; one study's are read at a time,
+    so a run never holds every raw participant row. Same rows as validating them all at once.
+    """
+    studies = sorted({r.study_id for r in reads if r.n_participants})
+    results = [
+        validate_participants(batch.study_participants(reads, s, marts_dir), reference)
+        for s in studies
+    ] or [validate_participants(batch.combined_participants([]), reference)]
+    return Validated(
+        pl.concat([r.kept for r in results]), pl.concat([r.quarantine for r in results])
+    )
 
 
 def attach_dietary_weights(participants: pl.DataFrame, raw_diary: pl.DataFrame) -> pl.DataFrame:

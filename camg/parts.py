@@ -91,14 +91,17 @@ def diary_jobs(
     """One job per file whose diary rows are in the cache, with its batch's participants and dates."""
     dates = [r.dates for r in reads if r.dates.height]
     all_dates = pl.concat(dates) if dates else reads[0].dates.clear() if reads else None
-    jobs = []
+    jobs, people = [], {}
     for r in reads:
         if not r.n_diary or r.cache_key is None:
             continue
         study = pl.col("study_id") == r.study_id
-        people = participants.filter(study).select("study_id", "person_id")
+        if r.study_id not in people:  # one frame per study, shared by its files' jobs
+            people[r.study_id] = participants.filter(study).select("study_id", "person_id")
         jobs.append(
-            DiaryJob(r.source_file, r.study_id, r.cache_key, people, all_dates.filter(study))
+            DiaryJob(
+                r.source_file, r.study_id, r.cache_key, people[r.study_id], all_dates.filter(study)
+            )
         )
     return jobs
 

@@ -50,12 +50,9 @@ validate_recall_totals = task(name="validate export totals", cache_policy=NONE)(
 export_crosscheck = task(name="cross-check export totals", cache_policy=NONE)(
     crosscheck.export_crosscheck
 )
-combined_participants = task(name="combine participants", cache_policy=NONE)(
-    batch.combined_participants
-)
 load_reference = task(name="load reference data", cache_policy=NONE)(reference.load_reference)
 validate_participants = task(name="validate participants", cache_policy=NONE)(
-    participants_stage.validate_participants
+    participants_stage.validate_by_study
 )
 attach_dietary_weights = task(name="attach dietary weights", cache_policy=NONE)(
     participants_stage.attach_weights

@@ -89,8 +89,9 @@ class FileRead:
     diary: pl.DataFrame = field(default_factory=empty_raw_diary)
     participants: pl.DataFrame = field(default_factory=empty_raw_participants)
     totals: pl.DataFrame = field(default_factory=empty_raw_totals)
-    # Set when the diary rows stay in the cache (a run's first pass): their count and summaries.
+    # Set when the diary (participant) rows stay in the cache (a run's first pass): their count.
     diary_rows: int | None = None
+    participant_rows: int | None = None
     weights: pl.DataFrame = field(default_factory=lambda: sidecar.dietary_weights(pl.DataFrame()))
     dates: pl.DataFrame = field(default_factory=lambda: sidecar.intake_dates(pl.DataFrame()))
 
@@ -102,7 +103,12 @@ class FileRead:
     @property
     def rows_in(self) -> int:
         """Records read from the file (diary, participant or recall-total rows)."""
-        return self.n_diary + self.participants.height + self.totals.height
+        return self.n_diary + self.n_participants + self.totals.height
+
+    @property
+    def n_participants(self) -> int:
+        """Participant rows the file holds, whether in memory or left in the cache."""
+        return self.participants.height if self.participant_rows is None else self.participant_rows
 
 
 def sha256_of(path: Path) -> str:
@@ -243,6 +249,7 @@ def from_cache(result: FileRead, meta: dict, frames: dict[str, pl.DataFrame], sl
         setattr(result, kind, frame)
     if slim:
         result.diary_rows = meta["diary_rows"]
+        result.participant_rows = meta["participant_rows"]
     result.read_from = "cache"
 
 
@@ -273,7 +280,7 @@ def read_file(
     )
     result.cache_key = key if cache else None
     slim = slim and cache is not None
-    kinds = {"participants", "totals", *SIDE_KINDS} if slim else None
+    kinds = {"totals", *SIDE_KINDS} if slim else None
     hit = cache.load(key, kinds) if cache else None
     if hit is not None:
         from_cache(result, *hit, slim=slim)
@@ -292,11 +299,15 @@ def read_file(
     if cache and cacheable:
         meta = {name: getattr(result, name) for name in CACHED_FIELDS}
         meta["diary_rows"] = result.n_diary
+        meta["participant_rows"] = result.participants.height
         kinds = [*RAW_MODELS, *SIDE_KINDS]
         frames = {k: getattr(result, k) for k in kinds if getattr(result, k).height}
         cache.store(key, meta, frames, streamed=["diary"] if streamed else [])
     if slim and cacheable and not streamed:
         result.diary_rows, result.diary = result.diary.height, empty_raw_diary()
+    if slim and cacheable:
+        result.participant_rows = result.participants.height
+        result.participants = empty_raw_participants()
     return result
 
 
@@ -365,8 +376,22 @@ def combined_diary(reads: list[FileRead]) -> pl.DataFrame:
     return _combined(reads, "diary", empty_raw_diary)
 
 
+def study_participants(reads: list[FileRead], study_id: str, marts_dir: Path) -> pl.DataFrame:
+    """One study's raw participant rows, from memory or (a run's first pass) from the cache."""
+    cache, frames = ReadCache(marts_dir), [empty_raw_participants()]
+    for r in reads:
+        if r.study_id != study_id or not r.n_participants:
+            continue
+        cached = r.participant_rows is not None and r.cache_key is not None
+        kind = "participants"
+        frames.append(pl.read_parquet(cache.path(r.cache_key, kind)) if cached else r.participants)
+    return pl.concat(frames, how="diagonal_relaxed")
+
+
 def combined_participants(reads: list[FileRead]) -> pl.DataFrame:
-    """All files' raw participant rows in one frame."""
+    """All files' raw participant rows in one frame (reads that hold them: not a first pass)."""
+    if any(r.participant_rows for r in reads):
+        raise ValueError("participant rows are in the ingest cache: use study_participants")
     return _combined(reads, "participants", empty_raw_participants)
 
 

@@ -35,9 +35,7 @@ def run(tmp_path_factory, reference) -> dict:
     raw, marts_dir = root / "raw", root / "marts"
     write_studies(raw)
     reads = [batch.scan_found(found, raw, marts_dir) for found in batch.discover(raw)]
-    participants = participants_stage.validate_participants(
-        batch.combined_participants(reads), reference
-    )
+    participants = participants_stage.validate_by_study(reads, marts_dir, reference)
     people = participants_stage.attach_weights(participants.kept, batch.combined_weights(reads))
     jobs = parts.diary_jobs(reads, participants.kept, marts_dir)
     made = [parts.process_diary_file(job, reference, marts_dir) for job in jobs]

@@ -1,5 +1,6 @@
 """camg.parts + camg.assemble: per-file parts, their reuse, cross-file repeats, bounded DuckDB."""
 
+import shutil
 from pathlib import Path
 
 import polars as pl
@@ -10,6 +11,7 @@ from camg import assemble, marts, parts, validate
 from camg import participants as participants_stage
 from camg.ingest import batch
 from camg.reconcile import check_reconciled
+from tests.conftest import TEST_DATA
 
 DEMO = "SEQN,RIAGENDR,RIDAGEYR\n1,2,30\n2,1,40\n"
 # 100 g of FNDDS 11111000 (whole milk) per item; file b repeats person 1's line 1 of day 1.
@@ -29,7 +31,7 @@ def write_batch(raw: Path) -> Path:
 def run(raw: Path, marts_dir: Path, reference) -> dict:
     """The flow's data path without Prefect: first pass, parts, assembly, counts."""
     reads = [batch.scan_found(found, raw, marts_dir) for found in batch.discover(raw)]
-    people = participants_stage.validate_participants(batch.combined_participants(reads), reference)
+    people = participants_stage.validate_by_study(reads, marts_dir, reference)
     jobs = parts.diary_jobs(reads, people.kept, marts_dir)
     made = [parts.process_diary_file(job, reference, marts_dir) for job in jobs]
     diary = assemble.assemble_diary(made, marts_dir)
@@ -54,7 +56,11 @@ def test_first_pass_holds_no_diary_rows_only_their_count(dirs):
     by_file = {r.source_file: r for r in reads}
     assert by_file["nh/DR1IFF_a.csv"].diary.height == 0
     assert by_file["nh/DR1IFF_a.csv"].rows_in == 3
-    assert by_file["nh/DEMO.csv"].participants.height == 2
+    assert by_file["nh/DEMO.csv"].participants.height == 0
+    assert by_file["nh/DEMO.csv"].n_participants == 2
+    assert batch.study_participants(reads, "nh", marts_dir).height == 2
+    with pytest.raises(ValueError, match="ingest cache"):
+        batch.combined_participants(reads)
 
 
 def test_a_repeat_in_a_later_file_is_quarantined_as_duplicate(dirs, reference):
@@ -139,3 +145,21 @@ def test_duckdb_over_parts_is_memory_bounded_and_spills_under_the_marts(tmp_path
     assert limit.endswith(("MiB", "MB"))
     assert float(limit.split()[0]) <= 500
     assert Path(spill) == tmp_path / ".spill"
+
+
+def test_participants_validated_study_by_study_are_those_validated_at_once(tmp_path, reference):
+    raw, marts_dir = tmp_path / "raw", tmp_path / "marts"
+    write_batch(raw)
+    shutil.copytree(TEST_DATA / "bad", raw / "bad_batch")  # bad and repeated participant rows
+    (raw / "nh" / "DEMO_more.csv").write_text("SEQN,RIAGENDR,RIDAGEYR\n2,1,41\n3,9,20\n")
+    scanned = [batch.scan_found(found, raw, marts_dir) for found in batch.discover(raw)]
+    by_study = participants_stage.validate_by_study(scanned, marts_dir, reference)
+    whole = batch.read_raw(raw)
+    at_once = participants_stage.validate_participants(
+        batch.combined_participants(whole), reference
+    )
+    assert by_study.kept.height > 0
+    assert by_study.quarantine["rule_id"].n_unique() >= 3
+    assert_frame_equal(by_study.kept, at_once.kept)
+    order = ["source_file", "source_line"]
+    assert_frame_equal(by_study.quarantine.sort(order), at_once.quarantine.sort(order))
