@@ -24,10 +24,13 @@ FNDDS = REFERENCE_DIR / "fndds" / "fndds_ca_mg_per100g.csv.gz"
 RELIABLE_STATUS = (1, 4)
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident set (VmHWM: since exec, unlike ru_maxrss which a fork inherits)."""
+def peak_rss_mb(field: str = "VmHWM") -> float:
+    """This process's peak resident set (VmHWM: since exec, unlike ru_maxrss which a fork inherits).
+
+    `field="VmRSS"`: the resident set now.
+    """
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -42,7 +45,12 @@ class Steps:
     def __call__(self, name: str) -> None:
         now = time.perf_counter()
         self.rows.append(
-            {"step": name, "s": round(now - self.last, 3), "peak_mb": round(peak_rss_mb())}
+            {
+                "step": name,
+                "s": round(now - self.last, 3),
+                "peak_mb": round(peak_rss_mb()),
+                "rss_mb": round(peak_rss_mb("VmRSS")),
+            }
         )
         self.last = now
 
@@ -83,7 +91,7 @@ def camg_path(raw: Path, out: Path, step: Steps) -> None:
     batch.prune_cache(marts_dir, reads)
     step("read files")
     participants = participants_stage.validate_by_study(reads, marts_dir, ref)
-    people = participants_stage.attach_weights(participants.kept, batch.combined_weights(reads))
+    people = participants.kept
     step("participants")
     jobs = parts.diary_jobs(reads, participants.kept, marts_dir)
     diary_parts = list(pool.map(lambda job: parts.process_diary_file(job, ref, marts_dir), jobs))

@@ -144,9 +144,13 @@ def report(by_size: dict[int, list[Measure]], show_steps: bool) -> None:
             f"camg time({large:,}) / time({small:,}) = {ratio(camg_runs[large], camg_runs[small])}"
         )
     if show_steps:
+        print("\nsteps: seconds / peak RSS so far / RSS after the step")
         for rows, measures in by_size.items():
             for m in measures:
-                steps = ", ".join(f"{s['step']} {s['s']}s/{s['peak_mb']}MB" for s in m.steps)
+                steps = ", ".join(
+                    f"{s['step']} {s['s']}s/{s['peak_mb']}/{s.get('rss_mb', '-')}MB"
+                    for s in m.steps
+                )
                 print(f"{rows:>11,} {m.path}: {steps}")
 
 

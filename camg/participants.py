@@ -105,19 +105,22 @@ def validate_participants(raw: pl.DataFrame, reference: Reference) -> Validated:
 
 
 def validate_by_study(reads: list[FileRead], marts_dir: Path, reference: Reference) -> Validated:
-    """Every study's participants validated in turn (a repeated id is a repeat within its study).
+    """Every study's participants validated in turn, with the weights its diary files carry attached.
 
-    A run's first pass leaves participant rows in the ingest cache; one study's are read at a time,
-    so a run never holds every raw participant row. Same rows as validating them all at once.
+    A run's first pass leaves participant rows in the ingest cache; one study's are read, validated
+    (a repeated id is a repeat within its study) and given their dietary weights (`attach_weights`)
+    at a time, so a run never holds every raw participant row. Same rows as doing it all at once.
     """
-    studies = sorted({r.study_id for r in reads if r.n_participants})
-    results = [
-        validate_participants(batch.study_participants(reads, s, marts_dir), reference)
-        for s in studies
-    ] or [validate_participants(batch.combined_participants([]), reference)]
-    return Validated(
-        pl.concat([r.kept for r in results]), pl.concat([r.quarantine for r in results])
-    )
+    kept, quarantine = [], []
+    for study_id in sorted({r.study_id for r in reads if r.n_participants}) or [None]:
+        in_study = [r for r in reads if r.study_id == study_id]
+        raw = batch.study_participants(reads, study_id, marts_dir) if study_id else None
+        checked = validate_participants(
+            raw if raw is not None else batch.combined_participants([]), reference
+        )
+        kept.append(attach_weights(checked.kept, batch.combined_weights(in_study)))
+        quarantine.append(checked.quarantine)
+    return Validated(pl.concat(kept), pl.concat(quarantine))
 
 
 def attach_dietary_weights(participants: pl.DataFrame, raw_diary: pl.DataFrame) -> pl.DataFrame:

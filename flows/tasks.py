@@ -32,7 +32,6 @@ discover_raw = task(name="discover raw files", cache_policy=NONE)(batch.discover
 read_raw_file = task(name="read raw file", retries=2, retry_delay_seconds=5, cache_policy=NONE)(
     batch.scan_found
 )
-combined_weights = task(name="combine dietary weights", cache_policy=NONE)(batch.combined_weights)
 diary_jobs = task(name="plan diary files", cache_policy=NONE)(parts.diary_jobs)
 # One diary file validated, enriched and written as Parquet parts (reused when unchanged).
 validate_diary_file = task(name="validate diary rows", cache_policy=NONE)(parts.process_diary_file)
@@ -53,9 +52,6 @@ export_crosscheck = task(name="cross-check export totals", cache_policy=NONE)(
 load_reference = task(name="load reference data", cache_policy=NONE)(reference.load_reference)
 validate_participants = task(name="validate participants", cache_policy=NONE)(
     participants_stage.validate_by_study
-)
-attach_dietary_weights = task(name="attach dietary weights", cache_policy=NONE)(
-    participants_stage.attach_weights
 )
 # Person-days, persons and population figures (issue 5), one study in memory at a time.
 person_marts = task(name="person intakes, flags and population figures", cache_policy=NONE)(

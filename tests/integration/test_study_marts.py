@@ -36,7 +36,7 @@ def run(tmp_path_factory, reference) -> dict:
     write_studies(raw)
     reads = [batch.scan_found(found, raw, marts_dir) for found in batch.discover(raw)]
     participants = participants_stage.validate_by_study(reads, marts_dir, reference)
-    people = participants_stage.attach_weights(participants.kept, batch.combined_weights(reads))
+    people = participants.kept
     jobs = parts.diary_jobs(reads, participants.kept, marts_dir)
     made = [parts.process_diary_file(job, reference, marts_dir) for job in jobs]
     diary = assemble.assemble_diary(made, marts_dir)

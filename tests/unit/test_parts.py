@@ -147,19 +147,25 @@ def test_duckdb_over_parts_is_memory_bounded_and_spills_under_the_marts(tmp_path
     assert Path(spill) == tmp_path / ".spill"
 
 
-def test_participants_validated_study_by_study_are_those_validated_at_once(tmp_path, reference):
+def test_participants_validated_and_weighted_study_by_study_are_those_done_at_once(
+    tmp_path, reference
+):
     raw, marts_dir = tmp_path / "raw", tmp_path / "marts"
     write_batch(raw)
     shutil.copytree(TEST_DATA / "bad", raw / "bad_batch")  # bad and repeated participant rows
     (raw / "nh" / "DEMO_more.csv").write_text("SEQN,RIAGENDR,RIDAGEYR\n2,1,41\n3,9,20\n")
+    weighted = "SEQN,WTDRD1,DR2ILINE,DR2IFDCD,DR2IGRMS\n2,1234.5,1,11111000,30\n"
+    (raw / "nh" / "DR2IFF_w.csv").write_text(weighted)
     scanned = [batch.scan_found(found, raw, marts_dir) for found in batch.discover(raw)]
     by_study = participants_stage.validate_by_study(scanned, marts_dir, reference)
     whole = batch.read_raw(raw)
     at_once = participants_stage.validate_participants(
         batch.combined_participants(whole), reference
     )
+    people = participants_stage.attach_weights(at_once.kept, batch.combined_weights(whole))
     assert by_study.kept.height > 0
     assert by_study.quarantine["rule_id"].n_unique() >= 3
-    assert_frame_equal(by_study.kept, at_once.kept)
+    assert by_study.kept.filter(pl.col("person_id") == "2")["weight"].to_list() == [1234.5]
+    assert_frame_equal(by_study.kept, people)
     order = ["source_file", "source_line"]
     assert_frame_equal(by_study.quarantine.sort(order), at_once.quarantine.sort(order))
