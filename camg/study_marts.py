@@ -62,12 +62,10 @@ def one_study(
     if not population:
         return OneStudy(days, persons, None, None)
     lost = diary.lost.filter(in_study)
-    items = diary.item_frame(SOURCE_COLUMNS, studies)
+    summary = population_summary(days, persons, lost, divisors, reference)
+    items = diary.item_frame(SOURCE_COLUMNS, studies)  # the study's biggest frame: read last
     return OneStudy(
-        days,
-        persons,
-        population_summary(days, persons, lost, divisors, reference),
-        food_sources(items, days, persons, lost, divisors, reference),
+        days, persons, summary, food_sources(items, days, persons, lost, divisors, reference)
     )
 
 
