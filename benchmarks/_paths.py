@@ -3,7 +3,8 @@
 Each path reads the same workload under RAW and writes its tables under OUT; the process writes its own
 step timings to RESULT_JSON (the parent measures wall time and peak RSS of the whole process).
 
-- camg: camg's plain functions in the flow's order, ingest to published marts (no Prefect).
+- camg: camg's plain functions in the flow's order, ingest to every published mart (no Prefect, no
+  HTML reports), per-file work on `file_workers` threads like the flow's default runner.
 - camg-flow: the real Prefect flow (`flows.camg_flow.camg_flow`), temporary API server included.
 - prefect-startup: an empty Prefect flow run, i.e. what Prefect adds before camg does any work.
 - floor: one DuckDB SQL script: read the CSVs, join composition, write person-day and person tables.

@@ -6,8 +6,10 @@
 
 Workloads replicate the real NHANES 2007-2012 items with new participant ids per copy (see
 `_workload.py`) and are built once under --workdir. Each path runs in its own process, so its peak RSS
-(`ru_maxrss` from `wait4`) is its own. Prefect's start-up (an empty flow run) is measured apart: the
-camg row is camg's plain functions in flow order, the work a flow run does after Prefect is up.
+(the child's VmHWM) is its own. Prefect's start-up (an empty flow run) is measured apart: the camg
+row is camg's plain functions in flow order, the work a flow run does after Prefect is up, every mart
+included (population_summary and food_sources too), HTML reports excepted. Each workload batch is a
+study of two copies (~57,000 persons), so 50M rows are 32 studies: camg works one study at a time.
 """
 
 import argparse

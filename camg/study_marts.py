@@ -2,18 +2,28 @@
 
 Every person-level mart is a function of one study's rows (person-days and persons are per person,
 `population_summary` and `food_sources` are per study), so a run takes the studies in turn and writes
-each one's person-days and persons to Parquet under `<marts>/.cache/study_marts/`, where publish
-streams them from. Peak memory then follows the largest study, not the run: at 50 M diary rows in 32
-studies the person tables were 1.1 GB in memory at once (benchmarks/scale.py). The results are the
-frames the stage functions give for all studies at once, in the same row order.
+each one's marts to Parquet under `<marts>/.cache/study_marts/<key>/`, where publish streams them from.
+Peak memory then follows the largest study, not the run: at 50 M diary rows in 32 studies the person
+tables alone were 1.1 GB in memory at once (benchmarks/scale.py). The results are the frames the stage
+functions give for all studies at once, in the same row order.
+
+The key hashes everything a study's marts depend on (its files' part keys, its participants and
+weights, the rules and composition versions, the code); a study whose key is unchanged reuses its
+marts without reading a row, so a run that adds one study's files recomputes that study only.
 """
 
+import hashlib
+import io
+import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 
+import camg
 from camg.assemble import Diary, ParquetTable
 from camg.assess import assess_persons
 from camg.food_sources import SOURCE_COLUMNS, food_sources
@@ -21,6 +31,11 @@ from camg.reference import Reference
 from camg.summarise import population_summary
 
 STUDY_MARTS_DIR = Path(".cache") / "study_marts"
+# Code whose change changes a study's marts (its files' parts are in the key through their keys).
+STUDY_SOURCES = (
+    "study_marts.py", "assemble.py", "assess.py", "dri.py", "summarise.py", "population.py",
+    "survey.py", "usual_intake.py", "food_sources.py", "reference.py",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -33,16 +48,6 @@ class StudyMarts:
     sources: pl.DataFrame | None
 
 
-@dataclass(frozen=True)
-class OneStudy:
-    """One study's marts, in memory while it is the one being worked on."""
-
-    days: pl.DataFrame
-    persons: pl.DataFrame
-    summary: pl.DataFrame | None
-    sources: pl.DataFrame | None
-
-
 def one_study(
     diary: Diary,
     study_id: str | None,
@@ -50,8 +55,8 @@ def one_study(
     divisors: pl.DataFrame,
     reference: Reference,
     population: bool,
-) -> OneStudy:
-    """A study's person-days, persons and (with `population`) summary and food sources.
+) -> dict[str, pl.DataFrame]:
+    """A study's person-days, persons and (with `population`) summary and food sources, by kind.
 
     `study_id` None: the empty marts of a run without diary rows (they still have their columns).
     """
@@ -60,13 +65,81 @@ def one_study(
     in_study = pl.col("study_id").is_in(list(studies))
     persons = assess_persons(days, people.filter(in_study), reference)
     if not population:
-        return OneStudy(days, persons, None, None)
+        return {"days": days, "persons": persons}
     lost = diary.lost.filter(in_study)
     summary = population_summary(days, persons, lost, divisors, reference)
     items = diary.item_frame(SOURCE_COLUMNS, studies)  # the study's biggest frame: read last
-    return OneStudy(
-        days, persons, summary, food_sources(items, days, persons, lost, divisors, reference)
-    )
+    sources = food_sources(items, days, persons, lost, divisors, reference)
+    return {"days": days, "persons": persons, "summary": summary, "sources": sources}
+
+
+def code_version() -> str:
+    """A hash of the code that makes a study's marts."""
+    digest = hashlib.sha256()
+    root = Path(camg.__file__).parent
+    for name in STUDY_SOURCES:
+        digest.update(name.encode())
+        digest.update((root / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def frame_digest(frame: pl.DataFrame) -> bytes:
+    """A frame's content hash (its uncompressed Arrow IPC bytes)."""
+    buffer = io.BytesIO()
+    frame.write_ipc(buffer, compression="uncompressed")
+    return hashlib.sha256(buffer.getvalue()).digest()
+
+
+def study_key(
+    diary: Diary,
+    study_id: str,
+    people: pl.DataFrame,
+    divisors: pl.DataFrame,
+    reference: Reference,
+    population: bool,
+) -> str:
+    """The content key of one study's marts."""
+    digest = hashlib.sha256()
+    versions = [code_version(), reference.rules_version, reference.composition_version]
+    parts = sorted(p.key for p in diary.parts if p.study_id == study_id)
+    for text in [*versions, str(population), study_id, *parts]:
+        digest.update(text.encode("utf-8", errors="surrogatepass") + b"\0")
+    in_study = pl.col("study_id") == study_id
+    for frame in (people.filter(in_study), divisors.filter(in_study)):
+        digest.update(frame_digest(frame))
+    return digest.hexdigest()
+
+
+def write_study(folder: Path, frames: dict[str, pl.DataFrame]) -> None:
+    """A study's marts into `folder`, through a temporary folder renamed into place."""
+    tmp = folder.with_name(f".tmp-{folder.name}-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for kind, frame in frames.items():
+        frame.write_parquet(tmp / f"{kind}.parquet")
+    heights = {kind: frame.height for kind, frame in frames.items()}
+    (tmp / "study.json").write_text(json.dumps(heights, sort_keys=True), encoding="utf-8")
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(tmp, folder)
+
+
+def study_folder(
+    root: Path,
+    diary: Diary,
+    study_id: str | None,
+    people: pl.DataFrame,
+    divisors: pl.DataFrame,
+    reference: Reference,
+    population: bool,
+) -> Path:
+    """The folder holding one study's marts: reused when its key is unchanged, else made now."""
+    key = "empty" if study_id is None else study_key(
+        diary, study_id, people, divisors, reference, population
+    )  # fmt: skip
+    folder = root / key
+    if study_id is None or not (folder / "study.json").is_file():
+        write_study(folder, one_study(diary, study_id, people, divisors, reference, population))
+    return folder
 
 
 def study_marts(
@@ -81,24 +154,23 @@ def study_marts(
 
     `population=False` skips the population figures (summary and sources are then None).
     """
-    folder = marts_dir / STUDY_MARTS_DIR
-    shutil.rmtree(folder, ignore_errors=True)  # the last run's files (the run lock is held)
-    folder.mkdir(parents=True)
-    paths: dict[str, list[str]] = {"days": [], "persons": []}
-    heights = dict.fromkeys(paths, 0)
-    summaries, sources = [], []
-    for i, study_id in enumerate(diary.study_ids or [None]):
-        marts = one_study(diary, study_id, people, divisors, reference, population)
-        for kind, frame in (("days", marts.days), ("persons", marts.persons)):
-            path = folder / f"{kind}-{i:05d}.parquet"
-            frame.write_parquet(path)
-            paths[kind].append(str(path))
-            heights[kind] += frame.height
-        summaries.append(marts.summary)
-        sources.append(marts.sources)
-    return StudyMarts(
-        ParquetTable(paths["days"], heights["days"]),
-        ParquetTable(paths["persons"], heights["persons"]),
-        pl.concat(summaries) if population else None,
-        pl.concat(sources) if population else None,
-    )
+    root = marts_dir / STUDY_MARTS_DIR
+    folders = [
+        study_folder(root, diary, study_id, people, divisors, reference, population)
+        for study_id in diary.study_ids or [None]
+    ]
+    for stale in set(root.iterdir()) - set(folders):  # studies changed or gone since
+        shutil.rmtree(stale, ignore_errors=True)
+
+    def table(kind: str) -> ParquetTable:
+        paths = [str(f / f"{kind}.parquet") for f in folders]
+        return ParquetTable(paths, sum(pq.ParquetFile(p).metadata.num_rows for p in paths))
+
+    def frame(kind: str) -> pl.DataFrame | None:
+        return (
+            pl.concat(pl.read_parquet(f / f"{kind}.parquet") for f in folders)
+            if population
+            else None
+        )
+
+    return StudyMarts(table("days"), table("persons"), frame("summary"), frame("sources"))

@@ -13,6 +13,7 @@ from polars.testing import assert_frame_equal
 
 from camg import assemble, assess, parts, population
 from camg import participants as participants_stage
+from camg import study_marts as study_marts_module
 from camg.food_sources import SOURCE_COLUMNS, food_sources
 from camg.ingest import batch
 from camg.study_marts import study_marts
@@ -50,7 +51,8 @@ def run(tmp_path_factory, reference) -> dict:
         "summary": population_summary(diary.days, persons, diary.lost, divisors, reference),
         "sources": food_sources(items, diary.days, persons, diary.lost, divisors, reference),
     }
-    return {"by_study": by_study, "at_once": at_once, "diary": diary}
+    context = {"people": people, "divisors": divisors, "marts_dir": marts_dir}
+    return {"by_study": by_study, "at_once": at_once, "diary": diary} | context
 
 
 def test_two_real_studies_that_differ(run):
@@ -92,3 +94,26 @@ def test_a_run_without_diary_rows_has_empty_marts_with_their_columns(tmp_path, r
     assert marts.persons.collect().columns == run["at_once"]["persons"].columns
     assert marts.summary.height == 0
     assert marts.sources.height == 0
+
+
+def test_unchanged_studies_are_reused_and_a_changed_one_is_made_again(run, reference, monkeypatch):
+    made = []
+    real = study_marts_module.one_study
+    monkeypatch.setattr(
+        study_marts_module, "one_study", lambda *a, **k: made.append(a[1]) or real(*a, **k)
+    )
+    args = (run["diary"], run["people"], run["divisors"], reference, run["marts_dir"])
+    again = study_marts(*args)
+    assert made == []
+    assert_frame_equal(again.persons.collect(), run["at_once"]["persons"])
+    assert_frame_equal(again.summary, run["at_once"]["summary"])
+    one = pl.col("study_id") == "a_day1_third"
+    every_other = one & (pl.int_range(pl.len()) % 2 == 0)
+    heavier = run["people"].with_columns(  # some persons of one study weigh three times more
+        pl.when(every_other).then(pl.col("weight") * 3).otherwise("weight").alias("weight")
+    )
+    changed = study_marts(run["diary"], heavier, run["divisors"], reference, run["marts_dir"])
+    assert made == ["a_day1_third"]
+    assert not changed.summary.filter(one).equals(run["at_once"]["summary"].filter(one))
+    assert_frame_equal(changed.summary.filter(~one), run["at_once"]["summary"].filter(~one))
+    assert len(list((run["marts_dir"] / study_marts_module.STUDY_MARTS_DIR).iterdir())) == 2
