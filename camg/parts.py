@@ -24,7 +24,6 @@ import camg
 from camg import assess, enrich, population, slices, validate
 from camg.cache import ReadCache
 from camg.ingest.batch import FileRead
-from camg.memory import release_freed_memory
 from camg.reference import Reference
 
 PARTS_DIR = Path(".cache") / "parts"
@@ -186,16 +185,6 @@ def process_diary_file(
     folder = parts_root(marts_dir) / key
     if (reused := load_part(folder)) is not None:
         return reused
-    try:
-        return make_part(job, reference, marts_dir, folder, slice_rows)
-    finally:
-        release_freed_memory()
-
-
-def make_part(
-    job: DiaryJob, reference: Reference, marts_dir: Path, folder: Path, slice_rows: int
-) -> Part:
-    """Validate and enrich one diary file into its part folder (whole, or in slices when big)."""
     cached = ReadCache(marts_dir).path(job.read_key, "diary")
     rows_in = slices.cached_rows(cached)
     if rows_in > slice_rows:
@@ -205,7 +194,7 @@ def make_part(
     part = Part(
         job.source_file,
         job.study_id,
-        folder.name,
+        key,
         str(folder),
         job.read_key,
         raw.height,

@@ -26,7 +26,6 @@ import polars as pl
 from camg import dictionary, history, item_store, parts, runlog
 from camg.assemble import ParquetTable
 from camg.history import MARTS_FILE, PARQUET_DIR, Progress
-from camg.memory import release_freed_memory
 from camg.queries import query
 
 # Marts computed inside the new database from the tables written before them.
@@ -277,7 +276,6 @@ def publish(
     `steps` (the flow's step timings) goes into run_step with the publish phases before the switch.
     """
     marts_dir.mkdir(parents=True, exist_ok=True)
-    release_freed_memory()  # DuckDB's buffers come on top of what the run held so far
     with history.publish_lock(marts_dir):
         on_step("locked")
         removed = history.remove_leftovers(marts_dir)

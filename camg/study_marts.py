@@ -27,7 +27,6 @@ import camg
 from camg.assemble import Diary, ParquetTable
 from camg.assess import assess_persons
 from camg.food_sources import SOURCE_COLUMNS, food_sources
-from camg.memory import release_freed_memory
 from camg.reference import Reference
 from camg.summarise import population_summary
 
@@ -140,7 +139,6 @@ def study_folder(
     folder = root / key
     if study_id is None or not (folder / "study.json").is_file():
         write_study(folder, one_study(diary, study_id, people, divisors, reference, population))
-        release_freed_memory()
     return folder
 
 
