@@ -232,6 +232,8 @@ def parse_file(path: Path, result: FileRead, source: Source, sink: DiarySink | N
 
 
 CACHED_FIELDS = ("format", "status", "error", "encoding")
+# Row counts an entry records for the rows a first pass leaves in the cache.
+COUNTED_KINDS = ("diary_rows", "participant_rows")
 SIDE_KINDS = ("weights", "dates")
 
 
@@ -282,7 +284,7 @@ def read_file(
     slim = slim and cache is not None
     kinds = {"totals", *SIDE_KINDS} if slim else None
     hit = cache.load(key, kinds) if cache else None
-    if hit is not None:
+    if hit is not None and {*CACHED_FIELDS, *COUNTED_KINDS} <= hit[0].keys():  # else parse again
         from_cache(result, *hit, slim=slim)
         return result
     result.read_from = "parsed"

@@ -1,5 +1,6 @@
 """camg.ingest.batch + camg.cache: bad files in the manifest, bad rows in quarantine, the file cache."""
 
+import json
 import shutil
 from pathlib import Path
 
@@ -199,6 +200,23 @@ def test_damaged_cache_entry_means_parse_again(tmp_path):
     reads = by_file(read_raw(tmp_path / "raw", tmp_path / "marts"))
     assert reads["s/a.csv"].read_from == "parsed"
     assert reads["s/a.csv"].diary["amount"].to_list() == ["100"]
+
+
+def test_cache_entry_without_its_row_counts_means_parse_again(tmp_path):
+    make_batch(tmp_path / "raw")
+    first = [
+        batch.scan_found(f, tmp_path / "raw", tmp_path / "marts")
+        for f in batch.discover(tmp_path / "raw")
+    ]
+    for path in (tmp_path / "marts" / ".cache" / "ingest").glob("*.json"):
+        meta = json.loads(path.read_text())
+        path.write_text(json.dumps({k: v for k, v in meta.items() if k != "participant_rows"}))
+    again = [
+        batch.scan_found(f, tmp_path / "raw", tmp_path / "marts")
+        for f in batch.discover(tmp_path / "raw")
+    ]
+    assert {r.read_from for r in again} == {"parsed"}
+    assert [r.rows_in for r in again] == [r.rows_in for r in first]
 
 
 def test_a_file_that_does_not_reconcile_stops_the_run(corpus):
