@@ -15,7 +15,7 @@ import pandera.polars as pa
 import polars as pl
 
 from camg.cache import ParquetStream, ReadCache, entry_key
-from camg.ingest import asa24, delimited, food_record, nhanes, participants, sidecar
+from camg.ingest import delimited, sidecar
 from camg.ingest.delimited import (
     DelimitedText,
     EmptyFileError,
@@ -23,53 +23,14 @@ from camg.ingest.delimited import (
     parse_delimited,
     read_bytes,
 )
+from camg.ingest.formats import RAW_MODELS, recognise
 from camg.ingest.study import STUDY_FILE, Source, StudyConfig, load_study
 from camg.ingest.xpt import is_xport, parse_xport
-from schemas.diary import RawDiaryRow, RawRecallTotal, empty_raw_diary, empty_raw_totals
-from schemas.participants import RawParticipant, empty_raw_participants
+from schemas.diary import empty_raw_diary, empty_raw_totals
+from schemas.participants import empty_raw_participants
 
 # Files in a batch folder that are documentation or configuration, not data.
 NOT_DATA_SUFFIXES = {".md", ".txt", ".toml", ".json", ".yaml", ".yml", ".pdf"}
-
-Reader = Callable[[pl.DataFrame, list[str], Source], pl.DataFrame]
-RAW_MODELS: dict[str, type[pa.DataFrameModel]] = {
-    "diary": RawDiaryRow,
-    "participants": RawParticipant,
-    "totals": RawRecallTotal,
-}
-
-
-@dataclass(frozen=True)
-class Format:
-    """An export format: its family (study.toml `format`), signature and the rows it yields."""
-
-    name: str
-    family: str | None  # None: belongs to every family (a participants file)
-    recognise: Callable[[list[str]], bool]
-    read: Reader
-    yields: str  # "diary", "participants" or "totals"
-
-
-FORMATS: list[Format] = [
-    Format("nhanes_iff", "nhanes", nhanes.is_iff, nhanes.read_iff, "diary"),
-    Format("nhanes_demo", "nhanes", nhanes.is_demo, nhanes.read_demo, "participants"),
-    Format("asa24_items", "asa24", asa24.is_items, asa24.read_items, "diary"),
-    Format("asa24_totals", "asa24", asa24.is_totals, asa24.read_totals, "totals"),
-    Format(
-        "participants",
-        None,
-        participants.is_participants,
-        participants.read_participants,
-        "participants",
-    ),
-    Format(
-        "food_record",
-        "food_record",
-        food_record.is_food_record,
-        food_record.read_food_record,
-        "diary",
-    ),
-]
 
 
 @dataclass
@@ -136,12 +97,6 @@ def discover(raw_dir: Path) -> list[tuple[str, Path]]:
     if not found:
         raise NoInputError(f"raw folder {raw_dir} holds no batch file; nothing to publish")
     return found
-
-
-def recognise(header: list[str], family: str | None = None) -> Format | None:
-    """The first format whose signature the header matches (within `family` when one is set)."""
-    candidates = [f for f in FORMATS if family is None or f.family in (None, family)]
-    return next((f for f in candidates if f.recognise(header)), None)
 
 
 def parse_bytes(path: Path) -> DelimitedText:
