@@ -114,10 +114,12 @@ def validate_by_study(reads: list[FileRead], marts_dir: Path, reference: Referen
     kept, quarantine = [], []
     for study_id in sorted({r.study_id for r in reads if r.n_participants}) or [None]:
         in_study = [r for r in reads if r.study_id == study_id]
-        raw = batch.study_participants(reads, study_id, marts_dir) if study_id else None
-        checked = validate_participants(
-            raw if raw is not None else batch.combined_participants([]), reference
+        raw = (
+            batch.study_participants(reads, study_id, marts_dir)
+            if study_id is not None
+            else batch.combined_participants([])  # no participants at all: empty, with columns
         )
+        checked = validate_participants(raw, reference)
         kept.append(attach_weights(checked.kept, batch.combined_weights(in_study)))
         quarantine.append(checked.quarantine)
     return Validated(pl.concat(kept), pl.concat(quarantine))

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
-import pyarrow.parquet as pq
 
 import camg
 from camg.assemble import Diary, ParquetTable
@@ -117,6 +116,7 @@ def write_study(folder: Path, frames: dict[str, pl.DataFrame]) -> None:
     tmp.mkdir(parents=True)
     for kind, frame in frames.items():
         frame.write_parquet(tmp / f"{kind}.parquet")
+    # Written last: its presence says the folder is complete; it holds each kind's row count.
     heights = {kind: frame.height for kind, frame in frames.items()}
     (tmp / "study.json").write_text(json.dumps(heights, sort_keys=True), encoding="utf-8")
     shutil.rmtree(folder, ignore_errors=True)
@@ -162,9 +162,11 @@ def study_marts(
     for stale in set(root.iterdir()) - set(folders):  # studies changed or gone since
         shutil.rmtree(stale, ignore_errors=True)
 
+    heights = [json.loads((f / "study.json").read_text(encoding="utf-8")) for f in folders]
+
     def table(kind: str) -> ParquetTable:
         paths = [str(f / f"{kind}.parquet") for f in folders]
-        return ParquetTable(paths, sum(pq.ParquetFile(p).metadata.num_rows for p in paths))
+        return ParquetTable(paths, sum(h[kind] for h in heights))
 
     def frame(kind: str) -> pl.DataFrame | None:
         return (

@@ -251,7 +251,7 @@ NHANES = "SEQN,WTDRD1,WTDR2D,DR1IFDCD,DR1IGRMS\n" + "".join(
 )
 
 
-@pytest.mark.parametrize("text", [DATED, NHANES, "a,b\n"], ids=["dated", "weights", "empty"])
+@pytest.mark.parametrize("text", [DATED, NHANES, "a,b\n"], ids=["dated", "weights", "unrecognised"])
 def test_rows_streamed_in_chunks_are_the_rows_read_whole(tmp_path, monkeypatch, text):
     folder = tmp_path / "raw" / "s"
     folder.mkdir(parents=True)
