@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
-import pandera.polars as pa
 import polars as pl
 import pyarrow.parquet as pq
 
@@ -22,6 +21,7 @@ from camg import assess, slices
 from camg.cache import ReadCache
 from camg.parts import Part, bounded_connection, finish_part, parts_root, prune_parts, temp_folder
 from camg.queries import query
+from schemas import empty_frame
 from schemas.diary import IntakeItem
 from schemas.intake import PersonDay
 
@@ -36,11 +36,6 @@ DAY_SUMS = [
     "n_items",
     "n_unmatched_items",
 ]
-
-
-def empty_frame(model: type[pa.DataFrameModel]) -> pl.DataFrame:
-    """A frame with a model's columns and no rows."""
-    return pl.DataFrame(schema={n: c.dtype.type for n, c in model.to_schema().columns.items()})
 
 
 @dataclass(frozen=True)
@@ -89,11 +84,13 @@ class Diary:
         self, columns: list[str] | None, study_ids: set[str] | None = None
     ) -> pl.DataFrame:
         """Items in memory: some columns of the parts of some studies (all when None)."""
-        parts = [p for p in self.parts if study_ids is None or p.study_id in study_ids]
+        paths = [
+            p.path("items") for p in self.parts if study_ids is None or p.study_id in study_ids
+        ]
         empty = empty_frame(IntakeItem)
-        frames = [empty.select(columns or empty.columns)]
-        frames += [pl.read_parquet(p.path("items"), columns=columns) for p in parts]
-        return pl.concat(frames)
+        if not paths:
+            return empty.select(columns) if columns else empty
+        return pl.read_parquet(paths, columns=columns)
 
     def items(self) -> ParquetTable:
         """intake_item: every file's items, files in order, each ordered by person and day."""

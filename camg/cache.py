@@ -10,6 +10,7 @@ The cache is only an optimisation: a missing or damaged entry means "parse the f
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 
@@ -103,6 +104,43 @@ class ReadCache:
                 path.unlink(missing_ok=True)
                 removed += 1
         return removed
+
+
+FOLDER_MARKER = "heights.json"
+
+
+def write_folder(folder: Path, frames: Mapping[str, pl.DataFrame]) -> None:
+    """Frames as `<kind>.parquet` in `folder`, written in a temporary folder renamed into place.
+
+    The marker (each kind's row count) is written last, so a folder with it is complete.
+    """
+    tmp = folder.with_name(f".tmp-{folder.name}-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for kind, frame in frames.items():
+        frame.write_parquet(tmp / f"{kind}.parquet")
+    heights = {kind: frame.height for kind, frame in frames.items()}
+    (tmp / FOLDER_MARKER).write_text(json.dumps(heights, sort_keys=True), encoding="utf-8")
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(tmp, folder)
+
+
+def folder_heights(folder: Path) -> dict[str, int] | None:
+    """Row counts by kind of a complete `write_folder` folder, or None when it is absent or partial."""
+    try:
+        return json.loads((folder / FOLDER_MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def prune_folders(root: Path, used: Collection[Path]) -> int:
+    """Delete the folders under `root` a run did not use (inputs changed or gone); how many went."""
+    if not root.is_dir():
+        return 0
+    stale = set(root.iterdir()) - set(used)
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+    return len(stale)
 
 
 def _atomic(path: Path, write: Callable[[Path], object]) -> None:

@@ -30,6 +30,16 @@ FNDDS_MAJOR_GROUPS = {
     "9": "Sugars, sweets, and beverages",
 }
 NUTRIENTS = ["calcium", "magnesium"]
+# Item columns that name a food and its person (the aggregation's keys and counts).
+ITEM_KEYS = [
+    "study_id",
+    "person_id",
+    "item_kind",
+    "food_system",
+    "food_code",
+    "food_description",
+    "is_matched",
+]
 # Item columns the food sources read, not the raw text ones.
 SOURCE_COLUMNS = [
     "study_id",
@@ -61,14 +71,15 @@ def weighted_contributions(
     lost: pl.DataFrame,
     divisors: pl.DataFrame,
 ) -> pl.DataFrame:
-    """Items on usable days with `w_<nutrient>` = weight x item nutrient / the person's usable days.
+    """Items on usable days: their keys, `w` and `w_<nutrient>` = w x item nutrient / usable days.
 
-    One join of the items with their usable, weighted person-day (a study's items are the biggest
-    frame of a run's population figures; each join copies all their columns).
+    `w` is the person's usual-intake weight. One join of the items with their usable, weighted
+    person-day: a study's items are the biggest frame of its population figures, and each join
+    copies every column it keeps.
     """
     good = usable_days(days, lost).select("study_id", "person_id", "recall_day")
     weights = design_weights(persons, divisors).select(
-        "study_id", "person_id", pl.col("usual_weight").alias("w"), "usual_weight_variable"
+        "study_id", "person_id", pl.col("usual_weight").alias("w")
     )
     per_day = (
         good.with_columns(pl.len().over("study_id", "person_id").alias("n_days"))
@@ -77,8 +88,10 @@ def weighted_contributions(
     )
     # Row order is kept throughout, so float sums (and so the mart) are the same on every run.
     kept = items.join(per_day, on=["study_id", "person_id", "recall_day"], maintain_order="left")
-    return kept.with_columns(
-        (pl.col("w") * pl.col(f"{n}_mg") / pl.col("n_days")).alias(f"w_{n}") for n in NUTRIENTS
+    return kept.select(
+        *ITEM_KEYS,
+        "w",
+        *[(pl.col("w") * pl.col(f"{n}_mg") / pl.col("n_days")).alias(f"w_{n}") for n in NUTRIENTS],
     )
 
 
@@ -151,10 +164,20 @@ def food_sources(
     reference: Reference,
 ) -> pl.DataFrame:
     """The `food_sources` mart: each food's and food group's share of each study's Ca and Mg."""
-    frame = weighted_contributions(items, days, persons, lost, divisors).with_columns(source_keys())
-    totals = frame.group_by("study_id").agg(
-        *[stable_sum(f"w_{n}").alias(f"_total_{n}") for n in NUTRIENTS],
-        pl.col("usual_weight_variable").first().alias("weight_variable"),
+    frame = weighted_contributions(items, days, persons, lost, divisors)
+    del items  # a study's biggest frame: freed once joined (callers pass it unnamed)
+    frame = frame.with_columns(source_keys())
+    # A study's usual-intake weight has one name (camg.population.design_weights).
+    variables = (
+        design_weights(persons, divisors)
+        .filter(pl.col("usual_weight") > 0)
+        .group_by("study_id", maintain_order=True)
+        .agg(pl.col("usual_weight_variable").first().alias("weight_variable"))
+    )
+    totals = (
+        frame.group_by("study_id")
+        .agg(*[stable_sum(f"w_{n}").alias(f"_total_{n}") for n in NUTRIENTS])
+        .join(variables, on="study_id", how="left")
     )
     weight_sums = (
         frame.unique(["study_id", "person_id"], maintain_order=True)

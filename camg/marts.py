@@ -7,6 +7,7 @@ import polars as pl
 from camg.assemble import Diary, ParquetTable
 from camg.food_sources import SOURCE_COLUMNS
 from camg.ingest.batch import FileRead
+from camg.participants import People
 from camg.reconcile import manifest_from_counts
 from camg.reference import Reference
 from camg.rules import Validated
@@ -28,14 +29,18 @@ def all_quarantine(
     return pl.concat([part.quarantine for part in parts]).sort("source_file", "source_line")
 
 
-def run_counts(diary: Diary, participants: Validated, totals: Validated) -> pl.DataFrame:
+def run_counts(diary: Diary, participants: People, totals: Validated) -> pl.DataFrame:
     """Rows kept and quarantined per source file: diary files from their parts, the rest counted."""
     small = [
         frame.group_by("source_file").agg(pl.len().cast(pl.Int64).alias(name))
-        for part in (participants, totals)
-        for frame, name in ((part.kept, "rows_kept"), (part.quarantine, "rows_quarantined"))
+        for frame, name in (
+            (participants.quarantine, "rows_quarantined"),
+            (totals.kept, "rows_kept"),
+            (totals.quarantine, "rows_quarantined"),
+        )
     ]
-    return pl.concat([diary.counts(), *small], how="diagonal").fill_null(0)
+    kept_people = participants.files.select("source_file", "rows_kept")
+    return pl.concat([diary.counts(), kept_people, *small], how="diagonal").fill_null(0)
 
 
 def run_manifest(reads: Sequence[FileRead], counts: pl.DataFrame) -> pl.DataFrame:
@@ -47,9 +52,16 @@ def run_manifest(reads: Sequence[FileRead], counts: pl.DataFrame) -> pl.DataFram
     )
 
 
-def run_quarantine(diary: Diary, participants: Validated, totals: Validated) -> ParquetTable:
+def run_quarantine(diary: Diary, participants: People, totals: Validated) -> ParquetTable:
     """Every quarantined row of the run (diary rows stay in their parts), by file and line."""
     return diary.quarantine(pl.concat([participants.quarantine, totals.quarantine]))
+
+
+def participant_table(participants: pl.DataFrame | People) -> pl.DataFrame | ParquetTable:
+    """The participant mart by study and person: a frame sorted, or a run's study files in order."""
+    if isinstance(participants, pl.DataFrame):
+        return participants.sort("study_id", "person_id")
+    return ParquetTable(list(participants.paths.values()), participants.height)
 
 
 def source_items(diary: Diary, totals: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -68,7 +80,7 @@ def mart_tables(
     items: pl.DataFrame | ParquetTable,
     days: pl.DataFrame | ParquetTable,
     persons: pl.DataFrame | ParquetTable,
-    participants: pl.DataFrame,
+    participants: pl.DataFrame | People,
     quarantine: pl.DataFrame | ParquetTable,
     manifest: pl.DataFrame,
     run_log: pl.DataFrame,
@@ -86,7 +98,7 @@ def mart_tables(
         "intake_item": items,
         "intake_person_day": days,
         "intake_person": persons,
-        "participant": participants.sort("study_id", "person_id"),
+        "participant": participant_table(participants),
         "quarantine": quarantine,
         "file_manifest": manifest,
         "run_log": run_log,

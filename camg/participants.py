@@ -4,10 +4,15 @@ Diary rows are checked against these validated participants (`camg.validate`), s
 row was quarantined here has their diary rows quarantined as `participant.missing`.
 """
 
+import hashlib
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
+import camg
+from camg.cache import folder_heights, prune_folders, write_folder
 from camg.ingest import batch, sidecar
 from camg.ingest.batch import FileRead
 from camg.reference import Reference
@@ -21,7 +26,13 @@ from camg.rules import (
     split_on_schema,
     text,
 )
+from schemas import empty_frame
 from schemas.participants import LIFE_STAGES, Participant
+from schemas.quarantine import QuarantineRow
+
+PEOPLE_DIR = Path(".cache") / "participants"
+# Code whose change changes a study's validated participants (readers are in the files' cache keys).
+PEOPLE_SOURCES = ("participants.py", "rules.py", "reference.py", "ingest/sidecar.py")
 
 SEX_CODES = {
     "male": "male",
@@ -104,25 +115,99 @@ def validate_participants(raw: pl.DataFrame, reference: Reference) -> Validated:
     return Validated(good.drop("raw_line"), quarantine)
 
 
-def validate_by_study(reads: list[FileRead], marts_dir: Path, reference: Reference) -> Validated:
-    """Every study's participants validated in turn, with the weights its diary files carry attached.
+@dataclass(frozen=True)
+class People:
+    """A run's validated participants: each study's kept rows in a Parquet file, the quarantine in memory.
+
+    At 50 M diary rows the kept rows were 1.8 M participants (~250 MB, twice that while the mart was
+    sorted) held from validation to publishing; a run now holds their files and counts.
+    """
+
+    paths: dict[str, str]  # study_id -> its kept rows, sorted by person id; studies in sorted order
+    files: pl.DataFrame  # study_id, source_file, rows_kept: kept rows per participant file
+    quarantine: pl.DataFrame
+
+    @property
+    def height(self) -> int:
+        """Kept participants of every study."""
+        return int(self.files["rows_kept"].sum())
+
+    def of(self, study_id: str | None, columns: list[str] | None = None) -> pl.DataFrame:
+        """One study's kept participants, sorted by person id (no rows for a study without any)."""
+        path = self.paths.get(study_id) if study_id is not None else None
+        if path is None:
+            empty = empty_frame(Participant)
+            return empty.select(columns) if columns else empty
+        return pl.read_parquet(path, columns=columns)
+
+    def frame(self, columns: list[str] | None = None) -> pl.DataFrame:
+        """Every study's kept participants in one frame, by study and person (tests and small runs)."""
+        return pl.concat([self.of(None, columns), *(self.of(s, columns) for s in self.paths)])
+
+
+def people_code_version() -> str:
+    """A hash of the code that validates participants and attaches their weights."""
+    digest = hashlib.sha256()
+    root = Path(camg.__file__).parent
+    for name in PEOPLE_SOURCES:
+        digest.update(name.encode())
+        digest.update((root / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def study_people_key(reads: list[FileRead], study_id: str, reference: Reference) -> str | None:
+    """The content key of one study's validated participants, or None when a file has no cache key.
+
+    Its files' ingest-cache keys stand for their rows and weights (in file order: the first weight
+    found wins), with the code and rules versions.
+    """
+    in_study = [r for r in reads if r.study_id == study_id]
+    if any(r.cache_key is None and r.rows_in for r in in_study):
+        return None
+    texts = [people_code_version(), reference.rules_version, study_id]
+    texts += [f"{r.source_file}\x01{r.cache_key}" for r in in_study]
+    digest = hashlib.sha256()
+    for value in texts:
+        digest.update(value.encode("utf-8", errors="surrogatepass") + b"\0")
+    return digest.hexdigest()
+
+
+def validate_study(
+    reads: list[FileRead], study_id: str, marts_dir: Path, reference: Reference
+) -> dict[str, pl.DataFrame]:
+    """One study's participants validated, with the weights its diary files carry, by kind."""
+    raw = batch.study_participants(reads, study_id, marts_dir)
+    checked = validate_participants(raw, reference)
+    kept = attach_weights(checked.kept, batch.study_weights(reads, study_id, marts_dir))
+    return {"kept": kept.sort("person_id", maintain_order=True), "quarantine": checked.quarantine}
+
+
+def validate_by_study(reads: list[FileRead], marts_dir: Path, reference: Reference) -> People:
+    """Every study's participants validated in turn, kept on disk under `<marts>/.cache/participants/`.
 
     A run's first pass leaves participant rows in the ingest cache; one study's are read, validated
     (a repeated id is a repeat within its study) and given their dietary weights (`attach_weights`)
-    at a time, so a run never holds every raw participant row. Same rows as doing it all at once.
+    at a time, so a run never holds every participant row. A study whose key (`study_people_key`) is
+    unchanged is reused without reading a row. Same rows as doing it all at once.
     """
-    kept, quarantine = [], []
-    for study_id in sorted({r.study_id for r in reads if r.n_participants}) or [None]:
-        in_study = [r for r in reads if r.study_id == study_id]
-        raw = (
-            batch.study_participants(reads, study_id, marts_dir)
-            if study_id is not None
-            else batch.combined_participants([])  # no participants at all: empty, with columns
-        )
-        checked = validate_participants(raw, reference)
-        kept.append(attach_weights(checked.kept, batch.combined_weights(in_study)))
-        quarantine.append(checked.quarantine)
-    return Validated(pl.concat(kept), pl.concat(quarantine))
+    root = marts_dir / PEOPLE_DIR
+    paths, folders, quarantine = {}, [], [empty_frame(QuarantineRow)]
+    for study_id in sorted({r.study_id for r in reads if r.n_participants}):
+        key = study_people_key(reads, study_id, reference)
+        folder = root / (key or f"unkeyed-{uuid.uuid4().hex}")
+        if key is None or folder_heights(folder) is None:
+            write_folder(folder, validate_study(reads, study_id, marts_dir, reference))
+        paths[study_id] = str(folder / "kept.parquet")
+        folders.append(folder)
+        quarantine.append(pl.read_parquet(folder / "quarantine.parquet"))
+    prune_folders(root, folders)
+    files = [pl.read_parquet(p, columns=["study_id", "source_file"]) for p in paths.values()]
+    counts = (
+        pl.concat([pl.DataFrame(schema={"study_id": pl.String, "source_file": pl.String}), *files])
+        .group_by("study_id", "source_file", maintain_order=True)
+        .agg(pl.len().cast(pl.Int64).alias("rows_kept"))
+    )
+    return People(paths, counts, pl.concat(quarantine))
 
 
 def attach_dietary_weights(participants: pl.DataFrame, raw_diary: pl.DataFrame) -> pl.DataFrame:

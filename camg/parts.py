@@ -24,6 +24,7 @@ import camg
 from camg import assess, enrich, population, slices, validate
 from camg.cache import ReadCache
 from camg.ingest.batch import FileRead
+from camg.participants import People
 from camg.reference import Reference
 
 PARTS_DIR = Path(".cache") / "parts"
@@ -34,7 +35,7 @@ PART_SOURCES = (
     "reference.py", "sql/intake_item.sql", "ingest/sidecar.py", "slices.py", "sql/sliced_items.sql",
 )  # fmt: skip
 # DuckDB over the parts spills to disk past this (peak RSS stays bounded, whatever the row count).
-DUCKDB_MEMORY_LIMIT = "500MB"
+DUCKDB_MEMORY_LIMIT = "250MB"
 DUCKDB_THREADS = 2
 SPILL_DIR = ".spill"
 
@@ -46,8 +47,18 @@ class DiaryJob:
     source_file: str
     study_id: str
     read_key: str
-    participants: pl.DataFrame  # the batch's validated participants (study_id, person_id)
+    people: str | None  # the batch's validated participants' file (camg.participants.People)
     dates: pl.DataFrame  # the study's intake dates, all files (camg.ingest.sidecar)
+
+    def participants(self) -> pl.DataFrame:
+        """The batch's validated participants (study_id, person_id), read when the job runs.
+
+        Jobs name the file rather than hold its rows: at 50 M rows the ids of 32 studies were ~110 MB
+        held by the run while its files were validated.
+        """
+        if self.people is None:
+            return pl.DataFrame(schema={"study_id": pl.String, "person_id": pl.String})
+        return pl.read_parquet(self.people, columns=["study_id", "person_id"])
 
 
 @dataclass(frozen=True)
@@ -85,30 +96,25 @@ def code_version() -> str:
     return digest.hexdigest()[:16]
 
 
-def diary_jobs(
-    reads: list[FileRead], participants: pl.DataFrame, marts_dir: Path
-) -> list[DiaryJob]:
+def diary_jobs(reads: list[FileRead], participants: People, marts_dir: Path) -> list[DiaryJob]:
     """One job per file whose diary rows are in the cache, with its batch's participants and dates."""
     dates = [r.dates for r in reads if r.dates.height]
     all_dates = pl.concat(dates) if dates else reads[0].dates.clear() if reads else None
-    jobs, people = [], {}
+    jobs = []
     for r in reads:
         if not r.n_diary or r.cache_key is None:
             continue
         study = pl.col("study_id") == r.study_id
-        if r.study_id not in people:  # one frame per study, shared by its files' jobs
-            people[r.study_id] = participants.filter(study).select("study_id", "person_id")
+        people = participants.paths.get(r.study_id)
         jobs.append(
-            DiaryJob(
-                r.source_file, r.study_id, r.cache_key, people[r.study_id], all_dates.filter(study)
-            )
+            DiaryJob(r.source_file, r.study_id, r.cache_key, people, all_dates.filter(study))
         )
     return jobs
 
 
-def part_key(job: DiaryJob, reference: Reference) -> str:
-    """The content key of a job's parts."""
-    ids = "\0".join(sorted(job.participants["person_id"].to_list()))
+def part_key(job: DiaryJob, participants: pl.DataFrame, reference: Reference) -> str:
+    """The content key of a job's parts (`participants`: the job's, as `DiaryJob.participants`)."""
+    ids = "\0".join(sorted(participants["person_id"].to_list()))
     dates = job.dates.sort(pl.all()).write_csv()
     versions = [code_version(), reference.rules_version, reference.composition_version]
     parts = "\x01".join([*versions, job.read_key, ids, dates])
@@ -152,13 +158,17 @@ def finish_part(tmp: Path, folder: Path, part: Part) -> Part:
 
 
 def part_frames(
-    raw: pl.DataFrame, job: DiaryJob, reference: Reference, days: bool = True
+    raw: pl.DataFrame,
+    job: DiaryJob,
+    participants: pl.DataFrame,
+    reference: Reference,
+    days: bool = True,
 ) -> dict[str, pl.DataFrame]:
     """Validate, enrich and sum one file's raw diary rows (pandera validates each stage's frame).
 
     `days=False` (a slice): the person-days are summed once the slices are merged.
     """
-    diary = validate.validate_diary(raw, job.participants, reference, job.dates)
+    diary = validate.validate_diary(raw, participants, reference, job.dates)
     items = enrich.enrich(diary.kept, reference)
     frames = {
         "items": items,
@@ -181,16 +191,17 @@ def process_diary_file(
 
     A file of more than `slice_rows` rows is validated in slices (`camg.slices`), same results.
     """
-    key = part_key(job, reference)
+    participants = job.participants()
+    key = part_key(job, participants, reference)
     folder = parts_root(marts_dir) / key
     if (reused := load_part(folder)) is not None:
         return reused
     cached = ReadCache(marts_dir).path(job.read_key, "diary")
     rows_in = slices.cached_rows(cached)
     if rows_in > slice_rows:
-        return process_in_slices(job, reference, marts_dir, folder, slice_rows)
+        return process_in_slices(job, participants, reference, marts_dir, folder, slice_rows)
     raw = pl.read_parquet(cached)
-    frames = part_frames(raw, job, reference)
+    frames = part_frames(raw, job, participants, reference)
     part = Part(
         job.source_file,
         job.study_id,
@@ -206,14 +217,22 @@ def process_diary_file(
 
 
 def process_in_slices(
-    job: DiaryJob, reference: Reference, marts_dir: Path, folder: Path, slice_rows: int
+    job: DiaryJob,
+    participants: pl.DataFrame,
+    reference: Reference,
+    marts_dir: Path,
+    folder: Path,
+    slice_rows: int,
 ) -> Part:
     """A big file's parts, validated slice by slice and merged (bounded memory, same results)."""
     cached = ReadCache(marts_dir).path(job.read_key, "diary")
     tmp = temp_folder(folder, job)
     n_slices = -(-slices.cached_rows(cached) // slice_rows)
     lost = slices.validate_slices(
-        cached, lambda raw: part_frames(raw, job, reference, days=False), tmp, slice_rows
+        cached,
+        lambda raw: part_frames(raw, job, participants, reference, days=False),
+        tmp,
+        slice_rows,
     )
     lost.write_parquet(tmp / "lost.parquet")
     connect = partial(bounded_connection, marts_dir, memory_limit=slices.SORT_MEMORY_LIMIT)

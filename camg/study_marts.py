@@ -14,9 +14,6 @@ marts without reading a row, so a run that adds one study's files recomputes tha
 
 import hashlib
 import io
-import json
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +22,9 @@ import polars as pl
 import camg
 from camg.assemble import Diary, ParquetTable
 from camg.assess import assess_persons
+from camg.cache import folder_heights, prune_folders, write_folder
 from camg.food_sources import SOURCE_COLUMNS, food_sources
+from camg.participants import People
 from camg.reference import Reference
 from camg.summarise import population_summary
 
@@ -50,7 +49,7 @@ class StudyMarts:
 def one_study(
     diary: Diary,
     study_id: str | None,
-    people: pl.DataFrame,
+    people: People,
     divisors: pl.DataFrame,
     reference: Reference,
     population: bool,
@@ -62,13 +61,15 @@ def one_study(
     studies = set() if study_id is None else {study_id}
     days = diary.days_of(study_id) if study_id is not None else diary.days
     in_study = pl.col("study_id").is_in(list(studies))
-    persons = assess_persons(days, people.filter(in_study), reference)
+    persons = assess_persons(days, people.of(study_id), reference)
     if not population:
         return {"days": days, "persons": persons}
     lost = diary.lost.filter(in_study)
     summary = population_summary(days, persons, lost, divisors, reference)
-    items = diary.item_frame(SOURCE_COLUMNS, studies)  # the study's biggest frame: read last
-    sources = food_sources(items, days, persons, lost, divisors, reference)
+    # The study's items, its biggest frame: read last and passed unnamed (food_sources frees it).
+    sources = food_sources(
+        diary.item_frame(SOURCE_COLUMNS, studies), days, persons, lost, divisors, reference
+    )
     return {"days": days, "persons": persons, "summary": summary, "sources": sources}
 
 
@@ -92,7 +93,7 @@ def frame_digest(frame: pl.DataFrame) -> bytes:
 def study_key(
     diary: Diary,
     study_id: str,
-    people: pl.DataFrame,
+    people: People,
     divisors: pl.DataFrame,
     reference: Reference,
     population: bool,
@@ -104,30 +105,16 @@ def study_key(
     for text in [*versions, str(population), study_id, *parts]:
         digest.update(text.encode("utf-8", errors="surrogatepass") + b"\0")
     in_study = pl.col("study_id") == study_id
-    for frame in (people.filter(in_study), divisors.filter(in_study)):
+    for frame in (people.of(study_id), divisors.filter(in_study)):
         digest.update(frame_digest(frame))
     return digest.hexdigest()
-
-
-def write_study(folder: Path, frames: dict[str, pl.DataFrame]) -> None:
-    """A study's marts into `folder`, through a temporary folder renamed into place."""
-    tmp = folder.with_name(f".tmp-{folder.name}-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    for kind, frame in frames.items():
-        frame.write_parquet(tmp / f"{kind}.parquet")
-    # Written last: its presence says the folder is complete; it holds each kind's row count.
-    heights = {kind: frame.height for kind, frame in frames.items()}
-    (tmp / "study.json").write_text(json.dumps(heights, sort_keys=True), encoding="utf-8")
-    shutil.rmtree(folder, ignore_errors=True)
-    os.replace(tmp, folder)
 
 
 def study_folder(
     root: Path,
     diary: Diary,
     study_id: str | None,
-    people: pl.DataFrame,
+    people: People,
     divisors: pl.DataFrame,
     reference: Reference,
     population: bool,
@@ -137,14 +124,14 @@ def study_folder(
         diary, study_id, people, divisors, reference, population
     )  # fmt: skip
     folder = root / key
-    if study_id is None or not (folder / "study.json").is_file():
-        write_study(folder, one_study(diary, study_id, people, divisors, reference, population))
+    if study_id is None or folder_heights(folder) is None:
+        write_folder(folder, one_study(diary, study_id, people, divisors, reference, population))
     return folder
 
 
 def study_marts(
     diary: Diary,
-    people: pl.DataFrame,
+    people: People,
     divisors: pl.DataFrame,
     reference: Reference,
     marts_dir: Path,
@@ -159,10 +146,8 @@ def study_marts(
         study_folder(root, diary, study_id, people, divisors, reference, population)
         for study_id in diary.study_ids or [None]
     ]
-    for stale in set(root.iterdir()) - set(folders):  # studies changed or gone since
-        shutil.rmtree(stale, ignore_errors=True)
-
-    heights = [json.loads((f / "study.json").read_text(encoding="utf-8")) for f in folders]
+    prune_folders(root, folders)  # studies changed or gone since
+    heights = [folder_heights(f) or {} for f in folders]
 
     def table(kind: str) -> ParquetTable:
         paths = [str(f / f"{kind}.parquet") for f in folders]

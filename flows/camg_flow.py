@@ -37,23 +37,22 @@ def pipeline(settings: Settings) -> Path:
         found, unmapped(settings.raw_dir), unmapped(settings.marts_dir)
     ).result()
     tasks.prune_cache(settings.marts_dir, reads)
-    # Participants, with the dietary weights their diary files carry.
-    participants = tasks.validate_participants(reads, settings.marts_dir, reference)
-    people = participants.kept
+    # Participants, with the dietary weights their diary files carry (on disk, one file per study).
+    people = tasks.validate_participants(reads, settings.marts_dir, reference)
     # Each diary file becomes Parquet parts on disk; the flow holds their counts, not their rows.
-    jobs = tasks.diary_jobs(reads, participants.kept, settings.marts_dir)
+    jobs = tasks.diary_jobs(reads, people, settings.marts_dir)
     parts = tasks.validate_diary_file.map(
         jobs, unmapped(reference), unmapped(settings.marts_dir)
     ).result()
     diary = tasks.assemble_diary(parts, settings.marts_dir)
     tasks.prune_parts(settings.marts_dir, diary)
-    divisors = tasks.weight_divisors(people)
+    divisors = tasks.weight_divisors(people.files)
     # Person-days and persons stay on disk; one study is in memory at a time.
     person = tasks.person_marts(diary, people, divisors, reference, settings.marts_dir)
     totals = tasks.validate_recall_totals(tasks.combined_totals(reads))
     crosscheck = tasks.export_crosscheck(tasks.source_items(diary, totals.kept), totals.kept)
-    quarantine = tasks.run_quarantine(diary, participants, totals)
-    counts = tasks.run_counts(diary, participants, totals)
+    quarantine = tasks.run_quarantine(diary, people, totals)
+    counts = tasks.run_counts(diary, people, totals)
     manifest = tasks.run_manifest(reads, counts)
     tasks.check_reconciled(manifest, counts)
     run_log = tasks.run_log_row(

@@ -9,7 +9,10 @@ import polars as pl
 import pytest
 
 from camg.config import Settings
+from camg.participants import People
 from camg.reference import Reference, load_reference
+from schemas import empty_frame
+from schemas.quarantine import QuarantineRow
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE_DIR = REPO / "reference"
@@ -57,3 +60,16 @@ def read_tables(db: Path) -> dict[str, pl.DataFrame]:
     with duckdb.connect(str(db), read_only=True) as con:
         names = [row[0] for row in con.sql("show tables").fetchall()]
         return {name: con.sql(f'select * from "{name}"').pl() for name in names}
+
+
+def people_of(kept: pl.DataFrame, folder: Path) -> People:
+    """A `People` holding `kept` (validated participants), one file per study under `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for (study_id,), rows in kept.sort("study_id").group_by("study_id", maintain_order=True):
+        paths[study_id] = str(folder / f"{study_id}.parquet")
+        rows.sort("person_id", maintain_order=True).write_parquet(paths[study_id])
+    files = kept.group_by("study_id", "source_file", maintain_order=True).agg(
+        pl.len().cast(pl.Int64).alias("rows_kept")
+    )
+    return People(paths, files, empty_frame(QuarantineRow))

@@ -18,7 +18,7 @@ from camg.food_sources import SOURCE_COLUMNS, food_sources
 from camg.ingest import batch
 from camg.study_marts import study_marts
 from camg.summarise import population_summary
-from tests.conftest import RAW_DIR
+from tests.conftest import RAW_DIR, people_of
 
 
 def write_studies(raw: Path) -> None:
@@ -36,14 +36,13 @@ def run(tmp_path_factory, reference) -> dict:
     raw, marts_dir = root / "raw", root / "marts"
     write_studies(raw)
     reads = [batch.scan_found(found, raw, marts_dir) for found in batch.discover(raw)]
-    participants = participants_stage.validate_by_study(reads, marts_dir, reference)
-    people = participants.kept
-    jobs = parts.diary_jobs(reads, participants.kept, marts_dir)
+    people = participants_stage.validate_by_study(reads, marts_dir, reference)
+    jobs = parts.diary_jobs(reads, people, marts_dir)
     made = [parts.process_diary_file(job, reference, marts_dir) for job in jobs]
     diary = assemble.assemble_diary(made, marts_dir)
-    divisors = population.weight_divisors(people)
+    divisors = population.weight_divisors(people.files)
     by_study = study_marts(diary, people, divisors, reference, marts_dir)
-    persons = assess.assess_persons(diary.days, people, reference)
+    persons = assess.assess_persons(diary.days, people.frame(), reference)
     items = diary.item_frame(SOURCE_COLUMNS)
     at_once = {
         "days": diary.days,
@@ -88,7 +87,9 @@ def test_a_run_without_diary_rows_has_empty_marts_with_their_columns(tmp_path, r
         batch.combined_weights([]),
     )
     divisors = population.weight_divisors(people)
-    marts = study_marts(empty, people, divisors, reference, tmp_path)
+    marts = study_marts(
+        empty, people_of(people, tmp_path / "people"), divisors, reference, tmp_path
+    )
     assert marts.persons.height == 0
     assert marts.days.height == 0
     assert marts.persons.collect().columns == run["at_once"]["persons"].columns
@@ -96,7 +97,9 @@ def test_a_run_without_diary_rows_has_empty_marts_with_their_columns(tmp_path, r
     assert marts.sources.height == 0
 
 
-def test_unchanged_studies_are_reused_and_a_changed_one_is_made_again(run, reference, monkeypatch):
+def test_unchanged_studies_are_reused_and_a_changed_one_is_made_again(
+    run, reference, monkeypatch, tmp_path
+):
     made = []
     real = study_marts_module.one_study
     monkeypatch.setattr(
@@ -109,9 +112,14 @@ def test_unchanged_studies_are_reused_and_a_changed_one_is_made_again(run, refer
     assert_frame_equal(again.summary, run["at_once"]["summary"])
     one = pl.col("study_id") == "a_day1_third"
     every_other = one & (pl.int_range(pl.len()) % 2 == 0)
-    heavier = run["people"].with_columns(  # some persons of one study weigh three times more
-        pl.when(every_other).then(pl.col("weight") * 3).otherwise("weight").alias("weight")
+    heavier = (
+        run["people"]
+        .frame()
+        .with_columns(  # some persons of one study weigh three times more
+            pl.when(every_other).then(pl.col("weight") * 3).otherwise("weight").alias("weight")
+        )
     )
+    heavier = people_of(heavier, tmp_path / "heavier")
     changed = study_marts(run["diary"], heavier, run["divisors"], reference, run["marts_dir"])
     assert made == ["a_day1_third"]
     assert not changed.summary.filter(one).equals(run["at_once"]["summary"].filter(one))

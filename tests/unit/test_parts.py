@@ -32,11 +32,11 @@ def run(raw: Path, marts_dir: Path, reference) -> dict:
     """The flow's data path without Prefect: first pass, parts, assembly, counts."""
     reads = [batch.scan_found(found, raw, marts_dir) for found in batch.discover(raw)]
     people = participants_stage.validate_by_study(reads, marts_dir, reference)
-    jobs = parts.diary_jobs(reads, people.kept, marts_dir)
+    jobs = parts.diary_jobs(reads, people, marts_dir)
     made = [parts.process_diary_file(job, reference, marts_dir) for job in jobs]
     diary = assemble.assemble_diary(made, marts_dir)
     assemble.prune_unused_parts(marts_dir, diary)
-    totals = validate.Validated(people.kept.clear(), people.quarantine.clear())
+    totals = validate.Validated(people.frame().clear(), people.quarantine.clear())
     counts = marts.run_counts(diary, people, totals)
     manifest = marts.run_manifest(reads, counts)
     check_reconciled(manifest, counts)
@@ -163,9 +163,48 @@ def test_participants_validated_and_weighted_study_by_study_are_those_done_at_on
         batch.combined_participants(whole), reference
     )
     people = participants_stage.attach_weights(at_once.kept, batch.combined_weights(whole))
-    assert by_study.kept.height > 0
+    kept = by_study.frame()
+    assert kept.height > 0
     assert by_study.quarantine["rule_id"].n_unique() >= 3
-    assert by_study.kept.filter(pl.col("person_id") == "2")["weight"].to_list() == [1234.5]
-    assert_frame_equal(by_study.kept, people)
+    assert kept.filter(pl.col("person_id") == "2")["weight"].to_list() == [1234.5]
+    assert_frame_equal(kept, people.sort("study_id", "person_id", maintain_order=True))
     order = ["source_file", "source_line"]
     assert_frame_equal(by_study.quarantine.sort(order), at_once.quarantine.sort(order))
+
+
+def test_participants_stay_on_disk_and_are_reused_while_their_files_are_unchanged(
+    tmp_path, reference, monkeypatch
+):
+    raw, marts_dir = tmp_path / "raw", tmp_path / "marts"
+    write_batch(raw)
+    weighted = "SEQN,WTDRD1,DR2ILINE,DR2IFDCD,DR2IGRMS\n2,1234.5,1,11111000,30\n"
+    (raw / "nh" / "DR2IFF_w.csv").write_text(weighted)
+    made = []
+    real = participants_stage.validate_study
+    monkeypatch.setattr(
+        participants_stage, "validate_study", lambda *a: made.append(a[1]) or real(*a)
+    )
+
+    def scan() -> tuple[list[batch.FileRead], participants_stage.People]:
+        reads = [batch.scan_found(found, raw, marts_dir) for found in batch.discover(raw)]
+        return reads, participants_stage.validate_by_study(reads, marts_dir, reference)
+
+    reads, first = scan()
+    assert made == ["nh"]
+    # A first pass leaves the weights in the cache; the study's are read back when validating.
+    assert all(r.weights.height == 0 for r in reads)
+    weights = batch.study_weights(reads, "nh", marts_dir).filter(pl.col("person_id") == "2")
+    assert weights["weight_one_day"].to_list() == [1234.5]
+    assert first.frame()["person_id"].to_list() == ["1", "2"]
+    assert first.frame()["weight"].to_list() == [None, 1234.5]
+    assert first.files.to_dicts() == [
+        {"study_id": "nh", "source_file": "nh/DEMO.csv", "rows_kept": 2}
+    ]
+    _, again = scan()
+    assert made == ["nh"]
+    assert_frame_equal(again.frame(), first.frame())
+    (raw / "nh" / "DEMO.csv").write_text(DEMO + "10,2,50\n")
+    _, changed = scan()
+    assert made == ["nh", "nh"]
+    assert changed.frame()["person_id"].to_list() == ["1", "10", "2"]  # by id, as text
+    assert len(list((marts_dir / participants_stage.PEOPLE_DIR).iterdir())) == 1

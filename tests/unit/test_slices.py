@@ -47,7 +47,7 @@ def parts_of(raw: Path, marts_dir: Path, reference, slice_rows: int) -> pl.DataF
     """The one diary file's part, validated with `slice_rows` rows at a time."""
     reads = [batch.scan_found(found, raw, marts_dir) for found in batch.discover(raw)]
     people = participants_stage.validate_by_study(reads, marts_dir, reference)
-    (job,) = parts.diary_jobs(reads, people.kept, marts_dir)
+    (job,) = parts.diary_jobs(reads, people, marts_dir)
     return parts.process_diary_file(job, reference, marts_dir, slice_rows=slice_rows)
 
 
