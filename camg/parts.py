@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 from dataclasses import asdict, dataclass
-from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -32,7 +31,7 @@ KINDS = ("items", "quarantine", "days", "lost")
 # Code whose change changes a part (the readers are in the ingest-cache key already).
 PART_SOURCES = (
     "parts.py", "validate.py", "participants.py", "rules.py", "enrich.py", "assess.py", "population.py",
-    "reference.py", "sql/intake_item.sql", "ingest/sidecar.py", "slices.py", "sql/sliced_items.sql",
+    "reference.py", "sql/intake_item.sql", "ingest/sidecar.py", "slices.py",
 )  # fmt: skip
 # DuckDB over the parts spills to disk past this (peak RSS stays bounded, whatever the row count).
 DUCKDB_MEMORY_LIMIT = "250MB"
@@ -235,8 +234,7 @@ def process_in_slices(
         slice_rows,
     )
     lost.write_parquet(tmp / "lost.parquet")
-    connect = partial(bounded_connection, marts_dir, memory_limit=slices.SORT_MEMORY_LIMIT)
-    merged = slices.merge_items(connect, tmp, n_slices, slice_rows)
+    merged = slices.merge_items(tmp, n_slices)
     quarantines = [tmp / f"quarantine-{i}.parquet" for i in range(n_slices)]
     quarantined = slices.merge_quarantine(cached, tmp, quarantines, merged.repeated)
     for path in tmp.glob("*-*.parquet"):  # the slices' files (kinds have no dash)

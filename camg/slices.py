@@ -3,7 +3,7 @@
 Peak memory follows the slice size, not the file size. Each slice of SLICE_ROWS raw rows is
 validated and enriched on its own (`camg.parts.part_frames`); its items and quarantine go to
 Parquet. The slices' items are then read back in item order (study, person, day, file, line;
-in turn when the file is sorted by person, else sorted by DuckDB out of core) in complete
+in turn when the file is sorted by person, else a range of persons at a time) in complete
 person-days, so that, as if the file were checked whole:
 - an item repeating a kept item of an earlier slice (same person, day and item key; the first by
   source line wins) is quarantined as row.duplicate;
@@ -12,25 +12,24 @@ One gap: a row that passes the rules but fails the pandera backstop still shadow
 when the file is checked whole, but not across slices (the backstop is not meant to fire).
 """
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from camg import assess
 from camg.enrich import ITEM_ORDER
-from camg.queries import query
 from camg.rules import quarantine_rows
 
 # Raw rows validated at once (about 2 KB each while validating): the knob for peak memory.
 # At 10 M rows (benchmarks/scale.py) 100k held ~250 MB less than 200k, for ~10% more run CPU time.
 SLICE_ROWS = 100_000
-# DuckDB's memory while it sorts one file's items (it spills past this): small, as rows stay small.
-SORT_MEMORY_LIMIT = "200MB"
+# Rows per row group of a slice's items: small, so a range of persons reads few beyond its own.
+SLICE_ROW_GROUP = 10_000
 DAY_KEY = ["study_id", "person_id", "recall_day"]
 DUPLICATE_MESSAGE = "repeats an item already recorded for this person and day"
 Frames = Callable[[pl.DataFrame], dict[str, pl.DataFrame]]
@@ -46,7 +45,7 @@ def validate_slices(raw: Path, frames_of: Frames, tmp: Path, slice_rows: int) ->
     scan, lost = pl.scan_parquet(raw), []
     for i, start in enumerate(range(0, cached_rows(raw), slice_rows)):
         frames = frames_of(scan.slice(start, slice_rows).collect())
-        frames["items"].write_parquet(tmp / f"items-{i}.parquet")
+        frames["items"].write_parquet(tmp / f"items-{i}.parquet", row_group_size=SLICE_ROW_GROUP)
         frames["quarantine"].write_parquet(tmp / f"quarantine-{i}.parquet")
         lost.append(frames["lost"])
     return pl.concat(lost).unique().sort(DAY_KEY)
@@ -99,21 +98,40 @@ def in_item_order(paths: list[Path]) -> bool:
     return True
 
 
-def merge_items(
-    connect: Callable[[], duckdb.DuckDBPyConnection], tmp: Path, n_slices: int, slice_rows: int
-) -> Merged:
+def merge_items(tmp: Path, n_slices: int) -> Merged:
     """The slices' items in item order, less repeats, into items.parquet; their days.parquet.
 
-    Slices already in item order are read one after the other; others are sorted in DuckDB.
+    Slices already in item order are read one after the other; others a range of persons at a time.
     """
     paths = [tmp / f"items-{i}.parquet" for i in range(n_slices)]
     empty = pl.DataFrame(schema=pl.read_parquet_schema(paths[0]))
     if in_item_order(paths):
         # polars reads each slice: pyarrow's batch reader held 340 MB more per file, not 62 (10 M rows).
         return write_items((pl.read_parquet(path) for path in paths), tmp, empty)
-    with connect() as con:
-        reader = con.sql(query("sliced_items"), params={"paths": [str(p) for p in paths]})
-        return write_items(arrow_frames(reader.fetch_record_batch(slice_rows)), tmp, empty)
+    return write_items(by_person_range(paths, n_slices), tmp, empty)
+
+
+def by_person_range(paths: list[Path], n_ranges: int) -> Iterator[pl.DataFrame]:
+    """The slices' items in item order, `n_ranges` ranges of (study, person) in turn, each sorted.
+
+    A range holds about a slice's rows, and each slice is in item order in row groups of
+    SLICE_ROW_GROUP rows, so a range reads little more than its own rows (the row groups' person
+    bounds skip the rest). Sorting the whole file in DuckDB held ~230 MB more at 50 M rows.
+    """
+    scan = pl.scan_parquet(paths)
+    keys = scan.select("study_id", "person_id").unique().sort(pl.all()).collect()
+    for (study_id,), persons in keys.group_by("study_id", maintain_order=True):
+        ids = persons["person_id"]
+        cuts = sorted({ids[len(ids) * k // n_ranges] for k in range(1, n_ranges)})
+        bounds = [None, *cuts, None]
+        for low, high in itertools.pairwise(bounds):
+            wanted = pl.col("study_id") == study_id
+            if low is not None:
+                wanted &= pl.col("person_id") >= low
+            if high is not None:
+                wanted &= pl.col("person_id") < high
+            if (rows := scan.filter(wanted).collect()).height:
+                yield rows.sort(ITEM_ORDER)
 
 
 def arrow_frames(batches: Iterable[pa.RecordBatch]) -> Iterator[pl.DataFrame]:

@@ -1,12 +1,17 @@
 """camg.slices: a diary file bigger than one slice gives exactly what validating it whole gives."""
 
+import itertools
+import uuid
 from pathlib import Path
 
 import polars as pl
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from camg import participants as participants_stage
 from camg import parts, slices
+from camg.enrich import ITEM_ORDER
 from camg.ingest import batch
 
 DEMO = "SEQN,RIAGENDR,RIDAGEYR\n1,2,30\n2,1,40\n3,2,50\n"
@@ -121,3 +126,35 @@ def test_only_the_slices_results_stay_in_the_part_folder(tmp_path, reference):
         "part.json",
         "quarantine.parquet",
     ]
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    people=st.lists(st.sampled_from(["1", "10", "2", "3", "30", "4", "é", " "]), min_size=1),
+    n_slices=st.integers(1, 4),
+    n_ranges=st.integers(1, 5),
+)
+def test_person_ranges_give_the_slices_items_in_item_order(tmp_path, people, n_slices, n_ranges):
+    rows = pl.DataFrame(
+        {
+            "study_id": "s",
+            "person_id": people,
+            "recall_day": [1 + i % 2 for i in range(len(people))],
+            "source_file": "f",
+            "source_line": range(2, len(people) + 2),
+        }
+    )
+    folder = tmp_path / f"case-{uuid.uuid4().hex}"
+    folder.mkdir()
+    paths = []
+    for i in range(n_slices):  # each slice in item order, as validation writes them
+        paths.append(folder / f"items-{i}.parquet")
+        rows.gather_every(n_slices, offset=i).sort(ITEM_ORDER).write_parquet(
+            paths[-1], row_group_size=2
+        )
+    ranges = list(slices.by_person_range(paths, n_ranges))
+    assert_frame_equal(pl.concat([rows.clear(), *ranges]), rows.sort(ITEM_ORDER))
+    assert len(ranges) <= n_ranges
+    assert all(a["person_id"].max() < b["person_id"].min() for a, b in itertools.pairwise(ranges))
