@@ -85,8 +85,10 @@ def serve(settings: Settings) -> None:
     from prefect.flows import EntrypointType
     from prefect.schedules import Cron
 
-    from flows.camg_flow import camg_flow
+    from flows.camg_flow import camg_flow, runner_environment
 
+    # Each run is a process that imports the flow: its runner (Dask or threads) comes from these.
+    os.environ.update(runner_environment(settings))
     camg_flow.serve(
         name=settings.deployment_name,
         schedule=Cron(settings.schedule_cron, timezone=settings.local_timezone()),

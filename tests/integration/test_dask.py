@@ -5,6 +5,9 @@ batch: once with `dask_scheduler = ""` and once against a two-worker Dask LocalC
 processes, so the files' rows really cross a process boundary), then compares every published table.
 """
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -15,7 +18,7 @@ from polars.testing import assert_frame_equal
 from prefect.testing.utilities import prefect_test_harness
 
 from camg.config import Settings
-from flows.camg_flow import with_task_runner
+from flows.camg_flow import runner_environment, runner_settings, with_task_runner
 from tests.conftest import REFERENCE_DIR, copy_batch
 
 pytestmark = pytest.mark.slow
@@ -94,3 +97,20 @@ def test_dask_run_publishes_the_same_tables(runs: dict[str, object]) -> None:
     assert local["intake_item"].height > 30_000
     for name in local:
         assert_frame_equal(without_run_columns(dask[name]), without_run_columns(local[name]))
+
+
+def test_a_served_run_process_takes_its_runner_from_the_settings_serve_exports() -> None:
+    settings = Settings(dask_scheduler="tcp://127.0.0.1:8786", file_workers=3)
+    environ = {**os.environ, **runner_environment(settings)}
+    probe = (
+        "from flows.camg_flow import camg_flow as f; r = f.task_runner; "
+        "print(type(r).__name__, getattr(r, 'address', None))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=environ, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["DaskTaskRunner", "tcp://127.0.0.1:8786"]
+    assert runner_settings(runner_environment(settings)) == Settings(
+        dask_scheduler="tcp://127.0.0.1:8786", file_workers=3
+    )
+    assert runner_settings({}) == Settings()
