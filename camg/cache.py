@@ -11,12 +11,13 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 
 import polars as pl
 import pyarrow.parquet as pq
 
+import camg
 import camg.ingest
 import schemas
 
@@ -35,6 +36,16 @@ def reader_version() -> str:
     for path in paths:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def code_hash(sources: Iterable[str]) -> str:
+    """A hash of camg source files (paths under camg/), so what they made is remade when one changes."""
+    digest = hashlib.sha256()
+    root = Path(camg.__file__).parent
+    for name in sources:
+        digest.update(name.encode())
+        digest.update((root / name).read_bytes())
     return digest.hexdigest()[:16]
 
 

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
-import camg
-from camg.cache import folder_heights, prune_folders, write_folder
+from camg.cache import code_hash, folder_heights, prune_folders, write_folder
 from camg.ingest import batch, sidecar
 from camg.ingest.batch import FileRead
 from camg.reference import Reference
@@ -147,12 +146,7 @@ class People:
 
 def people_code_version() -> str:
     """A hash of the code that validates participants and attaches their weights."""
-    digest = hashlib.sha256()
-    root = Path(camg.__file__).parent
-    for name in PEOPLE_SOURCES:
-        digest.update(name.encode())
-        digest.update((root / name).read_bytes())
-    return digest.hexdigest()[:16]
+    return code_hash(PEOPLE_SOURCES)
 
 
 def study_people_key(reads: list[FileRead], study_id: str, reference: Reference) -> str | None:

@@ -19,9 +19,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-import camg
 from camg import assess, enrich, population, slices, validate
-from camg.cache import ReadCache
+from camg.cache import ReadCache, code_hash
 from camg.ingest.batch import FileRead
 from camg.participants import People
 from camg.reference import Reference
@@ -87,12 +86,7 @@ def parts_root(marts_dir: Path) -> Path:
 
 def code_version() -> str:
     """A hash of the code that makes parts, so an edited rule or join invalidates them."""
-    digest = hashlib.sha256()
-    root = Path(camg.__file__).parent
-    for name in PART_SOURCES:
-        digest.update(name.encode())
-        digest.update((root / name).read_bytes())
-    return digest.hexdigest()[:16]
+    return code_hash(PART_SOURCES)
 
 
 def diary_jobs(reads: list[FileRead], participants: People, marts_dir: Path) -> list[DiaryJob]:

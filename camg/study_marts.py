@@ -19,10 +19,9 @@ from pathlib import Path
 
 import polars as pl
 
-import camg
 from camg.assemble import Diary, ParquetTable
 from camg.assess import assess_persons
-from camg.cache import folder_heights, prune_folders, write_folder
+from camg.cache import code_hash, folder_heights, prune_folders, write_folder
 from camg.food_sources import SOURCE_COLUMNS, food_sources
 from camg.participants import People
 from camg.reference import Reference
@@ -75,12 +74,7 @@ def one_study(
 
 def code_version() -> str:
     """A hash of the code that makes a study's marts."""
-    digest = hashlib.sha256()
-    root = Path(camg.__file__).parent
-    for name in STUDY_SOURCES:
-        digest.update(name.encode())
-        digest.update((root / name).read_bytes())
-    return digest.hexdigest()[:16]
+    return code_hash(STUDY_SOURCES)
 
 
 def frame_digest(frame: pl.DataFrame) -> bytes:
