@@ -78,7 +78,7 @@ def camg_path(raw: Path, out: Path, step: Steps) -> None:
     )
     from camg import participants as participants_stage
     from camg.config import Settings
-    from camg.ingest import batch
+    from camg.ingest import batch, combine
 
     step("import")
     marts_dir = out / "marts"
@@ -102,7 +102,7 @@ def camg_path(raw: Path, out: Path, step: Steps) -> None:
     divisors = population.weight_divisors(people.files)
     person = study_marts.study_marts(diary, people, divisors, ref, marts_dir)
     step("persons+population (by study)")
-    totals = crosscheck.validate_recall_totals(batch.combined_totals(reads))
+    totals = crosscheck.validate_recall_totals(combine.combined_totals(reads))
     checked = crosscheck.export_crosscheck(marts.source_items(diary, totals.kept), totals.kept)
     quarantine = marts.run_quarantine(diary, people, totals)
     counts = marts.run_counts(diary, people, totals)

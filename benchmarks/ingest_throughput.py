@@ -83,7 +83,8 @@ def peak_rss_mb() -> float:
 
 def measure(raw: Path, marts: Path) -> dict:
     """Time parse, validate and cached re-read on the workload under raw/."""
-    from camg.ingest.batch import combined_diary, combined_participants, read_raw
+    from camg.ingest.batch import read_raw
+    from camg.ingest.combine import combined_diary, combined_participants
     from camg.participants import validate_participants
     from camg.reference import load_reference
     from camg.validate import validate_diary

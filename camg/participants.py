@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from camg.cache import code_hash, folder_heights, prune_folders, write_folder
-from camg.ingest import batch, sidecar
+from camg.ingest import combine, sidecar
 from camg.ingest.batch import FileRead
 from camg.reference import Reference
 from camg.rules import (
@@ -170,9 +170,9 @@ def validate_study(
     reads: list[FileRead], study_id: str, marts_dir: Path, reference: Reference
 ) -> dict[str, pl.DataFrame]:
     """One study's participants validated, with the weights its diary files carry, by kind."""
-    raw = batch.study_participants(reads, study_id, marts_dir)
+    raw = combine.study_participants(reads, study_id, marts_dir)
     checked = validate_participants(raw, reference)
-    kept = attach_weights(checked.kept, batch.study_weights(reads, study_id, marts_dir))
+    kept = attach_weights(checked.kept, combine.study_weights(reads, study_id, marts_dir))
     return {"kept": kept.sort("person_id", maintain_order=True), "quarantine": checked.quarantine}
 
 

@@ -15,7 +15,7 @@ import polars as pl
 
 from camg import marts, reconcile, validate
 from camg import participants as participants_stage
-from camg.ingest import batch
+from camg.ingest import batch, combine
 from camg.reference import Reference
 
 
@@ -41,9 +41,9 @@ def batch_view(batch_dir: Path) -> Iterator[Path]:
 def preview_raw(raw_dir: Path, reference: Reference) -> Preview:
     """Read and validate every batch of a raw folder as a run would, keeping nothing."""
     reads = batch.read_raw(raw_dir)
-    raw_diary = batch.combined_diary(reads)
+    raw_diary = combine.combined_diary(reads)
     participants = participants_stage.validate_participants(
-        batch.combined_participants(reads), reference
+        combine.combined_participants(reads), reference
     )
     people = participants_stage.attach_dietary_weights(participants.kept, raw_diary)
     diary = validate.validate_diary(raw_diary, people, reference)

@@ -17,7 +17,7 @@ from camg import (
     study_marts,
 )
 from camg import participants as participants_stage
-from camg.ingest import batch
+from camg.ingest import batch, combine
 from flows import lineage
 
 # Retries only where I/O can fail transiently: reading raw files and publishing.
@@ -42,7 +42,7 @@ run_manifest = task(name="file manifest", cache_policy=NONE)(marts.run_manifest)
 run_quarantine = task(name="collect quarantine", cache_policy=NONE)(marts.run_quarantine)
 source_items = task(name="items for population figures", cache_policy=NONE)(marts.source_items)
 prune_cache = task(name="prune file cache", cache_policy=NONE)(batch.prune_cache)
-combined_totals = task(name="combine export totals", cache_policy=NONE)(batch.combined_totals)
+combined_totals = task(name="combine export totals", cache_policy=NONE)(combine.combined_totals)
 validate_recall_totals = task(name="validate export totals", cache_policy=NONE)(
     crosscheck.validate_recall_totals
 )

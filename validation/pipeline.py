@@ -10,7 +10,7 @@ import polars as pl
 
 from camg import assess, enrich, population, validate
 from camg import participants as participants_stage
-from camg.ingest import batch
+from camg.ingest import batch, combine
 from camg.reference import Reference, load_reference
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,9 +35,9 @@ def run_batch(study_id: str = "nhanes_2007_2012") -> Run:
         raw = Path(tmp)
         (raw / study_id).symlink_to(REPO / "data" / "raw" / study_id)
         reads = batch.read_raw(raw)
-    raw_diary = batch.combined_diary(reads)
+    raw_diary = combine.combined_diary(reads)
     participants = participants_stage.validate_participants(
-        batch.combined_participants(reads), reference
+        combine.combined_participants(reads), reference
     )
     people = participants_stage.attach_dietary_weights(participants.kept, raw_diary)
     divisors = population.weight_divisors(people)

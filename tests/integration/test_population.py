@@ -15,7 +15,7 @@ from prefect.testing.utilities import prefect_test_harness
 from camg import assess, enrich, validate
 from camg import participants as participants_stage
 from camg.food_sources import food_sources
-from camg.ingest import batch
+from camg.ingest import batch, combine
 from camg.population import days_with_lost_items, weight_divisors
 from camg.summarise import population_summary
 from flows.camg_flow import camg_flow
@@ -34,9 +34,9 @@ def nhanes_2007_2012(tmp_path_factory, reference) -> dict[str, pl.DataFrame]:
     raw = tmp_path_factory.mktemp("raw_2007_2012")
     (raw / "nhanes_2007_2012").symlink_to(RAW_DIR / "nhanes_2007_2012")
     reads = batch.read_raw(raw)
-    raw_diary = batch.combined_diary(reads)
+    raw_diary = combine.combined_diary(reads)
     participants = participants_stage.validate_participants(
-        batch.combined_participants(reads), reference
+        combine.combined_participants(reads), reference
     )
     people = participants_stage.attach_dietary_weights(participants.kept, raw_diary)
     diary = validate.validate_diary(raw_diary, people, reference)

@@ -15,7 +15,7 @@ from camg import assemble, assess, parts, population
 from camg import participants as participants_stage
 from camg import study_marts as study_marts_module
 from camg.food_sources import SOURCE_COLUMNS, food_sources
-from camg.ingest import batch
+from camg.ingest import batch, combine
 from camg.study_marts import study_marts
 from camg.summarise import population_summary
 from tests.conftest import RAW_DIR, people_of
@@ -83,8 +83,8 @@ def test_population_figures_are_those_of_all_studies_at_once(run):
 def test_a_run_without_diary_rows_has_empty_marts_with_their_columns(tmp_path, reference, run):
     empty = assemble.Diary([], run["diary"].lost.clear())
     people = participants_stage.attach_weights(
-        participants_stage.validate_participants(batch.combined_participants([]), reference).kept,
-        batch.combined_weights([]),
+        participants_stage.validate_participants(combine.combined_participants([]), reference).kept,
+        combine.combined_weights([]),
     )
     divisors = population.weight_divisors(people)
     marts = study_marts(

@@ -10,12 +10,8 @@ from polars.testing import assert_frame_equal
 
 from camg.crosscheck import export_crosscheck, validate_recall_totals
 from camg.enrich import enrich
-from camg.ingest.batch import (
-    combined_diary,
-    combined_participants,
-    combined_totals,
-    read_raw,
-)
+from camg.ingest.batch import read_raw
+from camg.ingest.combine import combined_diary, combined_participants, combined_totals
 from camg.participants import validate_participants
 from camg.validate import validate_diary
 

@@ -9,8 +9,9 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from camg.cache import ReadCache
-from camg.ingest import batch
-from camg.ingest.batch import combined_diary, combined_participants, read_raw
+from camg.ingest import batch, combine
+from camg.ingest.batch import read_raw
+from camg.ingest.combine import combined_diary, combined_participants
 from camg.marts import all_quarantine, kept_sources
 from camg.participants import validate_participants
 from camg.reconcile import check_reconciled, file_manifest
@@ -265,7 +266,9 @@ def test_rows_streamed_in_chunks_are_the_rows_read_whole(tmp_path, monkeypatch, 
     if whole.n_diary:
         cached = ReadCache(tmp_path / "marts").path(streamed.cache_key, "diary")
         assert_frame_equal(pl.read_parquet(cached), whole.diary)
-    weights = batch.study_weights([streamed], "s", tmp_path / "marts")  # weights stay in the cache
+    weights = combine.study_weights(
+        [streamed], "s", tmp_path / "marts"
+    )  # weights stay in the cache
     assert_frame_equal(weights, whole.weights)
     assert_frame_equal(streamed.dates, whole.dates)
     if text != "a,b\n":

@@ -7,7 +7,8 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from camg.enrich import enrich
-from camg.ingest.batch import combined_diary, combined_participants, read_raw
+from camg.ingest.batch import read_raw
+from camg.ingest.combine import combined_diary, combined_participants
 from camg.participants import validate_participants
 from camg.validate import validate_diary
 

@@ -9,7 +9,8 @@ import pyreadstat
 import pytest
 from polars.testing import assert_frame_equal
 
-from camg.ingest.batch import combined_diary, combined_participants, read_raw
+from camg.ingest.batch import read_raw
+from camg.ingest.combine import combined_diary, combined_participants
 from camg.ingest.xpt import is_xport, parse_xport
 from camg.participants import validate_participants
 from camg.validate import validate_diary

@@ -9,7 +9,7 @@ from polars.testing import assert_frame_equal
 
 from camg import assemble, marts, parts, validate
 from camg import participants as participants_stage
-from camg.ingest import batch
+from camg.ingest import batch, combine
 from camg.reconcile import check_reconciled
 from tests.conftest import TEST_DATA
 
@@ -58,9 +58,9 @@ def test_first_pass_holds_no_diary_rows_only_their_count(dirs):
     assert by_file["nh/DR1IFF_a.csv"].rows_in == 3
     assert by_file["nh/DEMO.csv"].participants.height == 0
     assert by_file["nh/DEMO.csv"].n_participants == 2
-    assert batch.study_participants(reads, "nh", marts_dir).height == 2
+    assert combine.study_participants(reads, "nh", marts_dir).height == 2
     with pytest.raises(ValueError, match="ingest cache"):
-        batch.combined_participants(reads)
+        combine.combined_participants(reads)
 
 
 def test_a_repeat_in_a_later_file_is_quarantined_as_duplicate(dirs, reference):
@@ -160,9 +160,9 @@ def test_participants_validated_and_weighted_study_by_study_are_those_done_at_on
     by_study = participants_stage.validate_by_study(scanned, marts_dir, reference)
     whole = batch.read_raw(raw)
     at_once = participants_stage.validate_participants(
-        batch.combined_participants(whole), reference
+        combine.combined_participants(whole), reference
     )
-    people = participants_stage.attach_weights(at_once.kept, batch.combined_weights(whole))
+    people = participants_stage.attach_weights(at_once.kept, combine.combined_weights(whole))
     kept = by_study.frame()
     assert kept.height > 0
     assert by_study.quarantine["rule_id"].n_unique() >= 3
@@ -193,7 +193,7 @@ def test_participants_stay_on_disk_and_are_reused_while_their_files_are_unchange
     assert made == ["nh"]
     # A first pass leaves the weights in the cache; the study's are read back when validating.
     assert all(r.weights.height == 0 for r in reads)
-    weights = batch.study_weights(reads, "nh", marts_dir).filter(pl.col("person_id") == "2")
+    weights = combine.study_weights(reads, "nh", marts_dir).filter(pl.col("person_id") == "2")
     assert weights["weight_one_day"].to_list() == [1234.5]
     assert first.frame()["person_id"].to_list() == ["1", "2"]
     assert first.frame()["weight"].to_list() == [None, 1234.5]
