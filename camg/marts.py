@@ -57,10 +57,8 @@ def run_quarantine(diary: Diary, participants: People, totals: Validated) -> Par
     return diary.quarantine(pl.concat([participants.quarantine, totals.quarantine]))
 
 
-def participant_table(participants: pl.DataFrame | People) -> pl.DataFrame | ParquetTable:
-    """The participant mart by study and person: a frame sorted, or a run's study files in order."""
-    if isinstance(participants, pl.DataFrame):
-        return participants.sort("study_id", "person_id")
+def participant_table(participants: People) -> ParquetTable:
+    """The participant mart by study and person: the study files in order, each sorted by person."""
     return ParquetTable(list(participants.paths.values()), participants.height)
 
 
@@ -80,7 +78,7 @@ def mart_tables(
     items: pl.DataFrame | ParquetTable,
     days: pl.DataFrame | ParquetTable,
     persons: pl.DataFrame | ParquetTable,
-    participants: pl.DataFrame | People,
+    participants: People,
     quarantine: pl.DataFrame | ParquetTable,
     manifest: pl.DataFrame,
     run_log: pl.DataFrame,

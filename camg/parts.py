@@ -45,7 +45,7 @@ class DiaryJob:
     source_file: str
     study_id: str
     read_key: str
-    people: str | None  # the batch's validated participants' file (camg.participants.People)
+    participants_file: str | None  # the batch's validated participants (camg.participants.People)
     dates: pl.DataFrame  # the study's intake dates, all files (camg.ingest.sidecar)
 
     def participants(self) -> pl.DataFrame:
@@ -54,9 +54,9 @@ class DiaryJob:
         Jobs name the file rather than hold its rows: at 50 M rows the ids of 32 studies were ~110 MB
         held by the run while its files were validated.
         """
-        if self.people is None:
+        if self.participants_file is None:
             return pl.DataFrame(schema={"study_id": pl.String, "person_id": pl.String})
-        return pl.read_parquet(self.people, columns=["study_id", "person_id"])
+        return pl.read_parquet(self.participants_file, columns=["study_id", "person_id"])
 
 
 @dataclass(frozen=True)
