@@ -56,6 +56,8 @@ def main() -> None:
     """camg: calcium and magnesium balance from dietary surveys."""
     # No network here: Prefect's server must not try to send telemetry (set before Prefect loads).
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # A busy host starts Prefect's temporary server in more than its default 20 s.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 
 def load_settings(config: Path | None, **overrides: object) -> Settings:
