@@ -7,6 +7,7 @@ a removed file simply has no rows in the next run. Entries no file of a run used
 The cache is only an optimisation: a missing or damaged entry means "parse the file".
 """
 
+import functools
 import hashlib
 import json
 import os
@@ -18,35 +19,47 @@ import polars as pl
 import pyarrow.parquet as pq
 
 import camg
-import camg.ingest
 import schemas
 
 CACHE_DIR = Path(".cache") / "ingest"
-# Source files whose change changes a file's raw rows (readers and raw schemas).
-READER_SOURCES = ("ingest",)
-RAW_SCHEMA_SOURCES = ("diary.py", "participants.py")
+# Every file of the installed packages that can shape a cached result (code, SQL, templates, data).
+PACKAGE_SUFFIXES = (".py", ".sql", ".toml", ".csv", ".html", ".j2", ".css", ".js")
+
+
+def package_identity(roots: Iterable[Path] | None = None) -> str:
+    """A hash of every source file of camg and schemas, so any edited module invalidates the caches.
+
+    The whole installed code, not a hand-written list of the modules that seem to matter: a list
+    goes stale the day a rule moves to another module, and stale cache hits publish wrong figures.
+    """
+    if roots is None:
+        return _installed_identity()
+    digest = hashlib.sha256()
+    for root in roots:
+        for path in sorted(p for p in root.rglob("*") if p.suffix in PACKAGE_SUFFIXES):
+            if "__pycache__" in path.parts:
+                continue
+            digest.update(path.relative_to(root.parent).as_posix().encode())
+            digest.update(b"\0")
+            digest.update(path.read_bytes())
+            digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+@functools.cache
+def _installed_identity() -> str:
+    """The identity of the installed camg and schemas packages (read once per process)."""
+    return package_identity([Path(camg.__file__).parent, Path(schemas.__file__).parent])
 
 
 def reader_version() -> str:
-    """A hash of the reader code and raw schemas, so an edited reader invalidates the cache."""
-    digest = hashlib.sha256()
-    ingest_dir = Path(camg.ingest.__file__).parent
-    schema_dir = Path(schemas.__file__).parent
-    paths = sorted(ingest_dir.glob("*.py")) + [schema_dir / name for name in RAW_SCHEMA_SOURCES]
-    for path in paths:
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
+    """The code identity the ingest cache is keyed with (any code change parses files again)."""
+    return package_identity()
 
 
-def code_hash(sources: Iterable[str]) -> str:
-    """A hash of camg source files (paths under camg/), so what they made is remade when one changes."""
-    digest = hashlib.sha256()
-    root = Path(camg.__file__).parent
-    for name in sources:
-        digest.update(name.encode())
-        digest.update((root / name).read_bytes())
-    return digest.hexdigest()[:16]
+def code_hash() -> str:
+    """The code identity the parts, study marts and participants caches are keyed with."""
+    return package_identity()
 
 
 def entry_key(sha256: str, source_file: str, study_id: str, study_digest: str, version: str) -> str:

@@ -28,10 +28,6 @@ from camg.reference import Reference
 PARTS_DIR = Path(".cache") / "parts"
 KINDS = ("items", "quarantine", "days", "lost")
 # Code whose change changes a part (the readers are in the ingest-cache key already).
-PART_SOURCES = (
-    "parts.py", "validate.py", "participants.py", "rules.py", "enrich.py", "assess.py", "population.py",
-    "reference.py", "sql/intake_item.sql", "ingest/sidecar.py", "slices.py",
-)  # fmt: skip
 # DuckDB over the parts spills to disk past this (peak RSS stays bounded, whatever the row count).
 DUCKDB_MEMORY_LIMIT = "250MB"
 DUCKDB_THREADS = 2
@@ -86,7 +82,7 @@ def parts_root(marts_dir: Path) -> Path:
 
 def code_version() -> str:
     """A hash of the code that makes parts, so an edited rule or join invalidates them."""
-    return code_hash(PART_SOURCES)
+    return code_hash()
 
 
 def diary_jobs(reads: list[FileRead], participants: People, marts_dir: Path) -> list[DiaryJob]:

@@ -29,10 +29,6 @@ from camg.summarise import population_summary
 
 STUDY_MARTS_DIR = Path(".cache") / "study_marts"
 # Code whose change changes a study's marts (its files' parts are in the key through their keys).
-STUDY_SOURCES = (
-    "study_marts.py", "assemble.py", "assess.py", "dri.py", "summarise.py", "population.py",
-    "survey.py", "usual_intake.py", "food_sources.py", "reference.py",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -74,7 +70,7 @@ def one_study(
 
 def code_version() -> str:
     """A hash of the code that makes a study's marts."""
-    return code_hash(STUDY_SOURCES)
+    return code_hash()
 
 
 def frame_digest(frame: pl.DataFrame) -> bytes:
