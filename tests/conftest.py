@@ -20,8 +20,9 @@ RAW_DIR = REPO / "data" / "raw"
 TEST_DATA = REPO / "tests" / "data"
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-# A loaded 2-core host starts Prefect's temporary server in more than its default 20 s.
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+# A loaded 2-core host starts Prefect's temporary server in more than its default 20 s; the tests'
+# harness is called with server_startup_timeout=None so that this setting applies (its own default: 30 s).
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "300")
 
 
 @pytest.fixture(scope="session")

@@ -46,7 +46,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     copy_batch("nhanes_2015_2016", raw)
     local = settings_for(root, raw, "local", "")
     with (
-        prefect_test_harness(),
+        prefect_test_harness(server_startup_timeout=None),
         LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,

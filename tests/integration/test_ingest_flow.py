@@ -57,7 +57,7 @@ def runs(tmp_path_factory) -> dict:
     asa24 = write_asa24_batch(settings.raw_dir)
     write_hostile_batch(settings.raw_dir)
     shutil.copytree(TEST_DATA / "bad", settings.raw_dir / "bad_batch")
-    with prefect_test_harness():
+    with prefect_test_harness(server_startup_timeout=None):
         first = read_tables(camg_flow(settings))
         second = read_tables(camg_flow(settings))
         # A team re-sends the totals with one recall corrected and withdraws the bad batch's rows file.

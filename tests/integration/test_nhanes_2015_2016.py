@@ -61,7 +61,7 @@ def runs(tmp_path_factory) -> dict:
     settings = settings_in(root)
     copy_batch("nhanes_2015_2016", settings.raw_dir)
     write_bad_batch(settings.raw_dir)
-    with prefect_test_harness():
+    with prefect_test_harness(server_startup_timeout=None):
         first = camg_flow(settings)
         first_tables = read_tables(first)
         shutil.copy(first, root / "first.duckdb")

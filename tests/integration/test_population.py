@@ -135,7 +135,7 @@ def test_food_group_shares_sum_to_100_and_milk_leads_calcium(nhanes_2007_2012):
 
 def test_flow_publishes_population_marts(tmp_path: Path, tmp_settings):
     copy_batch("nhanes_2015_2016", tmp_settings.raw_dir)
-    with prefect_test_harness():
+    with prefect_test_harness(server_startup_timeout=None):
         published = camg_flow(tmp_settings)
     with duckdb.connect(str(published), read_only=True) as con:
         bases = con.sql(

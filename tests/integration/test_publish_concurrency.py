@@ -52,7 +52,7 @@ def seed(tmp_path_factory) -> Path:
     settings = settings_in(root)
     copy_batch("nhanes_2015_2016", settings.raw_dir)
     # The temporary server starts slowly on a busy machine (30 s by default).
-    with prefect_test_harness(server_startup_timeout=120):
+    with prefect_test_harness(server_startup_timeout=None):
         published = camg_flow(settings)
     seed_dir = root / "frames"
     seed_dir.mkdir()

@@ -41,7 +41,7 @@ def runs(tmp_path_factory) -> dict:
     settings = settings_in(root)
     copy_batch("nhanes_2015_2016", settings.raw_dir)
     # The temporary server starts slowly on a busy machine (30 s by default).
-    with prefect_test_harness(server_startup_timeout=120):
+    with prefect_test_harness(server_startup_timeout=None):
         camg_flow(settings)
         first = history.current_run_id(settings.marts_dir)
         camg_flow(settings)
