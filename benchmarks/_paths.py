@@ -8,7 +8,10 @@ step timings to RESULT_JSON (the parent measures wall time and peak RSS of the w
 - camg-flow: the real Prefect flow (`flows.camg_flow.camg_flow`), temporary API server included.
 - prefect-startup: an empty Prefect flow run, i.e. what Prefect adds before camg does any work.
 - floor: one DuckDB SQL script: read the CSVs, join composition, write person-day and person tables.
+- item-floor: the least work the marts contract asks for, one DuckDB statement per table: read the
+  CSVs, join composition, write the item, person-day and person tables to a DuckDB file.
 - pandas: what an analyst would write: read_csv, merge, groupby, write parquet.
+- pandas-items: the same in pandas, writing the item table too (the item floor's three tables).
 """
 
 import json
@@ -185,27 +188,71 @@ select study_id, person_id, count(*) as n_days,
 from person_day group by all;
 """
 
+# The item floor: one statement per table the marts contract needs (items with their nutrients, the
+# person-days and the persons), all written to one DuckDB file. DuckDB's reader gives no line
+# numbers, so items carry their file only (camg's carry the physical line too).
+ITEM_FLOOR_SQL = """
+create table intake_item as
+with items as (
+    select filename as source_file, SEQN as person_id, 1 as recall_day, DR1IFDCD as food_code, DR1IGRMS as grams, DR1DRSTZ as status
+    from read_csv($day1, filename = true,
+        types = {'DR1IGRMS': 'DOUBLE', 'DR1IFDCD': 'BIGINT', 'DR1DRSTZ': 'BIGINT'})
+    union all
+    select filename, SEQN, 2, DR2IFDCD, DR2IGRMS, DR2DRSTZ
+    from read_csv($day2, filename = true,
+        types = {'DR2IGRMS': 'DOUBLE', 'DR2IFDCD': 'BIGINT', 'DR2DRSTZ': 'BIGINT'})
+)
+select regexp_extract(source_file, '([^/]+)/[^/]+$', 1) as study_id, person_id, recall_day,
+    source_file, food_code, grams,
+    grams * calcium_mg_per_100g / 100 as calcium_mg,
+    grams * magnesium_mg_per_100g / 100 as magnesium_mg
+from items left join read_csv($fndds) as c using (food_code)
+where status in (1, 4);
+create table intake_person_day as
+select study_id, person_id, recall_day, sum(calcium_mg) as calcium_mg,
+    sum(magnesium_mg) as magnesium_mg, count(*) as n_items,
+    bool_and(calcium_mg is not null and magnesium_mg is not null) as is_complete
+from intake_item group by all;
+create table intake_person as
+select study_id, person_id, count(*) as n_days,
+    avg(calcium_mg) as calcium_mg, avg(magnesium_mg) as magnesium_mg,
+    avg(calcium_mg) / nullif(avg(magnesium_mg), 0) as calcium_to_magnesium_mass_ratio
+from intake_person_day group by all;
+"""
+
 
 def iff_files(raw: Path, day: int) -> list[str]:
     """The workload's individual-foods files of one recall day."""
     return [str(p) for p in sorted(raw.glob(f"*/DR{day}IFF*"))]
 
 
-def floor_path(raw: Path, out: Path, step: Steps) -> None:
-    """The floor: DuckDB alone, reading the CSVs and writing both tables to a database file."""
+def run_duckdb_script(script: str, raw: Path, database: Path) -> None:
+    """Run each statement of a floor script on the workload, writing to `database`."""
     import duckdb
 
-    step("import")
     params = {"day1": iff_files(raw, 1), "day2": iff_files(raw, 2), "fndds": str(FNDDS)}
-    with duckdb.connect(str(out / "floor.duckdb")) as con:
-        for statement in FLOOR_SQL.split(";"):
+    with duckdb.connect(str(database)) as con:
+        for statement in script.split(";"):
             if statement.strip():
                 names = {k: v for k, v in params.items() if f"${k}" in statement}
                 con.sql(statement, params=names)
+
+
+def floor_path(raw: Path, out: Path, step: Steps) -> None:
+    """The floor: DuckDB alone, reading the CSVs and writing both tables to a database file."""
+    step("import")
+    run_duckdb_script(FLOOR_SQL, raw, out / "floor.duckdb")
     step("sql")
 
 
-def pandas_path(raw: Path, out: Path, step: Steps) -> None:
+def item_floor_path(raw: Path, out: Path, step: Steps) -> None:
+    """The item floor: DuckDB alone, writing the item, person-day and person tables."""
+    step("import")
+    run_duckdb_script(ITEM_FLOOR_SQL, raw, out / "item_floor.duckdb")
+    step("sql")
+
+
+def pandas_path(raw: Path, out: Path, step: Steps, write_items: bool = False) -> None:
     """The analyst's pandas: read every file, concat, merge composition, two groupbys, parquet."""
     import pandas as pd
 
@@ -214,9 +261,12 @@ def pandas_path(raw: Path, out: Path, step: Steps) -> None:
     for day in (1, 2):
         p = f"DR{day}"
         for path in iff_files(raw, day):
-            frame = pd.read_csv(path, usecols=["SEQN", f"{p}IFDCD", f"{p}IGRMS", f"{p}DRSTZ"])
+            columns = ["SEQN", f"{p}IFDCD", f"{p}IGRMS", f"{p}DRSTZ"]
+            frame = pd.read_csv(path, usecols=columns)[columns]
             frame.columns = ["person_id", "food_code", "grams", "status"]
-            frames.append(frame.assign(study_id=Path(path).parent.name, recall_day=day))
+            frames.append(
+                frame.assign(study_id=Path(path).parent.name, recall_day=day, source_file=path)
+            )
     items = pd.concat(frames, ignore_index=True)
     items = items[items["status"].isin(RELIABLE_STATUS)]
     step("read")
@@ -238,9 +288,16 @@ def pandas_path(raw: Path, out: Path, step: Steps) -> None:
         "magnesium_mg"
     ].where(persons["magnesium_mg"] > 0)
     step("merge+groupby")
+    if write_items:
+        items.to_parquet(out / "intake_item.parquet")
     days.to_parquet(out / "person_day.parquet")
     persons.to_parquet(out / "person.parquet")
     step("write")
+
+
+def pandas_items_path(raw: Path, out: Path, step: Steps) -> None:
+    """The pandas baseline writing the item floor's three tables (items too)."""
+    pandas_path(raw, out, step, write_items=True)
 
 
 PATHS: dict[str, Callable[[Path, Path, Steps], None]] = {
@@ -248,7 +305,9 @@ PATHS: dict[str, Callable[[Path, Path, Steps], None]] = {
     "camg-flow": camg_flow_path,
     "prefect-startup": prefect_startup_path,
     "floor": floor_path,
+    "item-floor": item_floor_path,
     "pandas": pandas_path,
+    "pandas-items": pandas_items_path,
 }
 
 

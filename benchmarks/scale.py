@@ -30,7 +30,7 @@ import _workload
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_WORKDIR = HERE.parent / ".camg" / "bench"
-MAIN_PATHS = ["camg", "floor", "pandas"]
+MAIN_PATHS = ["camg", "floor", "item-floor", "pandas", "pandas-items"]
 CODE_DIR: Path | None = None
 
 
@@ -132,11 +132,16 @@ def report(by_size: dict[int, list[Measure]], show_steps: bool) -> None:
                 f"{rows:>11,} {m.path:<16} {m.wall_s:>8.1f} {m.cpu_s:>7.1f} {m.rows_per_s:>11,.0f}"
                 f" {m.peak_rss_mb:>12,.0f}  {'yes' if m.ok else 'FAILED'}"
             )
-    print("\nratios (wall time): camg/floor (goal <= 2 at 10M), pandas/camg (goal >= 3)")
+    print(
+        "\nratios (wall time): camg/item-floor (goal <= 2 at 10M), "
+        "pandas-items/camg (goal > 1), item-floor/floor (about 2.2 at 10M)"
+    )
     for rows, measures in by_size.items():
         by = {m.path: m for m in measures}
-        line = f"{rows:>11,}  camg/floor {ratio(by.get('camg'), by.get('floor'))}"
-        line += f"  pandas/camg {ratio(by.get('pandas'), by.get('camg'))}"
+        line = f"{rows:>11,}  camg/item-floor {ratio(by.get('camg'), by.get('item-floor'))}"
+        line += f"  pandas-items/camg {ratio(by.get('pandas-items'), by.get('camg'))}"
+        line += f"  item-floor/floor {ratio(by.get('item-floor'), by.get('floor'))}"
+        line += f"  camg/floor {ratio(by.get('camg'), by.get('floor'))}"
         if "camg +1% files" in by:
             line += f"  incremental/full {ratio(by['camg +1% files'], by.get('camg'))}"
         print(line)
@@ -169,7 +174,9 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
         "--workdir", type=Path, default=DEFAULT_WORKDIR, help="workloads and outputs"
     )
     parser.add_argument(
-        "--paths", default=",".join(MAIN_PATHS), help="comma-separated: camg,floor,pandas,camg-flow"
+        "--paths",
+        default=",".join(MAIN_PATHS),
+        help="comma-separated: camg,floor,item-floor,pandas,pandas-items,camg-flow",
     )
     parser.add_argument("--flow", action="store_true", help="also run the real Prefect flow")
     parser.add_argument("--incremental", action="store_true", help="rerun camg after 1%% new files")
