@@ -1,5 +1,5 @@
 """Report stage: published marts -> self-contained HTML reports (population, participant, team view)."""
 
-from camg.report.build import ReportSummary, build_reports
+from camg.report.build import ReportSummary, build_reports, switch_reports
 
-__all__ = ["ReportSummary", "build_reports"]
+__all__ = ["ReportSummary", "build_reports", "switch_reports"]

@@ -1,19 +1,22 @@
 """Report build: published marts -> reports/ (index, population, dietitian and participant pages).
 
-The whole set is written into a fresh folder beside `reports_dir` and swapped in at the end, so a
-downloader never sees half a set. Participant and dietitian pages get keyed names (see `keys`); the
-map from ids to files, the study team's private index, is written beside the key, outside `reports/`.
+Every page is rendered and handed to the store (`store`), which writes only pages whose bytes are
+new and swaps in a folder of links to the run's pages, so a downloader never sees half a set and an
+unchanged participant keeps their file. Pages name no run id or build time, so identical data give
+identical bytes. Participant and dietitian pages get keyed names (see `keys`); the map from ids to
+files, the study team's private index, is written beside the key, outside `reports/`.
 """
 
 import csv
+import io
 import itertools
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from camg.report.dietitian import dietitian_row, risk_counts
-from camg.report.flags import flag_texts
+from camg import history
+from camg.report import store
+from camg.report.dietitian import island, island_json, risk_counts
 from camg.report.keys import load_or_create_key, participant_token, study_dir_name, team_token
 from camg.report.load import MartData, load_marts
 from camg.report.names import food_names
@@ -22,7 +25,6 @@ from camg.report.population import population_view
 from camg.report.render import Renderer
 from camg.report.rules import Rules
 from camg.report.suggest import Candidate, candidate_foods
-from camg.report.swap import building_dir, swap_in
 
 INDEX_NAME = "report_index.csv"
 SPREADSHEET_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -30,13 +32,26 @@ SPREADSHEET_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 @dataclass(frozen=True)
 class ReportSummary:
-    """What a build wrote."""
+    """What a build made: pages, and how many of them had to be written."""
 
     reports_dir: Path
     index_path: Path
+    run_id: str
     n_studies: int
     n_participants: int
     n_files: int
+    n_written: int
+    is_switched: bool
+
+    def __str__(self) -> str:
+        """One line for people: what the reports hold and what this build changed."""
+        change = "folder switched" if self.is_switched else "folder unchanged"
+        return (
+            f"reports of run {self.run_id} in {self.reports_dir}: {self.n_studies} studies, "
+            f"{self.n_participants:,} participants, {self.n_files:,} pages "
+            f"({self.n_written:,} written, {self.n_files - self.n_written:,} unchanged; {change}); "
+            f"private index {self.index_path}"
+        )
 
 
 @dataclass(frozen=True)
@@ -52,14 +67,18 @@ class BuildContext:
     foods: dict[tuple[str, str], list[dict]]
 
 
+def latest_run(marts: MartData) -> dict:
+    """The run_log row of the published run (empty when the marts have none)."""
+    return marts.run_log.sort("finished_at").row(-1, named=True) if marts.run_log.height else {}
+
+
 def _page_meta(marts: MartData) -> dict[str, str]:
-    """Run facts every page shows (from the run, so identical marts give identical pages)."""
-    run = marts.run_log.sort("finished_at").row(-1, named=True) if marts.run_log.height else {}
+    """Versions every page shows: no run id or time, so unchanged data give unchanged pages."""
+    run = latest_run(marts)
     return {
-        "run_id": str(run.get("run_id", "unknown")),
-        "generated": str(run.get("finished_at", "unknown")),
         "code_version": str(run.get("code_version", "unknown")),
         "rules_version": str(run.get("rules_version", "unknown")),
+        "composition_version": str(run.get("composition_version", "unknown")),
     }
 
 
@@ -73,18 +92,15 @@ def _foods_by_person(marts: MartData) -> dict[tuple[str, str], list[dict]]:
 
 
 def write_study(
-    ctx: BuildContext, folder: Path, study_id: str, persons: list[dict]
+    ctx: BuildContext, pages: store.PageSet, folder: str, study_id: str, persons: list[dict]
 ) -> list[list[str]]:
     """One study's population, participant and dietitian pages; its private index rows."""
-    (folder / "p").mkdir(parents=True)
     bands = ctx.rules.bands()
     view = population_view(ctx.marts, study_id, ctx.rules, ctx.names)
-    (folder / "population.html").write_text(
-        ctx.renderer.render("population", view=view), encoding="utf-8"
-    )
-    index, rows = [[study_id, "", "population", f"{folder.name}/population.html"]], []
+    pages.put(f"{folder}/population.html", ctx.renderer.render("population", view=view))
+    index, tokens = [[study_id, "", "population", f"{folder}/population.html"]], []
     for person in persons:
-        href = f"p/{participant_token(ctx.key, study_id, person['person_id'])}.html"
+        token = participant_token(ctx.key, study_id, person["person_id"])
         page = participant_view(
             person,
             ctx.foods.get((study_id, person["person_id"]), []),
@@ -92,21 +108,20 @@ def write_study(
             bands,
             ctx.names,
         )
-        (folder / href).write_text(ctx.renderer.render("participant", view=page), encoding="utf-8")
-        rows.append(dietitian_row(person, href, bands))
-        index.append([study_id, person["person_id"], "participant", f"{folder.name}/{href}"])
-    team_file = f"team-{team_token(ctx.key, study_id)}.html"
+        pages.put(f"{folder}/p/{token}.html", ctx.renderer.render("participant", view=page))
+        tokens.append(token)
+        index.append([study_id, person["person_id"], "participant", f"{folder}/p/{token}.html"])
+    team_file = f"{folder}/team-{team_token(ctx.key, study_id)}.html"
+    data = island(study_id, folder, persons, tokens, bands)
     team = {
         "study_id": study_id,
-        "n": f"{len(rows):,}",
-        "rows": rows,
-        "risk_counts": risk_counts(rows),
-        "flag_options": [short for short, _ in flag_texts(bands).values()],
+        "n": f"{len(persons):,}",
+        "island": island_json(data),
+        "risk_counts": risk_counts(data),
+        "flag_options": data["codes"]["flags"],
     }
-    (folder / team_file).write_text(
-        ctx.renderer.render("dietitian", with_script=True, view=team), encoding="utf-8"
-    )
-    index.append([study_id, "", "dietitian", f"{folder.name}/{team_file}"])
+    pages.put(team_file, ctx.renderer.render("dietitian", with_script=True, view=team))
+    index.append([study_id, "", "dietitian", team_file])
     return index
 
 
@@ -115,21 +130,57 @@ def _spreadsheet_safe(cell: str) -> str:
     return f"'{cell}" if cell.startswith(SPREADSHEET_FORMULA_START) else cell
 
 
+def index_text(rows: list[list[str]]) -> str:
+    """The team's map from ids to report files as CSV text (formula-looking cells defused)."""
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(["study_id", "person_id", "report", "path_in_reports_dir"])
+    writer.writerows([[_spreadsheet_safe(c) for c in row] for row in rows])
+    return text.getvalue()
+
+
 def write_private_index(path: Path, rows: list[list[str]]) -> None:
-    """The team's map from ids to report files (mode 0600, replaced atomically)."""
+    """The team's index (mode 0600, replaced atomically), written only when its text changed."""
+    text = index_text(rows)
+    if path.is_file() and path.read_bytes() == text.encode("utf-8"):
+        return
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(["study_id", "person_id", "report", "path_in_reports_dir"])
-        writer.writerows([[_spreadsheet_safe(c) for c in row] for row in rows])
+        out.write(text)
     os.replace(tmp, path)
+
+
+def manifest_name(run: dict) -> str:
+    """The manifest's name: the run id when it is a camg run id, else `unversioned`."""
+    run_id = str(run.get("run_id", ""))
+    return run_id if history.RUN_ID.match(run_id) else "unversioned"
+
+
+def kept_run_ids(marts_db: Path) -> set[str]:
+    """The runs the marts folder keeps (their report manifests are kept too)."""
+    return set(history.kept_runs(marts_db.parent))
+
+
+def render_pages(ctx: BuildContext, pages: store.PageSet) -> list[list[str]]:
+    """Render every page into the page set; the private index rows."""
+    index, studies = [], []
+    for (study_id,), persons in ctx.marts.persons.partition_by(
+        "study_id", as_dict=True, maintain_order=True
+    ).items():
+        folder = study_dir_name(study_id)
+        index += write_study(ctx, pages, folder, study_id, persons.to_dicts())
+        studies.append(
+            {"study_id": study_id, "href": f"{folder}/population.html", "n": f"{persons.height:,}"}
+        )
+    pages.put("index.html", ctx.renderer.render("index", studies=studies))
+    return index
 
 
 def build_reports(
     marts_db: Path, reports_dir: Path, key_path: Path, reference_dir: Path | None = None
 ) -> ReportSummary:
-    """Build every report from the published marts and swap the new set into `reports_dir`."""
+    """Build every report from the published marts; write changed pages and switch the folder."""
     reports_dir, key_path = reports_dir.resolve(), key_path.resolve()
     if key_path.is_relative_to(reports_dir):
         raise ValueError(f"the report key must live outside {reports_dir}, got {key_path}")
@@ -145,32 +196,60 @@ def build_reports(
         load_or_create_key(key_path),
         _foods_by_person(marts),
     )
-    staging = building_dir(reports_dir)
-    try:
-        index, studies = [], []
-        for (study_id,), persons in marts.persons.partition_by(
-            "study_id", as_dict=True, maintain_order=True
-        ).items():
-            folder = staging / study_dir_name(study_id)
-            index += write_study(ctx, folder, study_id, persons.to_dicts())
-            studies.append(
-                {
-                    "study_id": study_id,
-                    "href": f"{folder.name}/population.html",
-                    "n": f"{persons.height:,}",
-                }
-            )
-        (staging / "index.html").write_text(
-            ctx.renderer.render("index", studies=studies), encoding="utf-8"
-        )
-        if (reports_dir / ".gitkeep").exists():
-            (staging / ".gitkeep").touch()
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    index_path = key_path.with_name(INDEX_NAME)
-    write_private_index(index_path, index)
-    swap_in(staging, reports_dir)
+    run_id = manifest_name(latest_run(marts))
+    objects = store.store_dir(reports_dir)
+    with store.store_lock(objects):
+        pages = store.PageSet(objects)
+        index = render_pages(ctx, pages)
+        switched = publish_pages(pages.pages, index, reports_dir, key_path, run_id)
+        store.prune(objects, key_path.parent / store.MANIFESTS, kept_run_ids(marts_db) | {run_id})
     return ReportSummary(
-        reports_dir, index_path, len(studies), marts.persons.height, len(index) + 1
+        reports_dir,
+        key_path.with_name(INDEX_NAME),
+        run_id,
+        marts.persons["study_id"].n_unique(),
+        marts.persons.height,
+        len(pages.pages),
+        pages.written,
+        switched,
     )
+
+
+def publish_pages(
+    pages: dict[str, str], index: list[list[str]], reports_dir: Path, key_path: Path, run_id: str
+) -> bool:
+    """Record the run's manifest, switch the folder to its pages, and write the private index."""
+    store.write_manifest(store.manifest_path(key_path, run_id), run_id, pages, index)
+    switched = store.materialise(store.store_dir(reports_dir), pages, reports_dir)
+    write_private_index(key_path.with_name(INDEX_NAME), index)
+    return switched
+
+
+def switch_reports(
+    marts_db: Path, reports_dir: Path, key_path: Path, reference_dir: Path | None = None
+) -> ReportSummary:
+    """After a rollback: show the published run's reports again, from its manifest when kept.
+
+    Nothing is rendered when the run's manifest and objects are there; otherwise (a run published
+    with --no-reports, or one whose pages were pruned) the reports are built from its marts.
+    """
+    reports_dir, key_path = reports_dir.resolve(), key_path.resolve()
+    run_id = history.current_run_id(marts_db.parent) or "unversioned"
+    objects = store.store_dir(reports_dir)
+    with store.store_lock(objects):
+        found = store.read_manifest(store.manifest_path(key_path, run_id))
+        if found is not None and store.has_objects(objects, found[0]):
+            pages, index = found
+            switched = store.materialise(objects, pages, reports_dir)
+            write_private_index(key_path.with_name(INDEX_NAME), index)
+            return ReportSummary(
+                reports_dir,
+                key_path.with_name(INDEX_NAME),
+                run_id,
+                len({row[0] for row in index}),
+                sum(1 for row in index if row[2] == "participant"),
+                len(pages),
+                0,
+                switched,
+            )
+    return build_reports(marts_db, reports_dir, key_path, reference_dir)

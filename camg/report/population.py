@@ -235,11 +235,9 @@ def quality_section(marts: MartData, study_id: str) -> dict:
 
 
 def methods_section(marts: MartData, rules: Rules, from_mart: bool) -> dict:
-    """Run, versions and references."""
+    """Versions and references (no run id or time: the page changes only when its content does)."""
     run = marts.run_log.sort("finished_at").row(-1, named=True) if marts.run_log.height else {}
     return {
-        "run_id": run.get("run_id", "–"),
-        "finished": str(run.get("finished_at", "–")),
         "rules_version": run.get("rules_version", "–"),
         "composition_version": run.get("composition_version", "–"),
         "code_version": run.get("code_version", "–"),

@@ -5,6 +5,7 @@ charts, render hostile ids and food names as text, and the dietitian table must 
 Screenshots go to test-artifacts/screenshots/ (gitignored).
 """
 
+import csv
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -146,10 +147,39 @@ def test_dietitian_table_sorts_and_filters(browser: object, reports: dict[str, P
     assert risks
     assert set(risks) == {"high"}
     page.get_by_label("Risk level").select_option("")
+    assert page.locator("#row-count").inner_text() == "3 participants"
     link = page.get_by_role("link", name=HOSTILE_ID)
     assert link.get_attribute("href").startswith("p/")
     link.click()
     page.wait_for_load_state("load")
     assert "Your calcium and magnesium report" in page.locator("h1").inner_text()
+    visit.clean()
+    page.close()
+
+
+def test_dietitian_csv_holds_the_rows_shown(
+    browser: object, reports: dict[str, Path], tmp_path: Path
+) -> None:
+    visit = Visit(browser, reports["dietitian"])
+    page = visit.page
+    page.get_by_role("button", name="Ca mg").click()
+    page.get_by_role("button", name="Ca mg").click()  # descending
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download CSV (rows shown)").click()
+    target = tmp_path / download.value.suggested_filename
+    download.value.save_as(target)
+    assert target.name == "study_a-participants.csv"
+    with target.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["person_id"] for r in rows] == [r.strip() for r in _column(page, 1)]
+    assert SQL_ID in [r["person_id"] for r in rows]
+    assert HOSTILE_ID in [r["person_id"] for r in rows]
+    calcium = [float(r["calcium_mg"]) for r in rows if r["calcium_mg"]]
+    assert calcium == sorted(calcium, reverse=True)
+    page.get_by_label("Search id, group or flag").fill("drop table")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download CSV (rows shown)").click()
+    download.value.save_as(target)
+    assert target.read_bytes().count(b"\r\n") == 2  # header and the one row shown
     visit.clean()
     page.close()

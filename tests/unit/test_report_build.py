@@ -47,7 +47,7 @@ def test_build_writes_every_report_type(built: tuple) -> None:
     assert len(participant_pages) == 4
     assert all(re.fullmatch(r"[^/]+/p/[0-9a-f]{32}\.html", p) for p in participant_pages)
     assert len([p for p in pages if re.fullmatch(r"[^/]+/team-[0-9a-f]{20}\.html", p)]) == 2
-    assert not list(reports.parent.glob(".reports.*")), "no staging folder is left behind"
+    assert not list(reports.parent.glob(".reports.building-*")), "no staging folder is left behind"
 
 
 def test_hostile_text_is_escaped_everywhere(built: tuple) -> None:
@@ -116,7 +116,7 @@ def test_a_failed_build_leaves_the_old_reports(tmp_path: Path, built: tuple) -> 
     with pytest.raises(KeyError, match="ratio band"):
         build_reports(broken, reports, key, REFERENCE_DIR)
     assert _html(reports) == before
-    assert not list(reports.parent.glob(".reports.*"))
+    assert not list(reports.parent.glob(".reports.building-*"))
 
 
 def test_the_key_may_not_live_in_reports(tmp_path: Path, reference: Reference) -> None:
@@ -149,9 +149,7 @@ def test_population_report_uses_the_summary_mart(tmp_path: Path, reference: Refe
 
 
 def test_templates_refuse_missing_values_and_pin_the_assets() -> None:
-    renderer = Renderer(
-        {"run_id": "r", "generated": "g", "code_version": "c", "rules_version": "v"}
-    )
+    renderer = Renderer({"code_version": "c", "rules_version": "v", "composition_version": "f"})
     with pytest.raises(UndefinedError):
         renderer.render("participant", view={"study_id": "s"})
     html = renderer.render("index", studies=[{"study_id": "<s>", "href": "x", "n": "1"}])
