@@ -25,6 +25,8 @@ log = logging.getLogger("camg.cli")
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 200)
 
+# Prefect's home inside the marts folder (`use_camg_prefect_home`).
+PREFECT_HOME_DIR = ".prefect"
 RawOption = Annotated[Path | None, typer.Option("--raw", help="Folder of batches (CAMG_RAW_DIR).")]
 MartsOption = Annotated[Path | None, typer.Option("--marts", help="Marts folder (CAMG_MARTS_DIR).")]
 ReportsOption = Annotated[
@@ -54,10 +56,27 @@ RUN_HEADINGS = {
 @app.callback()
 def main() -> None:
     """camg: calcium and magnesium balance from dietary surveys."""
-    # No network here: Prefect's server must not try to send telemetry (set before Prefect loads).
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from flows.server import STARTUP_TIMEOUT_DEFAULT, STARTUP_TIMEOUT_SETTING
+
+    # No network here: neither Prefect's server nor its client may send usage data, and the client
+    # must not print its "collects anonymous usage data" notice (set before Prefect loads).
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    os.environ["DO_NOT_TRACK"] = "1"
     # A busy host starts Prefect's temporary server in more than its default 20 s.
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ.setdefault(STARTUP_TIMEOUT_SETTING, STARTUP_TIMEOUT_DEFAULT)
+
+
+def use_camg_prefect_home(settings: Settings, create: bool = True) -> None:
+    """Keep Prefect's state (database, profiles) in `<marts>/.prefect`, unless PREFECT_HOME is set.
+
+    So `camg status` lists this installation's flow runs, not every flow named camg that ever ran
+    under the user's shared `~/.prefect`. Must run before Prefect is imported.
+    """
+    home = (settings.marts_dir / PREFECT_HOME_DIR).resolve()
+    if "PREFECT_HOME" not in os.environ:
+        if create:  # Prefect's server opens its SQLite file there and makes no folder
+            home.mkdir(parents=True, exist_ok=True)
+        os.environ["PREFECT_HOME"] = str(home)
 
 
 def load_settings(config: Path | None, **overrides: object) -> Settings:
@@ -135,7 +154,6 @@ def run(
     published, 1 when nothing was (the published marts are then left as they were).
     """
     from camg.logs import StepProgress, log_to_file, quiet_console_handlers
-    from flows.camg_flow import with_task_runner
 
     settings = load_settings(
         config,
@@ -146,13 +164,21 @@ def run(
         dask_scheduler=dask,
     )
     require_raw_dir(settings)
+    use_camg_prefect_home(settings)
+    from flows.camg_flow import with_task_runner
+    from flows.server import ServerStartTimeout, stopped_on_signals, with_startup_retry
+
     if not verbose:
         quiet_console_handlers()
-    with log_to_file(settings), study_view(settings) as run_settings:
+    with log_to_file(settings), study_view(settings) as run_settings, stopped_on_signals():
         log.info("camg run started: raw %s, marts %s", settings.raw_dir, settings.marts_dir)
         try:
             with nullcontext() if verbose else StepProgress(err):
-                published = with_task_runner(run_settings)(run_settings)
+                published = with_startup_retry(lambda: with_task_runner(run_settings)(run_settings))
+        except ServerStartTimeout as exc:
+            log.info("camg run did not start: %s", exc)
+            err.print(f"[red]camg run did not start, nothing was published:[/] {exc}")
+            raise typer.Exit(code=1) from None
         except Exception as exc:
             log.exception("camg run failed, nothing was published")
             err.print(f"[red]camg run failed, nothing was published:[/] {exc}")
@@ -190,6 +216,7 @@ def serve(
         prefect_port=port,
     ).resolved()
     require_raw_dir(settings)
+    use_camg_prefect_home(settings)
     with log_to_file(settings):
         log.info(
             "camg serve: deployment camg/%s, cron %r in %s, raw %s, marts %s",
@@ -288,6 +315,7 @@ def status(
     settings = load_settings(config, marts_dir=marts)
     found = show_status(settings.marts_dir, limit)
     if prefect:
+        use_camg_prefect_home(settings, create=False)
         show_prefect_runs(settings, limit)
     if not found:
         raise typer.Exit(code=1)

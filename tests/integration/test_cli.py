@@ -42,17 +42,25 @@ def write_bad_batch(raw_dir: Path) -> Path:
 
 
 def camg_env(root: Path, **extra: str) -> dict[str, str]:
-    """The environment of a `camg` subprocess: folders under `root`, its own Prefect home."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CAMG_", "PREFECT_API"))}
+    """The environment of a `camg` subprocess: folders under `root`, no Prefect or telemetry setting.
+
+    camg itself keeps Prefect's state in `<marts>/.prefect` and turns telemetry off; only the
+    start-up timeout of Prefect's temporary server is passed on (conftest sets it for the host).
+    """
+    timeout = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("CAMG_", "PREFECT_")) and k != "DO_NOT_TRACK"
+    }
     return {
         **env,
+        timeout: os.environ.get(timeout, "120"),
         "CAMG_RAW_DIR": str(root / "raw"),
         "CAMG_MARTS_DIR": str(root / "marts"),
         "CAMG_REPORTS_DIR": str(root / "reports"),
         "CAMG_REFERENCE_DIR": str(REFERENCE_DIR),
         "CAMG_LOG_DIR": str(root / "logs"),
-        "PREFECT_HOME": str(root / "prefect"),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         **extra,
     }
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from camg.config import Settings, converted, machine_timezone
+from camg.config import Settings, SettingsError, converted, machine_timezone
 
 TOML = """
 [camg]
@@ -80,18 +80,58 @@ def test_unknown_key_in_file_is_an_error(tmp_path):
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"CAMG_KEEP_RUNS": "0"}, "keep_runs must be > 0"),
-        ({"CAMG_KEEP_RUNS": "many"}, "invalid literal"),
-        ({"CAMG_LOCK_TIMEOUT_SECONDS": "-1"}, "lock_timeout_seconds"),
-        ({"CAMG_SCHEDULE_CRON": "0 2 * *"}, "5 fields"),
-        ({"CAMG_TIMEZONE": "Mars/Olympus"}, "unknown timezone"),
-        ({"CAMG_STUDY": "../etc"}, "batch folder name"),
+        ({"CAMG_KEEP_RUNS": "0"}, "CAMG_KEEP_RUNS = '0': must be above 0"),
+        ({"CAMG_KEEP_RUNS": "abc"}, "CAMG_KEEP_RUNS = 'abc': not a whole number"),
+        ({"CAMG_KEEP_RUNS": "2.5"}, "CAMG_KEEP_RUNS = '2.5': not a whole number"),
+        (
+            {"CAMG_LOCK_TIMEOUT_SECONDS": "-1"},
+            "CAMG_LOCK_TIMEOUT_SECONDS = '-1': must be 0 or more",
+        ),
+        ({"CAMG_LOCK_TIMEOUT_SECONDS": "soon"}, "CAMG_LOCK_TIMEOUT_SECONDS = 'soon': not a number"),
+        ({"CAMG_SCHEDULE_CRON": "0 2 * *"}, "CAMG_SCHEDULE_CRON = '0 2 \\* \\*': needs 5 fields"),
+        (
+            {"CAMG_SCHEDULE_CRON": "61 2 * * *"},
+            "minute field '61': '61' is not a value from 0 to 59",
+        ),
+        ({"CAMG_SCHEDULE_CRON": "0 2 * * 8"}, "day of week field '8'"),
+        ({"CAMG_SCHEDULE_CRON": "0 2 * 13 *"}, "month field '13'"),
+        ({"CAMG_SCHEDULE_CRON": "0 2 */0 * *"}, "step '0'"),
+        ({"CAMG_SCHEDULE_CRON": "0 x * * *"}, "hour field 'x'"),
+        ({"CAMG_TIMEZONE": "Mars/Olympus"}, "CAMG_TIMEZONE = 'Mars/Olympus': unknown timezone"),
+        ({"CAMG_STUDY": "../etc"}, "CAMG_STUDY = '../etc': must be a batch folder name"),
         ({"CAMG_STUDY": ".hidden"}, "batch folder name"),
+        ({"CAMG_PREFECT_PORT": "70000"}, "CAMG_PREFECT_PORT = '70000': must be a port"),
+        ({"CAMG_LOG_LEVEL": "LOUD"}, "CAMG_LOG_LEVEL = 'LOUD': must be one of DEBUG"),
+        ({"CAMG_DEPLOYMENT_NAME": "a/b"}, "CAMG_DEPLOYMENT_NAME = 'a/b'"),
+        ({"CAMG_DASK_SCHEDULER": "myhost"}, "CAMG_DASK_SCHEDULER = 'myhost'"),
+        ({"CAMG_FILE_WORKERS": "٣"}, "CAMG_FILE_WORKERS = '٣': not a whole number"),
     ],
 )
-def test_bad_values_are_refused_at_load(env, message):
-    with pytest.raises(ValueError, match=message):
+def test_bad_values_are_refused_at_load_naming_the_setting_and_value(env, message):
+    with pytest.raises(SettingsError, match=message):
         Settings.load(environ=env)
+
+
+@pytest.mark.parametrize(
+    "cron", ["0 2 * * *", "*/15 0-6,22 1 jan,jul 0", "30 1 * * mon-fri", "0 0 1-31/2 * 7"]
+)
+def test_good_cron_expressions_are_kept(cron):
+    assert Settings.load(environ={"CAMG_SCHEDULE_CRON": cron}).schedule_cron == cron
+
+
+def test_a_bad_toml_value_names_the_key_and_the_file(tmp_path):
+    path = tmp_path / "camg.toml"
+    path.write_text('[camg]\nkeep_runs = "many"\n')
+    with pytest.raises(SettingsError, match=f"keep_runs in {path} = 'many': not a whole number"):
+        Settings.load(path, environ={})
+    path.write_text("[camg\n")
+    with pytest.raises(SettingsError, match=f"camg settings file {path}"):
+        Settings.load(path, environ={})
+
+
+def test_a_bad_value_built_in_code_is_refused_too():
+    with pytest.raises(SettingsError, match="camg setting keep_runs = 0: must be above 0"):
+        Settings(keep_runs=0)
 
 
 @pytest.mark.parametrize(

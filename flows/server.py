@@ -1,0 +1,81 @@
+"""Prefect's temporary API server for one-off runs: a start-up retry, and no orphan on a signal.
+
+A one-off `camg run` talks to Prefect's temporary server, a `uvicorn` child process that Prefect
+starts on first use and stops from an `atexit` hook. Two things go wrong on a busy host:
+- the server needs longer than its start-up timeout; Prefect then raises "Timed out while
+  attempting to connect..." and leaves the slow child running. camg stops that child and tries once
+  more (nothing of the run has happened yet: the server starts before the flow's first step);
+- a SIGTERM kills Python without running `atexit` hooks, so the child outlives the run. camg turns
+  SIGTERM (like Ctrl-C's SIGINT) into an exception: the run ends as Crashed, the hooks run and the
+  server stops.
+"""
+
+import logging
+import os
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+STARTUP_TIMEOUT_SETTING = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
+# Prefect's own default is 20 s: a loaded 2-core host needs more.
+STARTUP_TIMEOUT_DEFAULT = "120"
+TIMED_OUT = "Timed out while attempting to connect to ephemeral Prefect API server"
+log = logging.getLogger("camg.server")
+T = TypeVar("T")
+
+
+class ServerStartTimeout(RuntimeError):
+    """Prefect's temporary server did not answer within its start-up timeout, twice."""
+
+
+def startup_timeout_seconds() -> str:
+    """The start-up timeout in force (the user's value, else camg's default)."""
+    return os.environ.get(STARTUP_TIMEOUT_SETTING, STARTUP_TIMEOUT_DEFAULT)
+
+
+def stop_temporary_servers() -> None:
+    """Stop every temporary server this process started (also one still starting)."""
+    from prefect.server.api.server import SubprocessASGIServer
+
+    for server in list(SubprocessASGIServer._instances.values()):
+        server.stop()
+
+
+def with_startup_retry(call: Callable[[], T]) -> T:
+    """`call()`, once more if Prefect's temporary server timed out starting; then a short error."""
+    for attempt in (1, 2):
+        try:
+            return call()
+        except RuntimeError as exc:
+            if TIMED_OUT not in str(exc):
+                raise
+            stop_temporary_servers()
+            if attempt == 2:
+                raise ServerStartTimeout(
+                    f"Prefect's temporary server did not start within {startup_timeout_seconds()} s, "
+                    f"twice; raise {STARTUP_TIMEOUT_SETTING} on a busy host"
+                ) from None
+            log.info("Prefect's temporary server was slow to start; trying once more")
+    raise AssertionError("unreachable")
+
+
+def raise_interrupt(signum: int, frame: Any) -> None:
+    """A signal handler that unwinds the program the way Ctrl-C does."""
+    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+
+@contextmanager
+def stopped_on_signals() -> Iterator[None]:
+    """While inside, SIGTERM unwinds the program like SIGINT (Ctrl-C) does.
+
+    Unwinding runs Prefect's `atexit` hooks in order: its log and event workers send what they
+    hold, then the temporary server stops. During a flow run Prefect installs its own SIGTERM
+    handler (it marks the run Crashed and raises); this one covers the moments before and after,
+    e.g. while the server is still starting.
+    """
+    previous = signal.signal(signal.SIGTERM, raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
