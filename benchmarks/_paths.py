@@ -106,7 +106,7 @@ def camg_path(raw: Path, out: Path, step: Steps) -> None:
     person = study_marts.study_marts(diary, people, divisors, ref, marts_dir)
     step("persons+population (by study)")
     totals = crosscheck.validate_recall_totals(combine.combined_totals(reads))
-    checked = crosscheck.export_crosscheck(marts.source_items(diary, totals.kept), totals.kept)
+    checked = crosscheck.export_crosscheck(marts.source_items(diary, totals.kept), totals.kept, ref)
     quarantine = marts.run_quarantine(diary, people, totals)
     counts = marts.run_counts(diary, people, totals)
     manifest = marts.run_manifest(reads, counts)

@@ -19,7 +19,15 @@ import pyarrow.parquet as pq
 
 from camg import assess, slices
 from camg.cache import ReadCache
-from camg.parts import Part, bounded_connection, finish_part, parts_root, prune_parts, temp_folder
+from camg.parts import (
+    Part,
+    bounded_connection,
+    finish_part,
+    load_part,
+    parts_root,
+    prune_parts,
+    temp_folder,
+)
 from camg.queries import query
 from schemas import empty_frame
 from schemas.diary import IntakeItem
@@ -145,8 +153,8 @@ def without_repeats(part: Part, repeats: pl.DataFrame, marts_dir: Path) -> Part:
     lines = repeats["source_line"].sort()
     digest = hashlib.sha256(lines.cast(pl.String).str.join(",").item().encode()).hexdigest()[:16]
     folder = parts_root(marts_dir) / f"{part.key}-without-{digest}"
-    if (folder / "part.json").exists():
-        return replace(part, key=folder.name, folder=str(folder), reused=True)
+    if (reused := load_part(folder)) is not None:  # its own counts, not the original part's
+        return reused
     tmp = temp_folder(folder, part)
     items = pq.ParquetFile(part.path("items"))
     empty = pl.DataFrame(schema=pl.read_parquet_schema(part.path("items")))

@@ -55,7 +55,9 @@ def person_days(items: pl.DataFrame) -> pl.DataFrame:
 
 def calcium_to_magnesium_mass_ratio() -> pl.Expr:
     """Ca mg / Mg mg from total intake; null (never infinite) when Mg is 0 or unknown."""
-    return pl.when(pl.col("magnesium_mg") > 0).then(pl.col("calcium_mg") / pl.col("magnesium_mg"))
+    ratio = pl.col("calcium_mg") / pl.col("magnesium_mg")
+    # A tiny positive Mg (1e-320 mg) overflows the quotient: undefined too, never infinite.
+    return pl.when((pl.col("magnesium_mg") > 0) & ratio.is_finite()).then(ratio)
 
 
 def calcium_to_magnesium_molar_ratio() -> pl.Expr:

@@ -10,18 +10,21 @@ The cache is only an optimisation: a missing or damaged entry means "parse the f
 import functools
 import hashlib
 import json
+import logging
 import os
 import shutil
 from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 import camg
 import schemas
 
 CACHE_DIR = Path(".cache") / "ingest"
+LOG = logging.getLogger(__name__)
 # Every file of the installed packages that can shape a cached result (code, SQL, templates, data).
 PACKAGE_SUFFIXES = (".py", ".sql", ".toml", ".csv", ".html", ".j2", ".css", ".js")
 
@@ -88,8 +91,16 @@ class ReadCache:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
             wanted = [k for k in meta["kinds"] if kinds is None or k in kinds]
             frames = {kind: pl.read_parquet(self.root / f"{key}.{kind}.parquet") for kind in wanted}
-        except (OSError, ValueError, KeyError, pl.exceptions.PolarsError):
+        except FileNotFoundError:
             return None
+        except (OSError, ValueError, KeyError, TypeError, pl.exceptions.PolarsError) as exc:
+            return damaged(meta_path, exc)
+        # Kinds left on disk (a first pass leaves the diary rows there): their footers must be whole.
+        diary_rows = meta.get("diary_rows") if "diary" in meta["kinds"] else None
+        for kind in set(meta["kinds"]) - set(frames):
+            rows = parquet_rows(self.path(key, kind))
+            if rows is None or (kind == "diary" and diary_rows is not None and rows != diary_rows):
+                return damaged(self.path(key, kind), "unreadable or wrong row count")
         return meta, frames
 
     def store(
@@ -150,11 +161,36 @@ def write_folder(folder: Path, frames: Mapping[str, pl.DataFrame]) -> None:
 
 
 def folder_heights(folder: Path) -> dict[str, int] | None:
-    """Row counts by kind of a complete `write_folder` folder, or None when it is absent or partial."""
+    """Row counts by kind of a complete `write_folder` folder, or None when absent, partial or damaged.
+
+    Each kind's Parquet footer must hold the row count the marker recorded: a truncated or
+    overwritten file makes the folder a miss (recomputed and rewritten), never a crash.
+    """
     try:
-        return json.loads((folder / FOLDER_MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        heights = json.loads((folder / FOLDER_MARKER).read_text(encoding="utf-8"))
+    except FileNotFoundError:
         return None
+    except (OSError, ValueError) as exc:
+        return damaged(folder, exc)
+    if not isinstance(heights, dict):
+        return damaged(folder, "marker is not a table of row counts")
+    for kind, height in heights.items():
+        if parquet_rows(folder / f"{kind}.parquet") != height:
+            return damaged(folder / f"{kind}.parquet", "unreadable or wrong row count")
+    return heights
+
+
+def parquet_rows(path: Path) -> int | None:
+    """The row count a Parquet file's footer holds, or None when the file is missing or damaged."""
+    try:
+        return pq.read_metadata(path).num_rows
+    except (OSError, ValueError, pa.ArrowException):
+        return None
+
+
+def damaged(path: Path, reason: object) -> None:
+    """Log a damaged cache entry (it is then a miss: recomputed and overwritten) and return None."""
+    LOG.warning("cache entry %s is damaged (%s): computing it again", path, reason)
 
 
 def prune_folders(root: Path, used: Collection[Path]) -> int:

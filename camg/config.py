@@ -47,6 +47,8 @@ class Settings:
     # How many files the default (thread) runner works on at once: each holds one file or slice in
     # memory, so this multiplies peak memory; polars already uses every core inside one file.
     file_workers: int = 2
+    # Bytes a compressed raw file may expand to; past it the file is failed, not read into memory.
+    max_expanded_bytes: int = 1 << 30
 
     def __post_init__(self) -> None:
         """Refuse values that would only fail later, in the middle of a nightly run."""
@@ -177,6 +179,7 @@ CHECKS: dict[str, Callable[[Any], str]] = {
     "keep_runs": positive,
     "log_max_bytes": positive,
     "file_workers": positive,
+    "max_expanded_bytes": positive,
     "log_backup_count": non_negative,
     "lock_timeout_seconds": non_negative,
     "prefect_port": lambda port: "" if 0 < port < 65536 else "must be a port from 1 to 65535",

@@ -10,8 +10,8 @@ import duckdb
 import polars as pl
 
 from camg.queries import query
+from camg.reference import Reference
 from camg.rules import (
-    INT_TEXT,
     Rule,
     Validated,
     apply_rules,
@@ -23,6 +23,9 @@ from camg.rules import (
 from schemas.diary import ExportCrosscheck, RecallTotal
 
 RECORD_KIND = "recall_total"
+# A recall number: a whole number of at most 9 ASCII digits (the diary's recall-day ceiling is far
+# below; more digits would not fit the integer column the recall is kept in).
+RECALL_NUMBER_TEXT = r"^[+]?[0-9]{1,9}(\.0*)?$"
 
 
 def total_rules() -> list[Rule]:
@@ -34,14 +37,15 @@ def total_rules() -> list[Rule]:
         Rule(
             "recall_day.invalid",
             "recall number is missing or not a whole number >= 1",
-            ~text("recall_day").str.contains(INT_TEXT).fill_null(False)
+            ~text("recall_day").str.contains(RECALL_NUMBER_TEXT).fill_null(False)
             | (number("recall_day") < 1),
         ),
         Rule(
             "recall_total.unparseable",
-            "the export's Ca or Mg total is not a non-negative number",
+            "the export's Ca or Mg total is not a finite non-negative number",
             pl.any_horizontal(
-                text(n).is_not_null() & ~(number(n) >= 0).fill_null(False) for n in nutrients
+                text(n).is_not_null() & ~((number(n) >= 0) & number(n).is_finite()).fill_null(False)
+                for n in nutrients
             ),
         ),
     ]
@@ -70,10 +74,17 @@ def validate_recall_totals(raw: pl.DataFrame) -> Validated:
     return Validated(RecallTotal.validate(kept), quarantine_rows(bad, RECORD_KIND))
 
 
-def export_crosscheck(items: pl.DataFrame, totals: pl.DataFrame) -> pl.DataFrame:
-    """One row per recall the export totals: camg's Ca/Mg, the export's, camg minus export."""
+def export_crosscheck(
+    items: pl.DataFrame, totals: pl.DataFrame, reference: Reference
+) -> pl.DataFrame:
+    """One row per recall the export totals: camg's Ca/Mg, the export's, camg minus export.
+
+    And whether the kept items' own reported values disagree with the export's total beyond
+    rounding (`crosscheck.recall_total_tolerance_mg`): a recall that lost items shows there.
+    """
+    tolerance = reference.threshold("crosscheck.recall_total_tolerance_mg")
     with duckdb.connect() as con:
         con.register("intake_item", items.to_arrow())
         con.register("recall_total", totals.to_arrow())
-        result = con.sql(query("export_crosscheck")).pl()
+        result = con.sql(query("export_crosscheck"), params={"tolerance_mg": tolerance}).pl()
     return ExportCrosscheck.validate(result)

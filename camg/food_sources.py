@@ -103,14 +103,16 @@ def source_keys() -> list[pl.Expr]:
     """
     fndds = (pl.col("food_system") == "fndds") & pl.col("food_code").str.contains(r"^\d{8}$")
     supplement = pl.col("item_kind") == "supplement"
+    # A food reported by description alone (allowed by the contract) has no system: "(none)".
+    system = pl.coalesce("food_system", pl.lit("(none)"))
     return [
-        pl.when(supplement).then(pl.lit("supplement")).otherwise("food_system").alias("system"),
+        pl.when(supplement).then(pl.lit("supplement")).otherwise(system).alias("system"),
         pl.coalesce("food_code", "food_description", pl.lit("(none)")).alias("code"),
         pl.when(supplement)
         .then(pl.lit("supplement"))
         .when(fndds)
         .then(pl.col("food_code").str.slice(0, 2))
-        .otherwise("food_system")
+        .otherwise(system)
         .alias("group_code"),
         pl.when(supplement)
         .then(pl.lit("supplement"))

@@ -67,14 +67,16 @@ def participant_rules(reference: Reference) -> list[Rule]:
         ),
         Rule(
             "participant.invalid_design",
-            "survey weight is negative or not a number",
-            (text("weight").is_not_null() & ~(number("weight") >= 0).fill_null(False))
-            | (
-                text("weight_two_day").is_not_null()
-                & ~(number("weight_two_day") >= 0).fill_null(False)
-            ),
+            "survey weight is negative, infinite or not a number",
+            ~valid_weight("weight") | ~valid_weight("weight_two_day"),
         ),
     ]
+
+
+def valid_weight(column: str) -> pl.Expr:
+    """True when the weight column is empty or a finite number >= 0 (the one weight rule)."""
+    value = number(column)
+    return text(column).is_null() | ((value >= 0) & value.is_finite()).fill_null(False)
 
 
 def age_in_months() -> pl.Expr:

@@ -20,7 +20,7 @@ import duckdb
 import polars as pl
 
 from camg import assess, enrich, population, slices, validate
-from camg.cache import ReadCache, code_hash
+from camg.cache import ReadCache, code_hash, damaged, parquet_rows
 from camg.ingest.batch import FileRead
 from camg.participants import People
 from camg.reference import Reference
@@ -111,13 +111,31 @@ def part_key(job: DiaryJob, participants: pl.DataFrame, reference: Reference) ->
 
 
 def load_part(folder: Path) -> Part | None:
-    """A part written before (reused), or None when absent or unreadable."""
+    """A part written before (reused), or None when absent or damaged (then deleted, made again).
+
+    Damaged: part.json unreadable, or a Parquet file whose footer is unreadable or whose row count
+    is not the one part.json records.
+    """
+    if not folder.exists():
+        return None
     try:
         meta = json.loads((folder / "part.json").read_text(encoding="utf-8"))
         meta["keyed_days"] = tuple(meta["keyed_days"])
-        return Part(**{**meta, "folder": str(folder), "reused": True})
-    except (OSError, ValueError, TypeError, KeyError):
-        return None
+        part = Part(**{**meta, "folder": str(folder), "reused": True})
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        return discard_part(folder, exc)
+    expected = {"items": part.rows_kept, "quarantine": part.rows_quarantined}
+    for kind in KINDS:
+        rows = parquet_rows(part.path(kind))
+        if rows is None or rows != expected.get(kind, rows):
+            return discard_part(folder, f"{kind}.parquet unreadable or wrong row count")
+    return part
+
+
+def discard_part(folder: Path, reason: object) -> None:
+    """Log and delete a damaged part folder (a miss: the part is made again in its place)."""
+    damaged(folder, reason)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def temp_folder(folder: Path, tag: object) -> Path:

@@ -13,8 +13,9 @@ import polars as pl
 
 from schemas.quarantine import QuarantineRow
 
-FLOAT_TEXT = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
-INT_TEXT = r"^[+-]?\d+(\.0*)?$"
+# ASCII digits only: the regex engine's \d also matches other scripts' digits, which no cast reads.
+FLOAT_TEXT = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+INT_TEXT = r"^[+-]?[0-9]+(\.0*)?$"
 NOT_FINITE_TEXT = r"(?i)^[+-]?(nan|inf|infinity)$"
 
 

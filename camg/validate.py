@@ -7,6 +7,7 @@ backstop at the stage boundary) is in `camg.rules`.
 import polars as pl
 
 from camg.ingest import sidecar
+from camg.ingest.sidecar import usable_weight
 from camg.reference import ANY_FOOD, Reference, canonical_unit
 from camg.rules import (
     INT_TEXT,
@@ -21,6 +22,9 @@ from camg.rules import (
     text,
 )
 from schemas.diary import ITEM_KINDS, DiaryRow
+
+# The dietary weights a diary export may carry on each row (NHANES WTDRD1, WTDR2D).
+WEIGHT_COLUMNS = ("weight_one_day", "weight_two_day")
 
 
 def diary_rules(reference: Reference) -> list[Rule]:
@@ -71,6 +75,13 @@ def diary_rules(reference: Reference) -> list[Rule]:
             "item_kind.unknown",
             f"item kind is not one of {ITEM_KINDS}",
             kind.is_not_null() & ~kind.is_in(ITEM_KINDS),
+        ),
+        Rule(
+            "weight.invalid",
+            "the survey weight this row carries is negative, infinite or not a number",
+            pl.any_horizontal(
+                text(w).is_not_null() & usable_weight(w).is_null() for w in WEIGHT_COLUMNS
+            ),
         ),
         Rule("amount.missing", "amount is empty", amount_text.is_null()),
         Rule(
@@ -201,7 +212,8 @@ def with_recall_day_from_dates(
         maintain_order="left",
     )
     day = pl.col("_day").cast(pl.Int64).cast(pl.String)
-    return numbered.with_columns(pl.coalesce(pl.col("recall_day"), day).alias("recall_day")).drop(
+    # text(): an empty or blank recall_day cell is no day, so the date numbers the row (issue 17).
+    return numbered.with_columns(pl.coalesce(text("recall_day"), day).alias("recall_day")).drop(
         "_pid", "_date", "_day"
     )
 
@@ -254,7 +266,7 @@ def validate_diary(
 
     `dates`: the study's intake dates when `raw` is one of its files (see with_recall_day_from_dates).
     """
-    for column in ("is_reliable_recall", "intake_date"):
+    for column in ("is_reliable_recall", "intake_date", *WEIGHT_COLUMNS):
         if column not in raw.columns:
             raw = raw.with_columns(pl.lit(None, dtype=pl.String).alias(column))
     with_known = with_lookups(with_recall_day_from_dates(raw, dates), participants, reference)

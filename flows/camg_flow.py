@@ -74,7 +74,10 @@ def pipeline(settings: Settings) -> Path:
     found = tasks.discover_raw(settings.raw_dir)
     # Per-file work is mapped, so a Dask task runner (settings.dask_scheduler) can fan it out.
     reads = tasks.read_raw_file.map(
-        found, unmapped(settings.raw_dir), unmapped(settings.marts_dir)
+        found,
+        unmapped(settings.raw_dir),
+        unmapped(settings.marts_dir),
+        unmapped(settings.max_expanded_bytes),
     ).result()
     tasks.prune_cache(settings.marts_dir, reads)
     # Participants, with the dietary weights their diary files carry (on disk, one file per study).
@@ -90,7 +93,9 @@ def pipeline(settings: Settings) -> Path:
     # Person-days and persons stay on disk; one study is in memory at a time.
     person = tasks.person_marts(diary, people, divisors, reference, settings.marts_dir)
     totals = tasks.validate_recall_totals(tasks.combined_totals(reads))
-    crosscheck = tasks.export_crosscheck(tasks.source_items(diary, totals.kept), totals.kept)
+    crosscheck = tasks.export_crosscheck(
+        tasks.source_items(diary, totals.kept), totals.kept, reference
+    )
     quarantine = tasks.run_quarantine(diary, people, totals)
     counts = tasks.run_counts(diary, people, totals)
     manifest = tasks.run_manifest(reads, counts)

@@ -3,6 +3,7 @@
 import pandera.polars as pa
 import polars as pl
 
+from schemas import FiniteNumbers
 from schemas.raw import RawRecord
 
 ITEM_KINDS = ["food", "supplement"]
@@ -29,7 +30,7 @@ class RawDiaryRow(RawRecord):
     supplement_magnesium_mg_per_unit: str = pa.Field(nullable=True)
 
 
-class DiaryRow(pa.DataFrameModel):
+class DiaryRow(FiniteNumbers):
     """One row per validated diary item: the canonical row of DESIGN section 2, typed."""
 
     source_file: str
@@ -77,7 +78,7 @@ class RawRecallTotal(RawRecord):
     reported_magnesium_mg: str = pa.Field(nullable=True)
 
 
-class RecallTotal(pa.DataFrameModel):
+class RecallTotal(FiniteNumbers):
     """One row per person and recall of an export's totals file: the export's own Ca and Mg."""
 
     source_file: str
@@ -94,7 +95,7 @@ class RecallTotal(pa.DataFrameModel):
         strict = True
 
 
-class ExportCrosscheck(pa.DataFrameModel):
+class ExportCrosscheck(FiniteNumbers):
     """One row per recall an export totals: camg's Ca/Mg beside the export's, and the difference."""
 
     study_id: str
@@ -109,6 +110,9 @@ class ExportCrosscheck(pa.DataFrameModel):
     magnesium_mg_camg: float = pa.Field(nullable=True)
     magnesium_mg_export: float = pa.Field(nullable=True)
     magnesium_mg_difference: float = pa.Field(nullable=True)
+    calcium_mg_items_reported: float = pa.Field(nullable=True)
+    magnesium_mg_items_reported: float = pa.Field(nullable=True)
+    is_items_disagreeing: bool
 
     class Config:
         """Exactly these columns."""

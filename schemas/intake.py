@@ -2,10 +2,12 @@
 
 import pandera.polars as pa
 
+from schemas import FiniteNumbers
+
 RISK_LEVELS = ["low", "moderate", "high", "unknown"]
 
 
-class PersonDay(pa.DataFrameModel):
+class PersonDay(FiniteNumbers):
     """One row per person and recall day: Ca and Mg from food, supplements and in total (mg)."""
 
     study_id: str
@@ -27,7 +29,7 @@ class PersonDay(pa.DataFrameModel):
         unique = ["study_id", "person_id", "recall_day"]
 
 
-class PersonIntake(pa.DataFrameModel):
+class PersonIntake(FiniteNumbers):
     """One row per person: mean daily intakes over their recall days, ratio, DRI values and flags.
 
     Flags are screening results on observed intake (a few days), not a diagnosis.

@@ -3,6 +3,7 @@
 import pandera.polars as pa
 import polars as pl
 
+from schemas import FiniteNumbers
 from schemas.raw import RawRecord
 
 SEXES = ["male", "female"]
@@ -22,7 +23,7 @@ class RawParticipant(RawRecord):
     psu: str = pa.Field(nullable=True)
 
 
-class Participant(pa.DataFrameModel):
+class Participant(FiniteNumbers):
     """One row per validated participant: sex, age, life stage and optional survey design.
 
     `weight` is the one-day (or only) survey weight, `weight_two_day` the weight for persons with two

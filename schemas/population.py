@@ -2,6 +2,8 @@
 
 import pandera.polars as pa
 
+from schemas import FiniteNumbers
+
 BASES = ["single_day", "usual_intake"]
 GROUPINGS = ["dri_age_group", "wweia_age_group", "overall"]
 SUMMARY_SEXES = ["male", "female", "all"]
@@ -21,7 +23,7 @@ STATISTICS = [
 SOURCE_LEVELS = ["food", "food_group"]
 
 
-class PopulationSummary(pa.DataFrameModel):
+class PopulationSummary(FiniteNumbers):
     """One row per study x basis x grouping x group (sex, age group, life stage) x measure x statistic.
 
     `pct_below` / `pct_above` rows (Ca:Mg ratio bands) are told apart by `threshold_rule_id`. Values of
@@ -66,7 +68,7 @@ class PopulationSummary(pa.DataFrameModel):
         ]
 
 
-class FoodSource(pa.DataFrameModel):
+class FoodSource(FiniteNumbers):
     """One row per study x level (`food` or `food_group`) x food system x code: share of Ca and Mg.
 
     Shares use the population-ratio method: sum over persons of weight x the source's mean daily

@@ -39,6 +39,26 @@ def integer_text(column: str) -> pl.Expr:
     return pl.col(column).str.strip_chars().str.replace(r"^(\d+)\.0+$", "${1}")
 
 
+# The Items file's own key of a row within a participant's recall (ASA24 researcher data
+# dictionary): the user's id, the attempt at the recall, the food's number in the recall and the
+# number of the food code within that food (a food reported with components, e.g. coffee with milk,
+# is one FoodNum with CodeNum 1, 2, ...). RecallNo and UserName are the day and person columns.
+ITEM_KEY_COLUMNS = ("userid", "recallattempt", "foodnum", "codenum")
+
+
+def asa24_item_key(rows: pl.DataFrame) -> pl.Expr:
+    """The item key as text (`UserID|RecallAttempt|FoodNum|CodeNum`); the line when FoodNum is absent.
+
+    A column the file lacks is left empty in the key, so older exports without CodeNum still work.
+    """
+    if "foodnum" not in rows.columns:
+        return pl.col("source_line").cast(pl.String)
+    parts = [
+        integer_text(c).fill_null("") if c in rows.columns else pl.lit("") for c in ITEM_KEY_COLUMNS
+    ]
+    return pl.concat_str(parts, separator="|")
+
+
 def read_items(rows: pl.DataFrame, header: list[str], source: Source) -> pl.DataFrame:
     """Raw diary rows from an ASA24 Items file (one row per food item, grams)."""
     rows = renamed_columns(rows, header, "lower")
@@ -50,9 +70,7 @@ def read_items(rows: pl.DataFrame, header: list[str], source: Source) -> pl.Data
         .then(pl.lit("true"))
         .otherwise(pl.lit("false"))
     )
-    item_key = (
-        integer_text("foodnum") if "foodnum" in rows.columns else pl.col("source_line").cast(str)
-    )
+    item_key = asa24_item_key(rows)
     return rows.select(
         *provenance_columns(source.source_file, source.study_id, len(header)),
         pl.col("username").alias("person_id"),

@@ -14,13 +14,14 @@ import pandera.polars as pa
 import polars as pl
 
 from camg.cache import ParquetStream, ReadCache, entry_key
-from camg.ingest import delimited, sidecar
+from camg.ingest import delimited, entries, sidecar
 from camg.ingest.delimited import (
+    MAX_EXPANDED_BYTES,
     DelimitedText,
     EmptyFileError,
     UnreadableFileError,
+    expanded,
     parse_delimited,
-    read_bytes,
 )
 from camg.ingest.formats import RAW_MODELS, recognise
 from camg.ingest.study import STUDY_FILE, Source, StudyConfig, load_study
@@ -38,7 +39,7 @@ class FileRead:
 
     source_file: str
     study_id: str
-    sha256: str
+    sha256: str | None  # None: not read (see `error`)
     size_bytes: int
     format: str | None = None
     status: str = "read"  # read, empty, failed, ignored, config
@@ -54,6 +55,7 @@ class FileRead:
     participant_rows: int | None = None
     weights: pl.DataFrame = field(default_factory=lambda: sidecar.dietary_weights(pl.DataFrame()))
     dates: pl.DataFrame = field(default_factory=lambda: sidecar.intake_dates(pl.DataFrame()))
+    streamed: bool = False  # the diary rows went straight into the cache entry
 
     @property
     def n_diary(self) -> int:
@@ -71,36 +73,27 @@ class FileRead:
         return self.participants.height if self.participant_rows is None else self.participant_rows
 
 
-def sha256_of(path: Path) -> str:
-    """The file's sha256, streamed so a large export is not held twice."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 class NoInputError(Exception):
     """The raw folder is missing or holds no file: publishing would replace good marts with empty ones."""
 
 
 def discover(raw_dir: Path) -> list[tuple[str, Path]]:
-    """(study_id, path) for every data file under raw/<study_id>/, sorted for a stable order."""
+    """(study_id, path) of every entry under the raw folder, sorted for a stable order.
+
+    Entries that will not be read (`camg.ingest.entries.refusal`) are listed too, so the manifest
+    names them with the reason; study_id is "" for an entry directly in the raw folder.
+    """
     if not raw_dir.is_dir():
         raise NoInputError(f"raw folder {raw_dir} does not exist (is the share mounted?)")
-    found = []
-    for batch in sorted(p for p in raw_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        for path in sorted(batch.rglob("*")):
-            if path.is_file() and not path.name.startswith("."):
-                found.append((batch.name, path))
-    if not found:
+    found = entries.walk(raw_dir)
+    if not any(entries.refusal(raw_dir, study_id, path) is None for study_id, path in found):
         raise NoInputError(f"raw folder {raw_dir} holds no batch file; nothing to publish")
     return found
 
 
-def parse_bytes(path: Path) -> DelimitedText:
+def parse_bytes(data: bytes, max_expanded_bytes: int = MAX_EXPANDED_BYTES) -> DelimitedText:
     """A file's records as text: SAS transport or delimited, gzip or not (from content, not name)."""
-    data = read_bytes(path)
+    data = expanded(data, max_expanded_bytes)
     return parse_xport(data) if is_xport(data) else parse_delimited(data)
 
 
@@ -160,29 +153,28 @@ def fill_rows(
         result.status, result.error = "empty", "header only: the file holds no records"
 
 
-def parse_file(path: Path, result: FileRead, source: Source, sink: DiarySink | None = None) -> bool:
-    """Parse one file into `result` (diary rows into `sink` if given).
-
-    False when the failure may be transient (do not cache it).
-    """
+def parse_file(
+    data: bytes,
+    result: FileRead,
+    source: Source,
+    sink: DiarySink | None = None,
+    max_expanded_bytes: int = MAX_EXPANDED_BYTES,
+) -> None:
+    """Parse one file's bytes into `result` (diary rows into `sink` if given)."""
     try:
-        text = parse_bytes(path)
+        text = parse_bytes(data, max_expanded_bytes)
     except EmptyFileError as exc:
         result.status, result.error = "empty", str(exc)
-        return True
+        return
     except (UnreadableFileError, UnicodeError) as exc:
         result.status, result.error = "failed", str(exc)
-        return True
-    except OSError as exc:
-        result.status, result.error = "failed", f"cannot read file: {exc}"
-        return False
+        return
     try:
         fill_rows(result, text, source, sink)
     except (pl.exceptions.PolarsError, pa.errors.SchemaError) as exc:
         result.status, result.error = "failed", f"reader error: {exc}"
         result.diary, result.participants = empty_raw_diary(), empty_raw_participants()
         result.totals = empty_raw_totals()
-    return True
 
 
 CACHED_FIELDS = ("format", "status", "error", "encoding")
@@ -209,6 +201,16 @@ def from_cache(result: FileRead, meta: dict, frames: dict[str, pl.DataFrame], sl
     result.read_from = "cache"
 
 
+def not_read(raw_dir: Path, study_id: str, path: Path, status: str, error: str) -> FileRead:
+    """The manifest entry of an entry that is not read (refused, vanished, unreadable)."""
+    try:
+        size = path.lstat().st_size
+    except OSError:
+        size = 0
+    name = entries.display_name(path.relative_to(raw_dir))
+    return FileRead(name, entries.display_name(study_id), None, size, status=status, error=error)
+
+
 def read_file(
     path: Path,
     raw_dir: Path,
@@ -216,24 +218,30 @@ def read_file(
     study: StudyConfig | None = None,
     cache: ReadCache | None = None,
     slim: bool = False,
+    max_expanded_bytes: int = MAX_EXPANDED_BYTES,
 ) -> FileRead:
     """Read one export file; never raises for bad content (the manifest says what went wrong).
 
-    `slim` (with a cache): the diary rows are stored in the cache and not returned, only their
-    count and side summaries, so a run's first pass holds O(files), not O(rows).
+    The file is read once: the bytes hashed for the cache key are the bytes parsed. `slim` (with a
+    cache): the diary rows are stored in the cache and not returned, only their count and side
+    summaries, so a run's first pass holds O(files), not O(rows).
     """
+    try:
+        data = entries.read_regular(path)
+    except FileNotFoundError:
+        return not_read(raw_dir, study_id, path, "failed", "file vanished before it was read")
+    except PermissionError:
+        return not_read(raw_dir, study_id, path, "failed", "permission denied: cannot read file")
+    except (OSError, ValueError) as exc:
+        return not_read(raw_dir, study_id, path, "failed", f"cannot read file: {exc}")
     source = Source(path.relative_to(raw_dir).as_posix(), study_id, study or StudyConfig())
-    result = FileRead(source.source_file, study_id, sha256_of(path), path.stat().st_size)
+    sha256 = hashlib.sha256(data).hexdigest()
+    result = FileRead(source.source_file, study_id, sha256, len(data))
     if path.suffix.lower() in NOT_DATA_SUFFIXES:
         result.status = "ignored"
         return result
-    key = entry_key(
-        result.sha256,
-        source.source_file,
-        study_id,
-        source.study.digest,
-        cache.version if cache else "",
-    )
+    version = cache.version if cache else ""
+    key = entry_key(sha256, source.source_file, study_id, source.study.digest, version)
     result.cache_key = key if cache else None
     slim = slim and cache is not None
     kinds = {"totals", "dates"} if slim else None  # slim: weights stay in the cache too
@@ -241,41 +249,63 @@ def read_file(
     if hit is not None and {*CACHED_FIELDS, *COUNTED_KINDS} <= hit[0].keys():  # else parse again
         from_cache(result, *hit, slim=slim)
         return result
-    result.read_from = "parsed"
-    sink = DiarySink(cache.stream(key, "diary")) if slim and cache else None
-    cacheable = parse_file(path, result, source, sink)
-    streamed = sink is not None and sink.rows > 0 and result.status != "failed"
-    if sink is not None:
-        sink.stream.close(keep=streamed)  # camg.parts reads the rows from there
-    if streamed:
-        result.diary_rows = sink.rows
-        result.weights, result.dates = sink.summaries()
-    else:
-        with_side_summaries(result)
-    if cache and cacheable:
-        meta = {name: getattr(result, name) for name in CACHED_FIELDS}
-        meta["diary_rows"] = result.n_diary
-        meta["participant_rows"] = result.participants.height
-        kinds = [*RAW_MODELS, *SIDE_KINDS]
-        frames = {k: getattr(result, k) for k in kinds if getattr(result, k).height}
-        cache.store(key, meta, frames, streamed=["diary"] if streamed else [])
-    if slim and cacheable and not streamed:
-        result.diary_rows, result.diary = result.diary.height, empty_raw_diary()
-    if slim and cacheable:
+    parsed(data, result, source, cache if slim else None, max_expanded_bytes)
+    if cache:
+        store(cache, result)
+    if slim and cache:
+        result.diary_rows = result.n_diary
+        result.diary = empty_raw_diary()
         result.participant_rows = result.participants.height
         result.participants = empty_raw_participants()
         result.weights = result.weights.clear()  # in the cache: `study_weights` reads them back
     return result
 
 
+def parsed(
+    data: bytes,
+    result: FileRead,
+    source: Source,
+    cache: ReadCache | None,
+    max_expanded_bytes: int,
+) -> None:
+    """Parse into `result`; with `cache` (a first pass), diary rows stream into its entry."""
+    result.read_from = "parsed"
+    key = result.cache_key
+    sink = DiarySink(cache.stream(key, "diary")) if cache and key else None
+    parse_file(data, result, source, sink, max_expanded_bytes)
+    streamed = sink is not None and sink.rows > 0 and result.status != "failed"
+    if sink is not None:
+        sink.stream.close(keep=streamed)  # camg.parts reads the rows from there
+    if streamed:
+        result.diary_rows = sink.rows
+        result.weights, result.dates = sink.summaries()
+        result.streamed = True
+    else:
+        with_side_summaries(result)
+
+
+def store(cache: ReadCache, result: FileRead) -> None:
+    """Write a parsed file's entry (its streamed diary rows are already there)."""
+    meta = {name: getattr(result, name) for name in CACHED_FIELDS}
+    meta["diary_rows"] = result.n_diary
+    meta["participant_rows"] = result.participants.height
+    kinds = [*RAW_MODELS, *SIDE_KINDS]
+    frames = {k: getattr(result, k) for k in kinds if getattr(result, k).height}
+    cache.store(result.cache_key, meta, frames, streamed=["diary"] if result.streamed else [])
+
+
 def study_read(batch_dir: Path, raw_dir: Path, error: str | None) -> FileRead:
     """The manifest entry of a batch's study.toml: `config` when used, `failed` with its error."""
     path = batch_dir / STUDY_FILE
+    try:
+        data = entries.read_regular(path)
+    except (OSError, ValueError) as exc:
+        return not_read(raw_dir, batch_dir.name, path, "failed", f"cannot read file: {exc}")
     return FileRead(
         path.relative_to(raw_dir).as_posix(),
         batch_dir.name,
-        sha256_of(path),
-        path.stat().st_size,
+        hashlib.sha256(data).hexdigest(),
+        len(data),
         format="study_toml",
         status="failed" if error else "config",
         error=error,
@@ -283,25 +313,37 @@ def study_read(batch_dir: Path, raw_dir: Path, error: str | None) -> FileRead:
 
 
 def read_found(
-    found: tuple[str, Path], raw_dir: Path, marts_dir: Path | None = None, slim: bool = False
+    found: tuple[str, Path],
+    raw_dir: Path,
+    marts_dir: Path | None = None,
+    slim: bool = False,
+    max_expanded_bytes: int = MAX_EXPANDED_BYTES,
 ) -> FileRead:
     """One discovered (study_id, path) read with its batch's study.toml; the unit of fan-out.
 
+    An entry outside the trust boundary (`camg.ingest.entries`) gets its manifest row and reason.
     With `marts_dir`, an unchanged file's rows come from the cache under it instead of a new parse
     (and with `slim`, diary rows stay there: see `read_file`).
     """
     study_id, path = found
+    if (refused := entries.refusal(raw_dir, study_id, path)) is not None:
+        return not_read(raw_dir, study_id, path, *refused)
     batch_dir = raw_dir / study_id
     study, error = load_study(batch_dir)
     if path == batch_dir / STUDY_FILE:
         return study_read(batch_dir, raw_dir, error)
     cache = ReadCache(marts_dir) if marts_dir is not None else None
-    return read_file(path, raw_dir, study_id, study, cache, slim)
+    return read_file(path, raw_dir, study_id, study, cache, slim, max_expanded_bytes)
 
 
-def scan_found(found: tuple[str, Path], raw_dir: Path, marts_dir: Path) -> FileRead:
+def scan_found(
+    found: tuple[str, Path],
+    raw_dir: Path,
+    marts_dir: Path,
+    max_expanded_bytes: int = MAX_EXPANDED_BYTES,
+) -> FileRead:
     """A run's first pass over one file: read (or reuse) it, leaving its diary rows in the cache."""
-    return read_found(found, raw_dir, marts_dir, slim=True)
+    return read_found(found, raw_dir, marts_dir, True, max_expanded_bytes)
 
 
 def prune_cache(marts_dir: Path, reads: list[FileRead]) -> int:

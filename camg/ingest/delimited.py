@@ -75,19 +75,48 @@ class DelimitedText:
             yield _split_lines(self.lines.slice(start, size), self.header, self.delimiter)
 
 
-def read_bytes(path: Path) -> bytes:
+# Bytes a gzip file may expand to unless the settings say otherwise (`max_expanded_bytes`): a
+# small file that expands without end (a "gzip bomb") is failed, not decompressed into memory.
+MAX_EXPANDED_BYTES = 1 << 30
+EXPAND_BLOCK = 1 << 20
+
+
+def read_bytes(path: Path, max_expanded_bytes: int = MAX_EXPANDED_BYTES) -> bytes:
     """The file's bytes, gunzipped when the content (not the name) says gzip."""
-    data = path.read_bytes()
-    if data[:2] == GZIP_MAGIC:
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise UnreadableFileError(f"gzip stream is damaged or truncated: {exc}") from exc
-    return data
+    return expanded(path.read_bytes(), max_expanded_bytes)
+
+
+def expanded(data: bytes, max_expanded_bytes: int = MAX_EXPANDED_BYTES) -> bytes:
+    """`data` gunzipped (streamed, every member) when it is gzip, else as it is.
+
+    Raises UnreadableFileError past `max_expanded_bytes` of output, so memory stays bounded.
+    """
+    if data[:2] != GZIP_MAGIC:
+        return data
+    out, size = [], 0
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            while block := stream.read(EXPAND_BLOCK):
+                size += len(block)
+                if size > max_expanded_bytes:
+                    raise UnreadableFileError(
+                        f"gzip file expands to more than {max_expanded_bytes:,} bytes "
+                        "(setting max_expanded_bytes): not read"
+                    )
+                out.append(block)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise UnreadableFileError(f"gzip stream is damaged or truncated: {exc}") from exc
+    return b"".join(out)
 
 
 def decode(data: bytes) -> tuple[str, str]:
-    """Text and encoding name: UTF-8 (with or without BOM), else Latin-1 (which decodes any byte)."""
+    """Text and encoding name: UTF-8 (with or without BOM), else decided line by line.
+
+    A file that is not valid UTF-8 as a whole is decoded per line: UTF-8 where the line is valid
+    UTF-8, else Latin-1 (which decodes any byte). A Latin-1 file is then read as Latin-1, and a UTF-8
+    file with one re-saved Latin-1 line keeps its other lines' text ("José" stays "José"): no line
+    is ever mojibake. The name is `latin-1` when no line needed UTF-8, else `utf-8+latin-1`.
+    """
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
@@ -95,7 +124,15 @@ def decode(data: bytes) -> tuple[str, str]:
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
-        return data.decode("latin-1"), "latin-1"
+        pass
+    lines, utf8_lines = [], 0
+    for line in data.split(b"\n"):
+        try:
+            lines.append(line.decode("utf-8"))
+            utf8_lines += not line.isascii()
+        except UnicodeDecodeError:
+            lines.append(line.decode("latin-1"))
+    return "\n".join(lines), "utf-8+latin-1" if utf8_lines else "latin-1"
 
 
 def looks_binary(data: bytes) -> bool:
@@ -120,28 +157,52 @@ def sniff_delimiter(header_line: str) -> str:
 
 
 def _physical_records(text: str, delimiter: str) -> Iterator[tuple[int, str, list[str]]]:
-    """Yield (first line number, raw text, fields) per CSV record, quoted newlines included."""
-    lines = io.StringIO(text, newline="")
-    consumed: list[str] = []
+    """Yield (first line number, raw text, fields) per CSV record, quoted newlines included.
+
+    A quote left open swallows the lines after it into one record. When a multi-line record has a
+    different number of fields than the header and its second line alone is a record of the
+    header's width, the quote was left open: only its first line is yielded (without fields, so it
+    is quarantined as ragged) and reading resumes at the next line.
+    """
+    lines = list(io.StringIO(text, newline=""))
+    pos = 0  # the next line the csv reader is fed
 
     def feed() -> Iterator[str]:
-        for line in lines:
-            consumed.append(line)
-            yield line
+        nonlocal pos
+        while pos < len(lines):
+            pos += 1
+            yield lines[pos - 1]
 
     reader = csv.reader(feed(), delimiter=delimiter, strict=False)
-    line_no = 1
+    n_header: int | None = None
     while True:
-        consumed.clear()
+        start = pos
         try:
             fields = next(reader)
         except StopIteration:
             return
         except csv.Error:
             fields = None  # an unparseable record; its raw text still goes to quarantine
-        raw = "".join(consumed)
-        yield line_no, raw.rstrip("\r\n"), fields if fields is not None else []
-        line_no += max(1, len(consumed))
+        if n_header is not None and swallowed(lines, start, pos, fields, delimiter, n_header):
+            yield start + 1, lines[start].rstrip("\r\n"), []
+            pos = start + 1
+            reader = csv.reader(feed(), delimiter=delimiter, strict=False)
+            continue
+        n_header = len(fields or []) if n_header is None else n_header
+        yield start + 1, "".join(lines[start:pos]).rstrip("\r\n"), fields or []
+
+
+def swallowed(
+    lines: list[str], start: int, end: int, fields: list[str] | None, delimiter: str, width: int
+) -> bool:
+    """True when lines[start:end] is one ragged record whose second line is a record by itself."""
+    if end - start < 2 or len(fields or []) == width:
+        return False
+    try:
+        alone = next(csv.reader([lines[start + 1]], delimiter=delimiter, strict=False), [])
+    except csv.Error:
+        return False
+    return len(alone) == width
 
 
 def unique_names(names: list[str]) -> list[str]:

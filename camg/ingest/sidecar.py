@@ -24,12 +24,21 @@ def dietary_weights(raw: pl.DataFrame) -> pl.DataFrame:
         raw.select(
             "study_id",
             _text("person_id").alias("person_id"),
-            _number("weight_one_day").alias("weight_one_day"),
-            _number("weight_two_day").alias("weight_two_day"),
+            usable_weight("weight_one_day").alias("weight_one_day"),
+            usable_weight("weight_two_day").alias("weight_two_day"),
         )
         .group_by("study_id", "person_id", maintain_order=True)
         .agg(pl.col("weight_one_day", "weight_two_day").drop_nulls().first())
     )
+
+
+def usable_weight(column: str) -> pl.Expr:
+    """A weight as a float; null when negative, infinite or not a number.
+
+    The rows that carry such a weight are quarantined as `weight.invalid` (`camg.validate`).
+    """
+    value = _number(column)
+    return pl.when((value >= 0) & value.is_finite()).then(value)
 
 
 def combined_weights(frames: list[pl.DataFrame]) -> pl.DataFrame:

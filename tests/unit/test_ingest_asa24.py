@@ -108,7 +108,7 @@ def test_items_become_canonical_rows_in_grams_with_fndds_codes(asa24):
         {
             "person_id": ["u1", "u1", "u1", "u1"],
             "recall_day": [1, 1, 2, 2],
-            "item_key": ["1", "2", "1", "2"],
+            "item_key": ["u1-guid|0|1|1", "u1-guid|0|2|2", "u1-guid|0|1|1", "u1-guid|0|2|2"],
             "food_code": ["11111000", "63101000", "51000100", "99999999"],
             "food_system": ["fndds"] * 4,
             "amount": [244.0, 182.0, 50.0, 30.0],
@@ -124,8 +124,8 @@ def test_breakoff_recall_is_quarantined(asa24):
     assert quarantine.select("source_line", "rule_id").rows() == [(6, "recall.not_reliable")]
 
 
-def test_crosscheck_puts_camg_beside_the_export_per_recall(asa24):
-    result = export_crosscheck(asa24["items"], asa24["totals"].kept)
+def test_crosscheck_puts_camg_beside_the_export_per_recall(asa24, reference):
+    result = export_crosscheck(asa24["items"], asa24["totals"].kept, reference)
     # u1 recall 1: milk 244 g x 113.01/100 = 275.7444 + apple 182 g x 5.97/100 = 10.8654 -> 286.6098 Ca;
     #   Mg 244 x 9.97/100 = 24.3268 + 182 x 4.95/100 = 9.009 -> 33.3358.
     # u1 recall 2: bread 50 g x 143.75/100 = 71.875 Ca, 50 x 22.32/100 = 11.16 Mg; 99999999 unmatched.
@@ -144,6 +144,11 @@ def test_crosscheck_puts_camg_beside_the_export_per_recall(asa24):
             "magnesium_mg_camg": [33.3358, 11.16, None],
             "magnesium_mg_export": [33.0, 11.0, 24.0],
             "magnesium_mg_difference": [0.3358, 0.16, None],
+            # The items' own CALC/MAGN: 276 + 11 = 287 against 290 (3 mg > 1 mg: disagree);
+            # 72 + 5 = 77 against 70; u2 kept nothing against 276.
+            "calcium_mg_items_reported": [287.0, 77.0, None],
+            "magnesium_mg_items_reported": [33.0, 16.0, None],
+            "is_items_disagreeing": [True, True, True],
         }
     )
     assert_frame_equal(result, expected, check_exact=False, abs_tol=1e-9)
@@ -171,4 +176,26 @@ def test_bad_total_rows_are_quarantined_under_named_rules():
         (5, "recall_total.unparseable"),
         (6, "row.ragged"),
         (7, "recall_total.duplicate"),
+    ]
+
+
+def test_components_of_one_food_are_distinct_items_and_totals_agree(tmp_path, reference):
+    # Issue 17: ASA24 reports a food with components as one FoodNum with CodeNum 1, 2: both are
+    # items (the export's real key), not a duplicate, so the recall agrees with its Totals row.
+    first = item("u1", 1, 2, 1, 1, "11111000", "244", "276", "24", "Coffee with milk: milk")
+    second = item("u1", 1, 2, 1, 1, "51000100", "50", "72", "11", "Coffee with milk: bread")
+    second[ITEMS_HEADER.index("CodeNum")] = "2"
+    batch = tmp_path / "raw" / "components"
+    batch.mkdir(parents=True)
+    (batch / "Items.csv").write_text(csv_text(ITEMS_HEADER, [first, second]))
+    (batch / "Totals.csv").write_text(csv_text(TOTALS_HEADER, [total("u1", 1, 2, "348", "35")]))
+    (batch / "participants.csv").write_text("participant_id,sex,age_years\nu1,F,34\n")
+    reads = read_raw(tmp_path / "raw")
+    people = validate_participants(combined_participants(reads), reference).kept
+    diary = validate_diary(combined_diary(reads), people, reference)
+    assert diary.quarantine.height == 0
+    totals = validate_recall_totals(combined_totals(reads))
+    checked = export_crosscheck(enrich(diary.kept, reference), totals.kept, reference)
+    assert checked.select("calcium_mg_items_reported", "is_items_disagreeing").rows() == [
+        (348.0, False)
     ]

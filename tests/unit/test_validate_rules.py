@@ -30,6 +30,8 @@ GOOD_DIARY = {
     "supplement_calcium_mg_per_unit": None,
     "supplement_magnesium_mg_per_unit": None,
     "is_reliable_recall": None,
+    "weight_one_day": None,
+    "weight_two_day": None,
 }
 SUPPLEMENT = {"item_kind": "supplement", "food_code": None, "unit": "tablet"}
 GOOD_PARTICIPANT = {
@@ -57,6 +59,10 @@ DIARY_CASES = [
     ("intake_date.invalid", {"recall_day": None, "intake_date": "2024-13-01"}),
     ("recall_day.invalid", {"recall_day": "1.5"}),
     ("recall_day.invalid", {"recall_day": None}),
+    ("recall_day.invalid", {"recall_day": "\u0661"}),  # issue 17: ARABIC-INDIC DIGIT ONE
+    ("weight.invalid", {"weight_one_day": "-1"}),  # issue 17: NHANES WTDRD1 on the item row
+    ("weight.invalid", {"weight_two_day": "1e999"}),
+    ("weight.invalid", {"weight_one_day": "nan"}),
     ("recall_day.out_of_range", {"recall_day": "0"}),
     ("recall_day.out_of_range", {"recall_day": "367"}),  # plausibility.recall_day_max = 366
     ("recall.not_reliable", {"is_reliable_recall": "false"}),
@@ -101,6 +107,8 @@ PARTICIPANT_CASES = [
     ("participant.invalid_life_stage", {"life_stage": "breastfeeding"}),
     ("participant.invalid_design", {"weight": "-1"}),
     ("participant.invalid_design", {"weight": "heavy"}),
+    ("participant.invalid_design", {"weight": "1e999"}),  # issue 17: overflows to inf
+    ("participant.invalid_design", {"weight_two_day": "-0.5"}),
 ]
 
 
@@ -173,3 +181,14 @@ def test_a_row_breaking_several_rules_gets_the_first(reference):
     raw = diary_frame([GOOD_DIARY, {**GOOD_DIARY, **change}])
     result = validate_diary(raw, known_people(reference), reference)
     assert result.quarantine["rule_id"].to_list() == ["person_id.missing"]
+
+
+def test_a_non_finite_number_is_quarantined_by_the_schema_guard(reference):
+    # Issue 17: a reported nutrient of 1e999 parses to inf; the stage's finiteness guard
+    # (schemas.FiniteNumbers) quarantines the row instead of publishing inf.
+    rows = [GOOD_DIARY, {**GOOD_DIARY, "source_line": 3, "reported_calcium_mg": "1e999"}]
+    result = validate_diary(diary_frame(rows), known_people(reference), reference)
+    assert result.quarantine.select("source_line", "rule_id").rows() == [
+        (3, "schema.DiaryRow.finite")
+    ]
+    assert result.kept["source_line"].to_list() == [2]
