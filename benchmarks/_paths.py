@@ -194,7 +194,8 @@ from person_day group by all;
 ITEM_FLOOR_SQL = """
 create table intake_item as
 with items as (
-    select filename as source_file, SEQN as person_id, 1 as recall_day, DR1IFDCD as food_code, DR1IGRMS as grams, DR1DRSTZ as status
+    select filename as source_file, SEQN as person_id, 1 as recall_day, DR1IFDCD as food_code,
+        DR1IGRMS as grams, DR1DRSTZ as status
     from read_csv($day1, filename = true,
         types = {'DR1IGRMS': 'DOUBLE', 'DR1IFDCD': 'BIGINT', 'DR1DRSTZ': 'BIGINT'})
     union all
