@@ -43,6 +43,7 @@ DAY_SUMS = [
     "magnesium_supplement_mg",
     "n_items",
     "n_unmatched_items",
+    "n_supplement_items",
 ]
 
 

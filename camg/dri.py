@@ -36,9 +36,14 @@ def age_band_label(age_min_months: pl.Expr, age_max_months: pl.Expr) -> pl.Expr:
     )
 
 
-def _matching_rules(profiles: pl.DataFrame, rules: pl.DataFrame) -> pl.DataFrame:
-    """Every (profile, DRI rule) pair whose sex, age band and life stage fit, best fit ranked first."""
-    dri = rules.filter(pl.col("nutrient").is_in(DRI_NUTRIENTS) & pl.col("kind").is_in(DRI_KINDS))
+def matching_rules(
+    profiles: pl.DataFrame, rules: pl.DataFrame, kinds: list[str] = DRI_KINDS
+) -> pl.DataFrame:
+    """The best-fitting rule of each kind for each profile (sex, age band and life stage fit).
+
+    A profile with an unknown age (an infant whose month is not known) fits no rule.
+    """
+    dri = rules.filter(pl.col("nutrient").is_in(DRI_NUTRIENTS) & pl.col("kind").is_in(kinds))
     pairs = profiles.join(dri, how="cross").filter(
         ((pl.col("sex_right") == pl.col("sex")) | (pl.col("sex_right") == "both"))
         & (pl.col("age_months") >= pl.col("age_min_months"))
@@ -69,7 +74,7 @@ def dri_for_profiles(profiles: pl.DataFrame, rules: pl.DataFrame) -> pl.DataFram
     """
     keys = ["sex", "age_months", "life_stage"]
     profiles = profiles.select(keys).unique()
-    matched = _matching_rules(profiles, rules).with_columns(
+    matched = matching_rules(profiles, rules).with_columns(
         pl.concat_str("nutrient", pl.lit("_"), "kind", pl.lit("_mg")).alias("column"),
     )
     values = matched.pivot(on="column", index=keys, values="value")

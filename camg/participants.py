@@ -58,7 +58,7 @@ def participant_rules(reference: Reference) -> list[Rule]:
         Rule(
             "participant.impossible_age",
             f"age is missing, negative or above {age_max:.0f} months",
-            ~age_in_months().is_between(0, age_max).fill_null(False),
+            ~known_age_months().is_between(0, age_max).fill_null(False),
         ),
         Rule(
             "participant.invalid_life_stage",
@@ -79,9 +79,20 @@ def valid_weight(column: str) -> pl.Expr:
     return text(column).is_null() | ((value >= 0) & value.is_finite()).fill_null(False)
 
 
-def age_in_months() -> pl.Expr:
-    """Age in whole months: `age_months` when given, else whole years x 12."""
+def known_age_months() -> pl.Expr:
+    """The age the row gives, in months (`age_months`, else years x 12): for the range check."""
     return pl.coalesce(number("age_months").floor(), number("age_years").floor() * 12)
+
+
+def age_in_months() -> pl.Expr:
+    """Age in whole months: `age_months` when given, else whole years x 12 from one year on.
+
+    Under one year, years say nothing about the month (NHANES 2007-2012 DEMO has no RIDAGEMN):
+    the month stays unknown (null), never 0, and such an infant gets no DRI group.
+    """
+    years = number("age_years").floor()
+    from_years = pl.when(years >= 1).then(years * 12)
+    return pl.coalesce(number("age_months").floor(), from_years)
 
 
 def validate_participants(raw: pl.DataFrame, reference: Reference) -> Validated:

@@ -20,7 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from camg.assemble import Diary, ParquetTable
-from camg.assess import assess_persons
+from camg.assess import assess_persons, days_with_supplement_status
 from camg.cache import code_hash, folder_heights, prune_folders, write_folder
 from camg.food_sources import SOURCE_COLUMNS, food_sources
 from camg.participants import People
@@ -55,11 +55,12 @@ def one_study(
     """
     studies = set() if study_id is None else {study_id}
     days = diary.days_of(study_id) if study_id is not None else diary.days
+    days = days_with_supplement_status(days)
     in_study = pl.col("study_id").is_in(list(studies))
-    persons = assess_persons(days, people.of(study_id), reference)
+    lost = diary.lost.filter(in_study)
+    persons = assess_persons(days, people.of(study_id), reference, lost)
     if not population:
         return {"days": days, "persons": persons}
-    lost = diary.lost.filter(in_study)
     summary = population_summary(days, persons, lost, divisors, reference)
     # The study's items, its biggest frame: read last and passed unnamed (food_sources frees it).
     sources = food_sources(

@@ -27,13 +27,14 @@ class Participant(FiniteNumbers):
     """One row per validated participant: sex, age, life stage and optional survey design.
 
     `weight` is the one-day (or only) survey weight, `weight_two_day` the weight for persons with two
-    recalls (NHANES WTDR2D); both null where the study has no design.
+    recalls (NHANES WTDR2D); both null where the study has no design. `age_months` is null for an
+    infant under one year whose age was given in years only (the month is unknown).
     """
 
     study_id: str
     person_id: str = pa.Field(str_length={"min_value": 1})
     sex: str = pa.Field(isin=SEXES)
-    age_months: int = pa.Field(ge=0, le=1560)
+    age_months: int = pa.Field(ge=0, le=1560, nullable=True)
     life_stage: str = pa.Field(isin=LIFE_STAGES)
     weight: float = pa.Field(nullable=True, ge=0)
     weight_two_day: float = pa.Field(nullable=True, ge=0)

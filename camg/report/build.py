@@ -24,7 +24,7 @@ from camg.report.participant import participant_view
 from camg.report.population import population_view
 from camg.report.render import Renderer
 from camg.report.rules import Rules
-from camg.report.suggest import Candidate, candidate_foods
+from camg.report.suggest import Candidate, GroupKey, Policy, candidates_by_group, for_person
 
 INDEX_NAME = "report_index.csv"
 SPREADSHEET_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -61,7 +61,8 @@ class BuildContext:
     marts: MartData
     rules: Rules
     names: dict
-    candidates: list[Candidate]
+    candidates: dict[GroupKey, list[Candidate]]
+    policy: Policy | None
     renderer: Renderer
     key: bytes
     foods: dict[tuple[str, str], list[dict]]
@@ -104,7 +105,7 @@ def write_study(
         page = participant_view(
             person,
             ctx.foods.get((study_id, person["person_id"]), []),
-            ctx.candidates,
+            _suggestions(ctx, study_id, person),
             bands,
             ctx.names,
         )
@@ -123,6 +124,16 @@ def write_study(
     pages.put(team_file, ctx.renderer.render("dietitian", with_script=True, view=team))
     index.append([study_id, "", "dietitian", team_file])
     return index
+
+
+def _suggestions(ctx: BuildContext, study_id: str, person: dict) -> tuple[list, str | None]:
+    """The foods suggested to one person (age-safe, their group's portions) or why there are none."""
+    if ctx.policy is None:
+        return [], None
+    why = ctx.policy.why_none(person["age_months"])
+    pool = ctx.candidates.get((study_id, person["dri_age_group"]), [])
+    ratio = person["calcium_to_magnesium_mass_ratio"]
+    return for_person(pool, ratio, person["age_months"], ctx.policy), why
 
 
 def _spreadsheet_safe(cell: str) -> str:
@@ -191,7 +202,8 @@ def build_reports(
         marts,
         rules,
         names,
-        candidate_foods(marts.food_portions, rules, names),
+        candidates_by_group(marts.food_portions, rules, names),
+        Policy.from_rules(rules),
         Renderer(_page_meta(marts)),
         load_or_create_key(key_path),
         _foods_by_person(marts),

@@ -11,9 +11,17 @@ import json
 from markupsafe import Markup
 
 from camg.report.charts import Bands
-from camg.report.flags import flag_texts, raised_flags
+from camg.report.flags import flag_texts, raised_flags, risk_label
 
-RISK_ORDER = {"unknown": 0, "low": 1, "moderate": 2, "high": 3}
+# Risk levels (and the reasons a person has none), least to most severe: the island's risk codes.
+RISK_ORDER = {
+    "age in months unknown": 0,
+    "insufficient data": 1,
+    "undetermined": 2,
+    "low": 3,
+    "moderate": 4,
+    "high": 5,
+}
 # Rounding of the island's numbers: display is whole mg and 2-decimal ratios; sorting needs no more.
 MG_DECIMALS = 1
 RATIO_DECIMALS = 3
@@ -50,13 +58,15 @@ def _add_person(columns: dict[str, list], codes: dict[str, _Codes], person: dict
     columns["sex"].append(codes["sex"].code(person["sex"] or "unknown"))
     columns["age"].append(person["age_months"])
     columns["group"].append(codes["group"].code(person["dri_age_group"] or "none"))
-    columns["days"].append(person["n_days"])
+    columns["days"].append(person.get("n_days_used", person["n_days"]))
     columns["ca"].append(_rounded(person["calcium_mg"], MG_DECIMALS))
     columns["cas"].append(_rounded(person["calcium_supplement_mg"], MG_DECIMALS))
     columns["mg"].append(_rounded(person["magnesium_mg"], MG_DECIMALS))
     columns["ratio"].append(_rounded(person["calcium_to_magnesium_mass_ratio"], RATIO_DECIMALS))
-    columns["band"].append(codes["band"].code(person["ratio_band"] or "unknown"))
-    risk = person["risk_level"] if person["risk_level"] in RISK_ORDER else "unknown"
+    band = person["ratio_band"] or ("not applied" if person.get("ratio_flag_note") else "none")
+    columns["band"].append(codes["band"].code(band))
+    risk = risk_label(person)
+    risk = risk if risk in RISK_ORDER else "insufficient data"
     columns["risk"].append(RISK_ORDER[risk])
 
 

@@ -37,15 +37,18 @@ where calcium_rank <= $top or magnesium_rank <= $top
 order by study_id, person_id
 """
 
-# Per food code: items, grams and nutrient per 100 g as the run computed them (for typical portions).
+# Per study, DRI age group and food code: items, median grams and nutrient per 100 g as the run
+# computed them, so a suggested portion is what persons of the same age group ate.
 FOOD_PORTIONS_SQL = """
-select food_system, food_code, min(food_description) as food_description,
-       count(*) as n_items, median(grams) as typical_grams,
-       100 * sum(calcium_mg) / sum(grams) as calcium_mg_per_100g,
-       100 * sum(magnesium_mg) / sum(grams) as magnesium_mg_per_100g
-from intake_item
-where item_kind = 'food' and is_matched and grams > 0
-group by food_system, food_code
+select i.study_id, p.dri_age_group, i.food_system, i.food_code,
+       min(i.food_description) as food_description,
+       count(*) as n_items, median(i.grams) as typical_grams,
+       100 * sum(i.calcium_mg) / sum(i.grams) as calcium_mg_per_100g,
+       100 * sum(i.magnesium_mg) / sum(i.grams) as magnesium_mg_per_100g
+from intake_item as i
+join intake_person as p on p.study_id = i.study_id and p.person_id = i.person_id
+where i.item_kind = 'food' and i.is_matched and i.grams > 0 and p.dri_age_group is not null
+group by i.study_id, p.dri_age_group, i.food_system, i.food_code
 """
 
 # Per study and food: the share of the study's food Ca and Mg (unweighted fallback for food_sources).

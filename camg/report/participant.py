@@ -6,11 +6,20 @@ from that one person's rows only.
 
 from camg.report import fmt
 from camg.report.charts import Bands, Marker, intake_bar, ratio_scale
-from camg.report.flags import raised_flags
+from camg.report.flags import RISK_WORDS, STATUS_WORDS, raised_flags, risk_label
 from camg.report.names import FoodKey, food_label
-from camg.report.suggest import Candidate, for_person
+from camg.report.suggest import Candidate
 
 NUTRIENTS = (("calcium", "Calcium", "Ca"), ("magnesium", "Magnesium", "Mg"))
+NO_SUPPLEMENT_DATA = "no supplement data supplied for this study"
+ADEQUACY_WORDS = {
+    "likely adequate": "likely enough: we are at least 85 % confident your usual intake meets "
+    "your need",
+    "uncertain": "uncertain: a few days cannot show whether your usual intake meets your need",
+    "likely inadequate": "likely too low: we are at least 85 % confident your usual intake is "
+    "below your need",
+    "cannot be determined": "cannot be judged from a few days against an Adequate Intake",
+}
 LEVEL_NAMES = {
     "ear": "Estimated Average Requirement (EAR)",
     "rda": "Recommended Dietary Allowance (RDA)",
@@ -29,16 +38,16 @@ def _references(person: dict, nutrient: str) -> list[tuple[str, float]]:
     ]
 
 
-def _standing(total: float, refs: dict[str, float]) -> str:
-    """Where a day's intake stands against the DRI values, in words."""
-    target = refs.get("rda", refs.get("ai"))
-    if "ear" in refs and total < refs["ear"]:
-        return "below your EAR"
-    if target is not None and total < target:
-        return f"below your {'RDA' if 'rda' in refs else 'AI'}"
-    if target is not None:
-        return f"at or above your {'RDA' if 'rda' in refs else 'AI'}"
-    return "no reference value for your group"
+def _standing(person: dict, nutrient: str) -> str:
+    """Where the person's usual intake likely stands (the DRI assessment), in words."""
+    category = person.get(f"{nutrient}_adequacy")
+    if category is None:
+        return "not assessed"
+    confidence = person.get(f"{nutrient}_adequacy_confidence")
+    basis = person.get(f"{nutrient}_adequacy_reference") or "reference"
+    odds = "" if confidence is None else f" (confidence of adequacy against your {basis}: "
+    odds += "" if confidence is None else f"{fmt.percent(100 * confidence, 0)})"
+    return ADEQUACY_WORDS.get(category, category) + odds
 
 
 def nutrient_view(person: dict, nutrient: str, name: str) -> dict:
@@ -46,6 +55,7 @@ def nutrient_view(person: dict, nutrient: str, name: str) -> dict:
     food, supplement, total = (
         person[f"{nutrient}_{part}mg"] for part in ("food_", "supplement_", "")
     )
+    known_supplements = person.get("has_supplement_data", True)
     refs = dict(_references(person, nutrient))
     # The Mg UL covers supplements only, so it is not a line on the total-intake bar.
     chart_refs = {k: v for k, v in refs.items() if not (nutrient == "magnesium" and k == "ul")}
@@ -54,26 +64,33 @@ def nutrient_view(person: dict, nutrient: str, name: str) -> dict:
         ", ".join(f"{k.upper()} {v:,.0f} mg" for k, v in chart_refs.items())
         or "no reference values"
     )
-    desc = (
-        f"Your {name.lower()}: {total:,.0f} mg a day ({food:,.0f} mg from food, {supplement:,.0f} mg "
-        f"from supplements). {ref_text}."
+    parts = f"{fmt.mg(food)} from food, " + (
+        f"{fmt.mg(supplement)} from supplements" if known_supplements else NO_SUPPLEMENT_DATA
     )
+    desc = f"Your {name.lower()}: {fmt.mg(total)} a day ({parts}). {ref_text}."
     ul_note = "applies to magnesium from supplements only" if nutrient == "magnesium" else ""
+    chart = ""
+    if total is not None:
+        chart = intake_bar(
+            f"{nutrient}-chart", f"Your {name.lower()} per day", desc, food, supplement or 0.0,
+            markers,
+        )  # fmt: skip
     return {
         "name": name,
-        "total": fmt.mg(total),
+        "total": fmt.mg(total) + ("" if known_supplements else " from food"),
         "food": fmt.mg(food),
-        "supplement": fmt.mg(supplement),
+        "supplement": fmt.mg(supplement) if known_supplements else NO_SUPPLEMENT_DATA,
         "food_share": fmt.percent(100 * food / total if total else None, 0),
-        "supplement_share": fmt.percent(100 * supplement / total if total else None, 0),
-        "standing": _standing(total, refs),
+        "supplement_share": fmt.percent(
+            100 * supplement / total if total and supplement is not None else None, 0
+        ),
+        "has_supplement_data": known_supplements,
+        "standing": _standing(person, nutrient),
         "references": [
             {"name": LEVEL_NAMES[k], "value": fmt.mg(v), "note": ul_note if k == "ul" else ""}
             for k, v in refs.items()
         ],
-        "chart": intake_bar(
-            f"{nutrient}-chart", f"Your {name.lower()} per day", desc, food, supplement, markers
-        ),
+        "chart": chart,
     }
 
 
@@ -84,7 +101,7 @@ def top_foods(
     ranked = sorted(
         (r for r in rows if r[f"{nutrient}_rank"] <= 5), key=lambda r: r[f"{nutrient}_rank"]
     )
-    total_over_days = person[f"{nutrient}_mg"] * person["n_days"]
+    total_over_days = (person[f"{nutrient}_mg"] or 0.0) * person["n_days"]
     return [
         {
             "name": food_label(
@@ -100,13 +117,12 @@ def top_foods(
     ]
 
 
-def suggestion_rows(person: dict, candidates: list[Candidate]) -> list[dict]:
-    """Candidate foods for this person with what one portion would do to their Mg and ratio."""
-    ratio = person["calcium_to_magnesium_mass_ratio"]
+def suggestion_rows(person: dict, chosen: list[Candidate]) -> list[dict]:
+    """The foods chosen for this person with what one portion would do to their Mg and ratio."""
     rows = []
-    for food in for_person(candidates, ratio):
-        new_ca = person["calcium_mg"] + food.calcium_mg
-        new_mg = person["magnesium_mg"] + food.magnesium_mg
+    for food in chosen:
+        new_ca = (person["calcium_mg"] or 0.0) + food.calcium_mg
+        new_mg = (person["magnesium_mg"] or 0.0) + food.magnesium_mg
         rows.append(
             {
                 "name": food.name,
@@ -144,6 +160,7 @@ def ratio_view(person: dict, bands: Bands) -> dict:
         "molar": fmt.ratio(person["calcium_to_magnesium_molar_ratio"]),
         "words": words,
         "is_low": ratio is not None and ratio < bands.low,
+        "note": person.get("ratio_flag_note") or "",
         "chart": ratio_scale("ratio-chart", "Your calcium to magnesium ratio", desc, ratio, bands),
     }
 
@@ -151,29 +168,37 @@ def ratio_view(person: dict, bands: Bands) -> dict:
 def participant_view(
     person: dict,
     food_rows: list[dict],
-    candidates: list[Candidate],
+    suggestions: tuple[list[Candidate], str | None],
     bands: Bands,
     names: dict[FoodKey, str],
 ) -> dict:
     """Everything one participant's report shows."""
-    days = person["n_days"]
+    days, used = person["n_days"], person.get("n_days_used", person["n_days"])
+    risk = risk_label(person)
     return {
         "study_id": person["study_id"],
         "person_id": person["person_id"],
         "sex": person["sex"],
-        "age": fmt.age_years(person["age_months"]),
+        "age": fmt.age_years(person["age_months"])
+        if person["age_months"] is not None
+        else "under 1 year (month not known)",
         "life_stage": person["life_stage"],
         "dri_group": person["dri_age_group"] or "none",
         "days": f"{days} recorded day{'s' if days != 1 else ''}",
+        "days_used": f"{used} of them complete and used",
         "is_complete": person["is_complete"],
+        "status_text": STATUS_WORDS.get(person.get("assessment_status") or "", ""),
+        "has_supplement_data": person.get("has_supplement_data", True),
         "nutrients": [nutrient_view(person, key, name) for key, name, _ in NUTRIENTS],
         "ratio": ratio_view(person, bands),
         "flags": [
             {"text": sentence, "rule_id": rule} for _, sentence, rule in raised_flags(person, bands)
         ],
-        "risk_level": person["risk_level"],
+        "risk_level": risk,
+        "risk_words": RISK_WORDS.get(risk, ""),
         "top_calcium": top_foods(food_rows, person, "calcium", names),
         "top_magnesium": top_foods(food_rows, person, "magnesium", names),
-        "suggestions": suggestion_rows(person, candidates),
+        "suggestions": suggestion_rows(person, suggestions[0]),
+        "no_suggestions_reason": suggestions[1] or "",
         "rules_version": person["rules_version"],
     }

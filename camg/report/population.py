@@ -6,6 +6,7 @@ from collections.abc import Callable
 import polars as pl
 
 from camg.report import fmt
+from camg.report.assessment import assessment_section
 from camg.report.charts import RangeRow, range_chart, ratio_histogram
 from camg.report.load import MartData
 from camg.report.rules import Rules
@@ -172,6 +173,7 @@ def headline(persons: pl.DataFrame, figures: dict) -> list[tuple[str, str, str]]
     )
     below = overall["magnesium_mg"].get("pct_below_ear", empty)
     n, high = persons.height, persons.filter(pl.col("risk_level") == "high").height
+    assessed = persons.filter(pl.col("risk_level").is_not_null()).height
     return [
         ("Participants assessed", fmt.number(n), ""),
         ("Recorded days", fmt.number(persons["n_days"].sum()), ""),
@@ -185,8 +187,8 @@ def headline(persons: pl.DataFrame, figures: dict) -> list[tuple[str, str, str]]
         ),
         (
             "Screened high risk",
-            fmt.percent(100 * high / n if n else None),
-            "flags on observed days",
+            fmt.percent(100 * high / assessed if assessed else None),
+            "of assessed persons, DRI method for individuals",
         ),
     ]
 
@@ -260,6 +262,7 @@ def population_view(marts: MartData, study_id: str, rules: Rules, names: dict) -
             intake_section(figures, dri, "magnesium", "Magnesium"),
         ],
         "ratio": ratio_section(persons, rules),
+        "assessment": assessment_section(persons, marts.population_summary, study_id),
         "sources": food_sources_view(marts, study_id, names),
         "quality": quality_section(marts, study_id),
         "methods": methods_section(marts, rules, from_mart),

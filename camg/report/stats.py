@@ -10,12 +10,15 @@ import polars as pl
 
 MEASURES = ["calcium_mg", "magnesium_mg", "calcium_to_magnesium_mass_ratio"]
 QUANTILES = {"p5": 0.05, "p25": 0.25, "p50": 0.5, "p75": 0.75, "p95": 0.95}
-# Prevalence flags of intake_person and the statistic they estimate.
+# Observed-intake comparisons of intake_person (not the individual assessment) and the statistic
+# they estimate in the fallback.
 FLAG_STATISTICS = {
-    ("calcium_mg", "pct_below_ear"): "is_calcium_below_ear",
-    ("calcium_mg", "pct_above_ul"): "is_calcium_above_ul",
-    ("magnesium_mg", "pct_below_ear"): "is_magnesium_below_ear",
-    ("magnesium_mg", "pct_above_ul"): "is_supplemental_magnesium_above_ul",
+    ("calcium_mg", "pct_below_ear"): pl.col("is_calcium_observed_mean_below_ear"),
+    ("calcium_mg", "pct_above_ul"): pl.col("calcium_mg") > pl.col("calcium_ul_mg"),
+    ("magnesium_mg", "pct_below_ear"): pl.col("is_magnesium_observed_mean_below_ear"),
+    ("magnesium_mg", "pct_above_ul"): (
+        pl.col("magnesium_supplement_mg") > pl.col("magnesium_ul_mg")
+    ),
 }
 LONG_COLUMNS = [
     "sex",
@@ -42,9 +45,9 @@ def _group_aggregates() -> list[pl.Expr]:
             for s, q in QUANTILES.items()
         ]
     for (measure, statistic), flag in FLAG_STATISTICS.items():
-        share = pl.col(flag).cast(pl.Float64).mean()
+        share = flag.cast(pl.Float64).mean()
         # SE of a proportion under simple random sampling: sqrt(p (1 - p) / n), in percentage points.
-        se = (share * (1 - share) / pl.col(flag).count()).sqrt()
+        se = (share * (1 - share) / flag.count()).sqrt()
         exprs += [
             (100 * share).alias(f"{measure}|{statistic}"),
             (100 * se).alias(f"{measure}|{statistic}|se"),

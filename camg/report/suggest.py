@@ -1,12 +1,16 @@
-"""Foods to suggest: composition + typical portions + rules -> Mg-rich foods with a low Ca:Mg ratio.
+"""Foods to suggest: composition + the study's own portions + rules -> safe Mg-rich foods for one person.
 
 Candidates are FNDDS foods in the groups the rules name (`suggest.fndds_group.*`: legumes, nuts,
-seeds, whole-wheat breads, cooked grains, dark-green vegetables). A typical portion is the median
-grams of that food as recorded in the marts (at least `suggest.portion_min_items` items), Ca and Mg
-per 100 g are the composition values the run used. A food qualifies when its own Ca:Mg ratio is at or
-below `suggest.food_ratio_max` and a portion gives at least `suggest.magnesium_min_mg_per_portion`.
-For one person, only foods whose ratio is below theirs are shown: adding such a food raises Mg and
-cannot raise the ratio.
+seeds, whole-wheat breads, cooked grains, dark-green vegetables). A portion is the median grams of
+that food among persons of the same study and DRI age group (at least `suggest.portion_min_items`
+items): a child gets a child's portion, and no portion (so no suggestion) where the group ate too
+little of the food, never an adult's. A food qualifies when its own Ca:Mg ratio is at or below
+`suggest.food_ratio_max` and a portion gives at least `suggest.magnesium_min_mg_per_portion`.
+
+For one person (`for_person`): nothing under `suggest.min_age_months` (12); no food that an exclusion
+rule names for the person's age (`suggest.exclude.*`: nuts, seeds, popcorn and raw vegetables under
+4 years, a choking hazard (AAP); honey under 12 months, infant botulism (CDC)); only foods whose
+ratio is below the person's; at most `suggest.foods_per_group_max` per group, `suggest.foods_max`.
 """
 
 from dataclasses import dataclass
@@ -22,12 +26,15 @@ REQUIRED_RULES = (
     "suggest.portion_min_items",
     "suggest.foods_per_group_max",
     "suggest.foods_max",
+    "suggest.min_age_months",
 )
+EXCLUDE_KINDS = ("suggest_exclude_code_prefix", "suggest_exclude_word")
+GroupKey = tuple[str, str | None]
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """A food that adds Mg at a low Ca:Mg ratio, per typical portion."""
+    """A food that adds Mg at a low Ca:Mg ratio, per portion of the person's age group."""
 
     name: str
     group: str
@@ -35,6 +42,53 @@ class Candidate:
     calcium_mg: float
     magnesium_mg: float
     ratio: float
+    food_code: str = ""
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """A food no person younger than `age_max_months` is offered: by code prefix or by a word."""
+
+    rule_id: str
+    kind: str
+    pattern: str
+    age_max_months: float
+
+    def excludes(self, food: Candidate, age_months: int) -> bool:
+        """Whether this rule keeps the food from a person of this age."""
+        if age_months >= self.age_max_months:
+            return False
+        if self.kind == "suggest_exclude_code_prefix":
+            return food.food_code.startswith(self.pattern)
+        return self.pattern.lower() in food.name.lower()
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The suggestion rules of a run: limits, minimum age and exclusions."""
+
+    limits: dict[str, float]
+    exclusions: tuple[Exclusion, ...]
+
+    @classmethod
+    def from_rules(cls, rules: Rules) -> "Policy | None":
+        """The policy, or None when the run's rules table lacks a suggestion rule."""
+        limits = {rule_id: rules.value(rule_id) for rule_id in REQUIRED_RULES}
+        if any(v is None for v in limits.values()):
+            return None
+        rows = rules.frame.filter(pl.col("kind").is_in(EXCLUDE_KINDS)).iter_rows(named=True)
+        exclusions = tuple(Exclusion(r["rule_id"], r["kind"], r["scope"], r["value"]) for r in rows)
+        return cls({k: float(v) for k, v in limits.items() if v is not None}, exclusions)
+
+    def why_none(self, age_months: int | None) -> str | None:
+        """Why a person gets no suggestions at all (None when they may get some)."""
+        if age_months is None or age_months < self.limits["suggest.min_age_months"]:
+            return (
+                "We do not suggest foods for babies under 12 months: breast milk or formula "
+                "gives them their minerals, and their first foods are best chosen with their "
+                "doctor. Honey is never safe before 12 months."
+            )
+        return None
 
 
 def _in_groups(groups: dict[str, str]) -> pl.Expr:
@@ -52,11 +106,11 @@ def _in_groups(groups: dict[str, str]) -> pl.Expr:
 def candidate_foods(
     portions: pl.DataFrame, rules: Rules, names: dict[FoodKey, str]
 ) -> list[Candidate]:
-    """The study-independent list of candidate foods, best Mg per portion first."""
-    limits = {rule_id: rules.value(rule_id) for rule_id in REQUIRED_RULES}
-    groups = rules.suggestion_groups()
-    if any(v is None for v in limits.values()) or not groups:
+    """The qualifying foods of one age group's portions, best Mg per portion first, one per kind."""
+    policy, groups = Policy.from_rules(rules), rules.suggestion_groups()
+    if policy is None or not groups:
         return []
+    limits = policy.limits
     foods = (
         portions.filter(
             (pl.col("food_system") == "fndds")
@@ -76,34 +130,50 @@ def candidate_foods(
         .sort("magnesium_mg", "food_code", descending=[True, False])
     )
     chosen: list[Candidate] = []
-    per_group: dict[str, int] = {}
     seen: set[str] = set()
     for row in foods.iter_rows(named=True):
         name = food_label(names, "fndds", row["food_code"], row["food_description"])
-        kind = (
-            name.split(",")[0].strip().lower()
-        )  # "Cashews, salted" and "Cashews, unsalted" are one kind
-        if kind in seen or per_group.get(row["group"], 0) >= limits["suggest.foods_per_group_max"]:
+        kind = name.split(",")[0].strip().lower()  # "Cashews, salted" and "Cashews" are one kind
+        if kind in seen:
             continue
         seen.add(kind)
-        per_group[row["group"]] = per_group.get(row["group"], 0) + 1
         chosen.append(
             Candidate(
-                name,
-                row["group"],
-                row["typical_grams"],
-                row["calcium_mg"],
-                row["magnesium_mg"],
-                row["ratio"],
+                name, row["group"], row["typical_grams"], row["calcium_mg"],
+                row["magnesium_mg"], row["ratio"], row["food_code"],
             )
-        )
-        if len(chosen) >= limits["suggest.foods_max"]:
-            break
+        )  # fmt: skip
     return chosen
 
 
-def for_person(candidates: list[Candidate], person_ratio: float | None) -> list[Candidate]:
-    """The candidates whose own ratio is below the person's (all of them when theirs is unknown)."""
-    if person_ratio is None:
-        return candidates
-    return [food for food in candidates if food.ratio < person_ratio]
+def candidates_by_group(
+    portions: pl.DataFrame, rules: Rules, names: dict[FoodKey, str]
+) -> dict[GroupKey, list[Candidate]]:
+    """Qualifying foods per (study, DRI age group), each with that group's own portion."""
+    if portions.height == 0:
+        return {}
+    parts = portions.partition_by(["study_id", "dri_age_group"], as_dict=True)
+    return {key: candidate_foods(part, rules, names) for key, part in parts.items()}  # type: ignore[misc]
+
+
+def for_person(
+    candidates: list[Candidate], person_ratio: float | None, age_months: int | None, policy: Policy
+) -> list[Candidate]:
+    """The candidates safe for this person's age, below their ratio, within the list limits."""
+    if policy.why_none(age_months) is not None or age_months is None:
+        return []
+    per_group_max = policy.limits["suggest.foods_per_group_max"]
+    chosen: list[Candidate] = []
+    per_group: dict[str, int] = {}
+    for food in candidates:
+        if any(rule.excludes(food, age_months) for rule in policy.exclusions):
+            continue
+        if person_ratio is not None and food.ratio >= person_ratio:
+            continue
+        if per_group.get(food.group, 0) >= per_group_max:
+            continue
+        per_group[food.group] = per_group.get(food.group, 0) + 1
+        chosen.append(food)
+        if len(chosen) >= policy.limits["suggest.foods_max"]:
+            break
+    return chosen

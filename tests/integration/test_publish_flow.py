@@ -89,8 +89,8 @@ def test_views_are_published_and_answer(runs):
     at_risk = tables["persons_at_risk"]
     # Every assessed person is in exactly one group of the view.
     assert at_risk["n_persons"].sum() == tables["intake_person"].height
-    flags = tables["flag_prevalence"].filter(pl.col("flag") == "is_calcium_above_ul")
-    expected = tables["intake_person"]["is_calcium_above_ul"].sum()
+    flags = tables["flag_prevalence"].filter(pl.col("flag") == "is_calcium_likely_above_ul")
+    expected = tables["intake_person"]["is_calcium_likely_above_ul"].sum()
     assert flags["n_flagged"].to_list() == [expected]
 
 

@@ -16,10 +16,11 @@ def _persons() -> pl.DataFrame:
             "calcium_mg": [400.0, 800.0, 1200.0, 1600.0],
             "magnesium_mg": [200.0, 250.0, 300.0, 400.0],
             "calcium_to_magnesium_mass_ratio": [2.0, 3.2, 4.0, 4.0],
-            "is_calcium_below_ear": [True, False, False, False],
-            "is_calcium_above_ul": [False, False, False, False],
-            "is_magnesium_below_ear": [True, True, False, False],
-            "is_supplemental_magnesium_above_ul": [False, False, False, None],
+            "is_calcium_observed_mean_below_ear": [True, False, False, False],
+            "calcium_ul_mg": [2500.0] * 4,
+            "is_magnesium_observed_mean_below_ear": [True, True, False, False],
+            "magnesium_supplement_mg": [0.0, 0.0, 0.0, None],
+            "magnesium_ul_mg": [350.0] * 4,
         }
     )
 

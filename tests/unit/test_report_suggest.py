@@ -3,7 +3,7 @@ import pytest
 
 from camg.reference import Reference
 from camg.report.rules import Rules
-from camg.report.suggest import Candidate, candidate_foods, for_person
+from camg.report.suggest import Candidate, Policy, candidate_foods, candidates_by_group, for_person
 
 
 def _portions(rows: list[tuple]) -> pl.DataFrame:
@@ -63,8 +63,100 @@ def test_no_candidates_without_the_rules(reference: Reference) -> None:
     assert candidate_foods(portions, rules, {}) == []
 
 
-def test_for_person_keeps_foods_below_their_ratio() -> None:
-    foods = [Candidate("a", "nuts", 30, 10, 80, 0.125), Candidate("b", "grains", 150, 60, 60, 1.0)]
-    assert [f.name for f in for_person(foods, 3.0)] == ["a", "b"]
-    assert [f.name for f in for_person(foods, 0.5)] == ["a"]
-    assert [f.name for f in for_person(foods, None)] == ["a", "b"]
+@pytest.fixture(scope="module")
+def policy(rules: Rules) -> Policy:
+    result = Policy.from_rules(rules)
+    assert result is not None
+    return result
+
+
+ADULT = 40 * 12
+
+
+def test_for_person_keeps_foods_below_their_ratio(policy: Policy) -> None:
+    foods = [
+        Candidate("a", "legumes", 30, 10, 80, 0.125, "41101000"),
+        Candidate("b", "grains", 150, 60, 60, 1.0, "56205018"),
+    ]
+    assert [f.name for f in for_person(foods, 3.0, ADULT, policy)] == ["a", "b"]
+    assert [f.name for f in for_person(foods, 0.5, ADULT, policy)] == ["a"]
+    assert [f.name for f in for_person(foods, None, ADULT, policy)] == ["a", "b"]
+
+
+SAFETY = [
+    Candidate("Cashew nuts, honey-roasted", "nuts", 30, 11, 70, 0.16, "42104500"),
+    Candidate("Pumpkin seeds, hulled", "seeds", 20, 9, 100, 0.09, "43103000"),
+    Candidate("Popcorn, air-popped", "grains", 20, 1, 29, 0.05, "54403010"),
+    Candidate("Spinach, raw", "dark-green vegetables", 30, 30, 24, 1.0, "72125100"),
+    Candidate("Oatmeal, cooked", "cooked grains", 120, 10, 40, 0.25, "56203000"),
+    Candidate("Honey loaf bread", "whole-wheat breads", 30, 5, 40, 0.1, "51300000"),
+]
+
+
+@pytest.mark.parametrize(
+    ("age_months", "expected"),
+    [
+        # suggest.min_age_months: nothing under 12 months (and an unknown month gives nothing).
+        (None, []),
+        (0, []),
+        (11, []),
+        # 12-47 months: no nuts, seeds, popcorn or raw vegetables (suggest.exclude.*, AAP).
+        (12, ["Oatmeal, cooked", "Honey loaf bread"]),
+        (47, ["Oatmeal, cooked", "Honey loaf bread"]),
+        # From 48 months every food may be suggested (two per group at most).
+        (48, [c.name for c in SAFETY]),
+    ],
+)
+def test_safety_rules_by_age(policy: Policy, age_months, expected) -> None:
+    assert [f.name for f in for_person(SAFETY, None, age_months, policy)] == expected
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "food", "age_months"),
+    [
+        ("suggest.exclude.nuts", SAFETY[0], 47),
+        ("suggest.exclude.word_nut", SAFETY[0], 47),
+        ("suggest.exclude.seeds", SAFETY[1], 47),
+        ("suggest.exclude.word_seed", SAFETY[1], 47),
+        ("suggest.exclude.popcorn", SAFETY[2], 47),
+        ("suggest.exclude.word_popcorn", SAFETY[2], 47),
+        ("suggest.exclude.word_raw", SAFETY[3], 47),
+        ("suggest.exclude.honey", SAFETY[5], 11),
+    ],
+)
+def test_each_exclusion_rule_keeps_its_food_from_the_young(
+    policy: Policy, rule_id, food, age_months
+) -> None:
+    rule = next(r for r in policy.exclusions if r.rule_id == rule_id)
+    assert rule.excludes(food, age_months)
+    assert not rule.excludes(food, int(rule.age_max_months))  # from that age on it is allowed
+
+
+def test_honey_is_excluded_under_12_months_only(policy: Policy) -> None:
+    honey = next(r for r in policy.exclusions if r.rule_id == "suggest.exclude.honey")
+    assert (honey.age_max_months, honey.pattern) == (12, "honey")
+    reason = policy.why_none(11)
+    assert reason is not None
+    assert "Honey" in reason
+    assert policy.why_none(12) is None
+
+
+def test_portions_come_from_the_persons_own_age_group(rules: Rules) -> None:
+    # Brown rice: toddlers' median 60 g (60 x 39 / 100 = 23 mg Mg < 40: not worth suggesting),
+    # adults' median 150 g (58.5 mg). Oatmeal: toddlers 120 g x 35/100 = 42 mg, adults 240 g.
+    portions = _portions(
+        [
+            ("fndds", "56205018", "Rice, brown, cooked", 9, 60.0, 3.0, 39.0),
+            ("fndds", "56203000", "Oatmeal, cooked", 9, 120.0, 8.0, 35.0),
+            ("fndds", "56205018", "Rice, brown, cooked", 9, 150.0, 3.0, 39.0),
+            ("fndds", "56203000", "Oatmeal, cooked", 9, 240.0, 8.0, 35.0),
+        ]
+    ).with_columns(
+        pl.lit("s").alias("study_id"),
+        pl.Series("dri_age_group", ["1-3 y", "1-3 y", "31-50 y", "31-50 y"]),
+    )
+    pools = candidates_by_group(portions, rules, {})
+    toddler = {c.name: c.portion_grams for c in pools[("s", "1-3 y")]}
+    adult = {c.name: c.portion_grams for c in pools[("s", "31-50 y")]}
+    assert toddler == {"Oatmeal, cooked": 120.0}
+    assert adult == {"Oatmeal, cooked": 240.0, "Rice, brown, cooked": 150.0}

@@ -56,6 +56,7 @@ def person_days(rows: list[tuple]) -> pl.DataFrame:
                 "magnesium_mg": mg,
                 "n_items": 1,
                 "n_unmatched_items": 0,
+                "n_supplement_items": 0,
                 "is_complete": True,
             }
             for pid, day, ca, mg in rows

@@ -1,5 +1,6 @@
 -- flag_prevalence: one row per study and screening flag: persons evaluated and flagged (unweighted).
--- A flag is null where the person's DRI group lacks the value it needs; those are not evaluated.
+-- A flag is null where it cannot be judged (no DRI value, an AI-only group, no supplement data,
+-- ages the ratio bands do not cover, or a person not assessed); those are not evaluated.
 -- Inputs (mart tables): intake_person.
 create or replace view flag_prevalence as
 
@@ -14,10 +15,10 @@ flags as (
     from persons
     unpivot include nulls (
         is_set for flag in (
-            is_calcium_below_ear,
-            is_magnesium_below_ear,
-            is_calcium_above_ul,
-            is_supplemental_magnesium_above_ul,
+            is_calcium_likely_inadequate,
+            is_magnesium_likely_inadequate,
+            is_calcium_likely_above_ul,
+            is_supplemental_magnesium_likely_above_ul,
             is_ratio_above_high_band,
             is_ratio_below_low_band,
             is_calcium_supplement_without_magnesium
