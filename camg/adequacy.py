@@ -63,11 +63,13 @@ def within_person_sd(
     keys = ["study_id", "person_id"]
     days = used_days.join(persons.select("person_id", *GROUP), on=keys, how="inner")
     rows = []
+    studies = days.partition_by("study_id", as_dict=True)
     for name, intake in SD_INTAKES.items():
-        study_sd, study_n = pooled_sd(days, intake)
         default = _default_sd(reference, name)
+        by_study = {key[0]: pooled_sd(frame, intake) for key, frame in studies.items()}
         for key, group in days.partition_by(GROUP, as_dict=True, include_key=True).items():
             sd, n = pooled_sd(group, intake)
+            study_sd, study_n = by_study[key[0]]
             if sd is not None and n >= min_persons:
                 source = f"this study's {key[2]} {key[1]} group: {n} persons with 2+ complete days"
             elif study_sd is not None and study_n >= min_persons:

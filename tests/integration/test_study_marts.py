@@ -42,13 +42,14 @@ def run(tmp_path_factory, reference) -> dict:
     diary = assemble.assemble_diary(made, marts_dir)
     divisors = population.weight_divisors(people.files)
     by_study = study_marts(diary, people, divisors, reference, marts_dir)
-    persons = assess.assess_persons(diary.days, people.frame(), reference)
+    days = assess.days_with_supplement_status(diary.days)
+    persons = assess.assess_persons(days, people.frame(), reference, diary.lost)
     items = diary.item_frame(SOURCE_COLUMNS)
     at_once = {
-        "days": diary.days,
+        "days": days,
         "persons": persons,
-        "summary": population_summary(diary.days, persons, diary.lost, divisors, reference),
-        "sources": food_sources(items, diary.days, persons, diary.lost, divisors, reference),
+        "summary": population_summary(days, persons, diary.lost, divisors, reference),
+        "sources": food_sources(items, days, persons, diary.lost, divisors, reference),
     }
     context = {"people": people, "divisors": divisors, "marts_dir": marts_dir}
     return {"by_study": by_study, "at_once": at_once, "diary": diary} | context
