@@ -41,9 +41,9 @@ def nhanes_2007_2012(tmp_path_factory, reference) -> dict[str, pl.DataFrame]:
     people = participants_stage.attach_dietary_weights(participants.kept, raw_diary)
     diary = validate.validate_diary(raw_diary, people, reference)
     items = enrich.enrich(diary.kept, reference)
-    days = assess.person_days(items)
-    persons = assess.assess_persons(days, people, reference)
+    days = assess.days_with_supplement_status(assess.person_days(items))
     lost = days_with_lost_items(diary.quarantine, raw_diary)
+    persons = assess.assess_persons(days, people, reference, lost)
     divisors = weight_divisors(people)
     return {
         "items": items,
