@@ -58,16 +58,19 @@ def runner_settings(environ: Mapping[str, str]) -> Settings:
     log_prints=True,
     task_runner=task_runner(runner_settings(os.environ)),
 )
-def camg_flow(settings: Settings | None = None) -> Path:
-    """Run the pipeline once, holding the marts folder's run lock (two runs never publish at once)."""
+def camg_flow(settings: Settings | None = None, reports: bool = True) -> Path:
+    """Run the pipeline once, holding the marts folder's run lock (two runs never publish at once).
+
+    `reports=False` publishes the marts only (`camg run --no-reports`; `camg report` builds them).
+    """
     settings = settings or Settings.load()
     # A served run is a process of its own, so the flow is an entry point too.
     with log_to_file(settings), run_lock(settings.marts_dir, settings.lock_timeout_seconds):
         get_run_logger().info("run lock held: %s -> %s", settings.raw_dir, settings.marts_dir)
-        return pipeline(settings)
+        return pipeline(settings, reports)
 
 
-def pipeline(settings: Settings) -> Path:
+def pipeline(settings: Settings, reports: bool = True) -> Path:
     """Run the whole pipeline once on `settings.raw_dir` and publish to `settings.marts_dir`."""
     run_id, started_at = new_run_id(), datetime.now(UTC)
     reference = tasks.load_reference(settings.reference_dir)
@@ -123,9 +126,10 @@ def pipeline(settings: Settings) -> Path:
     )
     steps = tasks.run_steps()
     published = tasks.publish_marts(settings.marts_dir, tables, run_id, steps, settings.keep_runs)
-    tasks.build_reports(
-        published, settings.reports_dir, settings.report_key_path(), settings.reference_dir
-    )
+    if reports:
+        tasks.build_reports(
+            published, settings.reports_dir, settings.report_key_path(), settings.reference_dir
+        )
     return published
 
 

@@ -147,6 +147,10 @@ def run(
             "--dask", help="Read files on Dask: 'local' or tcp://host:8786 (CAMG_DASK_SCHEDULER)."
         ),
     ] = None,
+    no_reports: Annotated[
+        bool,
+        typer.Option("--no-reports", help="Publish the marts only; `camg report` builds them."),
+    ] = False,
 ) -> None:
     """Run the whole flow once: ingest, validate, enrich, assess and publish.
 
@@ -174,7 +178,9 @@ def run(
         log.info("camg run started: raw %s, marts %s", settings.raw_dir, settings.marts_dir)
         try:
             with nullcontext() if verbose else StepProgress(err):
-                published = with_startup_retry(lambda: with_task_runner(run_settings)(run_settings))
+                published = with_startup_retry(
+                    lambda: with_task_runner(run_settings)(run_settings, not no_reports)
+                )
         except ServerStartTimeout as exc:
             log.info("camg run did not start: %s", exc)
             err.print(f"[red]camg run did not start, nothing was published:[/] {exc}")
@@ -261,7 +267,7 @@ def report(
             marts_db, settings.reports_dir, settings.report_key_path(), settings.reference_dir
         )
         log.info("camg report: %s", summary)
-    out.print(f"reports in {settings.reports_dir}: {summary}")
+    out.print(str(summary))
 
 
 def show_status(marts_dir: Path, limit: int) -> bool:
@@ -348,18 +354,23 @@ def runs(marts: MartsOption = None, config: ConfigOption = None) -> None:
 def rollback(
     run_id: Annotated[str, typer.Argument(help="A kept run's id, from `camg runs`.")],
     marts: MartsOption = None,
+    reports: ReportsOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Publish a kept earlier run again, atomically; the next run publishes a new one as usual."""
+    """Publish a kept earlier run again, atomically, with its reports; the next run publishes anew."""
     from camg import history
+    from camg.report import switch_reports
 
-    settings = load_settings(config, marts_dir=marts)
+    settings = load_settings(config, marts_dir=marts, reports_dir=reports)
     try:
         history.rollback(settings.marts_dir, run_id)
     except history.UnknownRunError as exc:
         err.print(f"[red]camg rollback:[/] {exc} (see `camg runs`)")
         raise typer.Exit(code=2) from exc
     out.print(f"published run {run_id} again: {settings.marts_dir / history.MARTS_FILE}")
+    marts_db = settings.marts_dir / history.MARTS_FILE
+    key, reference = settings.report_key_path(), settings.reference_dir
+    out.print(str(switch_reports(marts_db, settings.reports_dir, key, reference)))
 
 
 @app.command()

@@ -7,27 +7,30 @@ identical bytes. Participant and dietitian pages get keyed names (see `keys`); t
 files, the study team's private index, is written beside the key, outside `reports/`.
 """
 
-import csv
-import io
 import itertools
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from camg import history
 from camg.report import store
+from camg.report.charts import Bands
 from camg.report.dietitian import island, island_json, risk_counts
+from camg.report.downloads import csv_text, population_downloads
 from camg.report.keys import load_or_create_key, participant_token, study_dir_name, team_token
 from camg.report.load import MartData, load_marts
 from camg.report.names import food_names
 from camg.report.participant import participant_view
 from camg.report.population import population_view
+from camg.report.quality import quality_view
 from camg.report.render import Renderer
 from camg.report.rules import Rules
 from camg.report.suggest import Candidate, GroupKey, Policy, candidates_by_group, for_person
 
 INDEX_NAME = "report_index.csv"
-SPREADSHEET_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+QUALITY_PAGE = "quality.html"
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -92,12 +95,33 @@ def _foods_by_person(marts: MartData) -> dict[tuple[str, str], list[dict]]:
     }
 
 
+def team_page(
+    renderer: Renderer,
+    bands: Bands,
+    study_id: str,
+    folder: str,
+    persons: list[dict],
+    tokens: list[str],
+) -> str:
+    """A study's dietitian view: every participant in the page's data island."""
+    data = island(study_id, folder, persons, tokens, bands)
+    view = {
+        "study_id": study_id,
+        "n": f"{len(persons):,}",
+        "island": island_json(data),
+        "risk_counts": risk_counts(data),
+        "flag_options": data["codes"]["flags"],
+    }
+    return renderer.render("dietitian", with_script=True, view=view)
+
+
 def write_study(
     ctx: BuildContext, pages: store.PageSet, folder: str, study_id: str, persons: list[dict]
 ) -> list[list[str]]:
     """One study's population, participant and dietitian pages; its private index rows."""
     bands = ctx.rules.bands()
     view = population_view(ctx.marts, study_id, ctx.rules, ctx.names)
+    view["downloads"] = population_downloads(view, folder)
     pages.put(f"{folder}/population.html", ctx.renderer.render("population", view=view))
     index, tokens = [[study_id, "", "population", f"{folder}/population.html"]], []
     for person in persons:
@@ -113,15 +137,7 @@ def write_study(
         tokens.append(token)
         index.append([study_id, person["person_id"], "participant", f"{folder}/p/{token}.html"])
     team_file = f"{folder}/team-{team_token(ctx.key, study_id)}.html"
-    data = island(study_id, folder, persons, tokens, bands)
-    team = {
-        "study_id": study_id,
-        "n": f"{len(persons):,}",
-        "island": island_json(data),
-        "risk_counts": risk_counts(data),
-        "flag_options": data["codes"]["flags"],
-    }
-    pages.put(team_file, ctx.renderer.render("dietitian", with_script=True, view=team))
+    pages.put(team_file, team_page(ctx.renderer, bands, study_id, folder, persons, tokens))
     index.append([study_id, "", "dietitian", team_file])
     return index
 
@@ -136,18 +152,9 @@ def _suggestions(ctx: BuildContext, study_id: str, person: dict) -> tuple[list, 
     return for_person(pool, ratio, person["age_months"], ctx.policy), why
 
 
-def _spreadsheet_safe(cell: str) -> str:
-    """A cell a spreadsheet will not run as a formula (ids are untrusted text)."""
-    return f"'{cell}" if cell.startswith(SPREADSHEET_FORMULA_START) else cell
-
-
 def index_text(rows: list[list[str]]) -> str:
     """The team's map from ids to report files as CSV text (formula-looking cells defused)."""
-    text = io.StringIO(newline="")
-    writer = csv.writer(text)
-    writer.writerow(["study_id", "person_id", "report", "path_in_reports_dir"])
-    writer.writerows([[_spreadsheet_safe(c) for c in row] for row in rows])
-    return text.getvalue()
+    return csv_text(["study_id", "person_id", "report", "path_in_reports_dir"], rows)
 
 
 def write_private_index(path: Path, rows: list[list[str]]) -> None:
@@ -185,6 +192,7 @@ def render_pages(ctx: BuildContext, pages: store.PageSet) -> list[list[str]]:
             {"study_id": study_id, "href": f"{folder}/population.html", "n": f"{persons.height:,}"}
         )
     pages.put("index.html", ctx.renderer.render("index", studies=studies))
+    pages.put(QUALITY_PAGE, ctx.renderer.render("quality", view=quality_view(ctx.marts)))
     return index
 
 
@@ -215,7 +223,7 @@ def build_reports(
         index = render_pages(ctx, pages)
         switched = publish_pages(pages.pages, index, reports_dir, key_path, run_id)
         store.prune(objects, key_path.parent / store.MANIFESTS, kept_run_ids(marts_db) | {run_id})
-    return ReportSummary(
+    summary = ReportSummary(
         reports_dir,
         key_path.with_name(INDEX_NAME),
         run_id,
@@ -225,6 +233,8 @@ def build_reports(
         pages.written,
         switched,
     )
+    logger.info("%s", summary)
+    return summary
 
 
 def publish_pages(

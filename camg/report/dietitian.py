@@ -75,8 +75,9 @@ def island(
 ) -> dict:
     """The dietitian table as columns: one list per column, row i of every list is one person.
 
-    `href` is each participant page's token (the page is `p/<token>.html`); `flags` a bit mask
-    over `codes.flags`; `risk` the index of the level in `codes.risk` (ordered by severity).
+    Rows are in person id order (the table script sorts ids by row number). `href` is each
+    participant page's token (the page is `p/<token>.html`); `flags` a bit mask over `codes.flags`;
+    `risk` the index of the level in `codes.risk` (ordered by severity).
     """
     flag_labels = [short for short, _ in flag_texts(bands).values()]
     flag_bit = {label: 1 << i for i, label in enumerate(flag_labels)}
@@ -84,7 +85,8 @@ def island(
         "risk": _Codes(list(RISK_ORDER))
     }
     columns: dict[str, list] = {name: [] for name in (*COLUMNS, "flags", "risk")}
-    for person, href in zip(persons, hrefs, strict=True):
+    rows = sorted(zip(persons, hrefs, strict=True), key=lambda row: row[0]["person_id"])
+    for person, href in rows:
         _add_person(columns, codes, person)
         columns["href"].append(href)
         columns["flags"].append(sum(flag_bit[s] for s, _, _ in raised_flags(person, bands)))

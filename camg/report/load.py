@@ -65,6 +65,26 @@ select study_id, rule_id, record_kind, count(*) as n_rows
 from quarantine group by study_id, rule_id, record_kind
 """
 
+# A few quarantined rows of each study and rule, as the data-quality page shows them.
+QUARANTINE_EXAMPLES_SQL = """
+select study_id, rule_id, source_file, source_line, message, raw
+from quarantine
+qualify row_number() over (partition by study_id, rule_id order by source_file, source_line) <= $n
+order by study_id, rule_id, source_file, source_line
+"""
+
+# Items whose nutrients were imputed (when the run marks them): by study and food.
+IMPUTED_FOODS_SQL = """
+select study_id, food_system, food_code, min(food_description) as food_description,
+       count(*) as n_items, count(distinct person_id) as n_persons, sum(grams) as grams
+from intake_item
+where is_imputed
+group by study_id, food_system, food_code
+order by study_id, n_items desc, food_code
+"""
+QUARANTINE_EXAMPLES_PER_RULE = 3
+IMPUTED_FLAG = "is_imputed"
+
 PLAIN_TABLES = ("intake_person", "file_manifest", "unmatched_foods", "run_log", "reference_rules")
 
 
@@ -83,11 +103,18 @@ class MartData:
     reference_rules: pl.DataFrame
     population_summary: pl.DataFrame | None
     food_sources: pl.DataFrame | None
+    quarantine_examples: pl.DataFrame
+    imputed_foods: pl.DataFrame | None
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     """Names of the tables in the marts file."""
     return {name for (name,) in con.sql("show tables").fetchall()}
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    """Column names of a table or view."""
+    return {row[0] for row in con.sql(f'describe "{table}"').fetchall()}  # table: our constant
 
 
 def load_marts(marts_db: Path) -> MartData:
@@ -117,4 +144,10 @@ def load_marts(marts_db: Path) -> MartData:
             reference_rules=plain["reference_rules"],
             population_summary=optional["population_summary"],
             food_sources=optional["food_sources"],
+            quarantine_examples=con.sql(
+                QUARANTINE_EXAMPLES_SQL, params={"n": QUARANTINE_EXAMPLES_PER_RULE}
+            ).pl(),
+            imputed_foods=con.sql(IMPUTED_FOODS_SQL).pl()
+            if IMPUTED_FLAG in _columns(con, "intake_item")
+            else None,
         )

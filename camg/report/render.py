@@ -55,7 +55,7 @@ class Renderer:
         self.script = _asset("table.js")
         self.templates = {
             name: self.env.get_template(f"{name}.html.j2")
-            for name in ("index", "population", "participant", "dietitian")
+            for name in ("index", "population", "participant", "dietitian", "quality")
         }
 
     def render(self, name: str, with_script: bool = False, **context: object) -> str:

@@ -185,3 +185,20 @@ def test_dietitian_csv_holds_the_rows_shown(
     assert target.read_bytes().count(b"\r\n") == 2  # header and the one row shown
     visit.clean()
     page.close()
+
+
+def test_population_tables_download_as_csv(
+    browser: object, reports: dict[str, Path], tmp_path: Path
+) -> None:
+    visit = Visit(browser, reports["population"])
+    links = visit.page.get_by_role("link", name="Download this table (CSV)")
+    assert links.count() == 9
+    with visit.page.expect_download() as download:
+        links.last.click()  # the unmatched foods
+    target = tmp_path / download.value.suggested_filename
+    download.value.save_as(target)
+    assert target.name == "study_a-unmatched-foods.csv"
+    with target.open(encoding="utf-8", newline="") as f:
+        assert list(csv.reader(f))[1][:2] == ["fndds 99999999", "<b>mystery</b>"]
+    visit.clean()
+    visit.page.close()

@@ -1,6 +1,8 @@
 import csv
+import io
 import re
 from pathlib import Path
+from urllib.parse import unquote
 
 import duckdb
 import polars as pl
@@ -164,3 +166,61 @@ def test_names_fall_back_to_codes_without_reference(tmp_path: Path, reference: R
     build_reports(marts, tmp_path / "reports", tmp_path / "k" / ".report_key")
     page = (tmp_path / "reports" / "study_a" / "population.html").read_text()
     assert "fndds food 11111000" in page
+
+
+def _downloads(page: str) -> dict[str, str]:
+    """The page's CSV downloads: file name -> CSV text."""
+    links = re.findall(r'<a download="([^"]+)" href="data:text/csv;charset=utf-8,([^"]*)"', page)
+    return {name: unquote(data) for name, data in links}
+
+
+def test_every_population_table_downloads_as_csv(built: tuple) -> None:
+    reports, _key, _ = built
+    page = (reports / "study_a" / "population.html").read_text()
+    downloads = _downloads(page)
+    assert page.count("<table") == len(downloads) == 9
+    unmatched = list(csv.reader(io.StringIO(downloads["study_a-unmatched-foods.csv"])))
+    assert unmatched == [
+        ["food_code", "name_as_reported", "items", "persons", "grams"],
+        ["fndds 99999999", "<b>mystery</b>", "1", "1", "50"],
+    ]
+    files = list(csv.DictReader(io.StringIO(downloads["study_a-files.csv"])))
+    assert [(f["file"], f["status"], f["rows_in"]) for f in files] == [
+        ("study_a/bad.csv", "failed", "0"),
+        ("study_a/diary.csv", "read", "12"),
+    ]
+    assert files[0]["error"] == "<svg onload=alert(1)>"  # as text in the CSV, escaped in the page
+
+
+def test_quality_page_lists_files_rules_with_examples_and_unmatched_foods(built: tuple) -> None:
+    reports, _key, _summary = built
+    page = (reports / "quality.html").read_text()
+    assert "study_a/bad.csv" in page
+    assert "&lt;svg onload=alert(1)&gt;" in page  # the file's error, as text
+    assert "amount.implausible" in page
+    assert "study_a/diary.csv:9" in page  # the example row's place
+    assert "&lt;script&gt;x&lt;/script&gt;" in page  # and its raw text, escaped
+    assert "<script>x" not in page
+    assert "&lt;b&gt;mystery&lt;/b&gt;" in page
+    assert "This run imputes no nutrients" in page
+    downloads = _downloads(page)
+    examples = list(csv.DictReader(io.StringIO(downloads["data-quality-examples.csv"])))
+    assert [(e["rule_id"], e["line"], e["raw"]) for e in examples] == [
+        ("amount.implausible", "9", "<script>x</script>")
+    ]
+    assert 'href="quality.html"' in (reports / "index.html").read_text()
+
+
+def test_quality_page_lists_imputed_foods_when_the_run_marks_them(
+    tmp_path: Path, reference: Reference
+) -> None:
+    marts = write_tiny_marts(tmp_path / "camg.duckdb", reference)
+    with duckdb.connect(str(marts)) as con:
+        con.execute("alter table intake_item add column is_imputed boolean default false")
+        con.execute("update intake_item set is_imputed = true where food_code = '11111000'")
+    build_reports(marts, tmp_path / "reports", tmp_path / "k" / ".report_key", REFERENCE_DIR)
+    page = (tmp_path / "reports" / "quality.html").read_text()
+    assert "This run imputes no nutrients" not in page
+    imputed = list(csv.DictReader(io.StringIO(_downloads(page)["data-quality-imputed-foods.csv"])))
+    assert ("study_a", "fndds 11111000") in [(f["study_id"], f["food_code"]) for f in imputed]
+    assert {f["food_code"] for f in imputed} == {"fndds 11111000"}

@@ -59,14 +59,12 @@ def test_an_unchanged_rebuild_writes_no_file(folders: dict, reference: Reference
     before = _files(folders["reports"])
     index = folders["key"].with_name("report_index.csv").stat()
     second = _build(folders)
-    assert (first.n_written, first.n_files) == (
-        9,
-        9,
-    )  # 4 participants, 2 x (population, team), index
+    # 4 participants, 2 studies x (population, team), index, quality
+    assert (first.n_written, first.n_files) == (10, 10)
     assert (second.n_written, second.is_switched) == (0, False)
     assert _files(folders["reports"]) == before  # same inodes, same mtimes
     assert folders["key"].with_name("report_index.csv").stat().st_mtime_ns == index.st_mtime_ns
-    assert "9 pages (0 written, 9 unchanged; folder unchanged)" in str(second)
+    assert "10 pages (0 written, 10 unchanged; folder unchanged)" in str(second)
 
 
 def test_a_leaving_participant_loses_their_page_and_rollback_brings_it_back(
@@ -121,7 +119,7 @@ def test_pruned_runs_take_their_pages_along(folders: dict, reference: Reference)
     key = load_or_create_key(folders["key"])
     token = participant_token(key, "study_a", "p1")
     objects = list((store_dir(folders["reports"]) / "objects").glob("*/*"))
-    assert len(objects) == 8
+    assert len(objects) == 9  # 3 participants, 2 studies x 2, index, quality
     assert [p.name for p in (marts / MANIFESTS).iterdir()] == [f"{RUN_B}.json"]
     assert not list(folders["reports"].rglob(f"{token}.html"))
 

@@ -18,7 +18,7 @@
   var prev = document.getElementById("page-prev");
   var next = document.getElementById("page-next");
   var download = document.getElementById("download-csv");
-  var order = new Uint32Array(n), shown = order, page = 0, searchText = null;
+  var order = new Uint32Array(n), keep = new Uint32Array(n), shown = order, page = 0, searchText = null;
   for (var i = 0; i < n; i += 1) { order[i] = i; }
 
   function thousands(v) { return Math.round(v).toLocaleString("en-US"); }
@@ -48,24 +48,29 @@
   var numeric = { age: 1, days: 1, ca: 1, cas: 1, mg: 1, ratio: 1, risk: 1 };
   var coded = { sex: 1, group: 1, band: 1 };
 
+  var keyCache = {};
+  // Sort keys of a column, made once: numbers as they are (missing first), coded text by the rank of
+  // its text, ids by row number (the island's rows arrive sorted by id).
   function sortKeys(key) {
-    var values = col[key], keys;
-    if (numeric[key]) {
-      keys = new Float64Array(n);
-      for (var r = 0; r < n; r += 1) { keys[r] = values[r] === null ? -Infinity : values[r]; }
-      return keys;
-    }
-    if (coded[key]) {
+    if (keyCache[key]) { return keyCache[key]; }
+    var values = col[key], keys = new Float64Array(n), r;
+    if (key === "id") {
+      for (r = 0; r < n; r += 1) { keys[r] = r; }
+    } else if (numeric[key]) {
+      for (r = 0; r < n; r += 1) { keys[r] = values[r] === null ? -Infinity : values[r]; }
+    } else if (coded[key]) {
       var names = codes[key], rank = names.map(function (_, k) { return k; });
       rank.sort(function (a, b) { return names[a].toLowerCase() < names[b].toLowerCase() ? -1 : 1; });
       var place = new Float64Array(names.length);
       rank.forEach(function (k, p) { place[k] = p; });
-      keys = new Float64Array(n);
-      for (var s = 0; s < n; s += 1) { keys[s] = place[values[s]]; }
-      return keys;
+      for (r = 0; r < n; r += 1) { keys[r] = place[values[r]]; }
+    } else {
+      var text = new Array(n), byText = new Uint32Array(n);
+      for (r = 0; r < n; r += 1) { text[r] = cells[key](r).toLowerCase(); byText[r] = r; }
+      byText.sort(function (a, b) { return text[a] < text[b] ? -1 : (text[a] > text[b] ? 1 : a - b); });
+      for (r = 0; r < n; r += 1) { keys[byText[r]] = r; }
     }
-    keys = new Array(n);
-    for (var t = 0; t < n; t += 1) { keys[t] = cells[key](t).toLowerCase(); }
+    keyCache[key] = keys;
     return keys;
   }
 
@@ -75,14 +80,7 @@
     headers.forEach(function (h) { h.removeAttribute("aria-sort"); });
     th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
     var keys = sortKeys(key), sign = ascending ? 1 : -1;
-    var sorted = Array.prototype.slice.call(order);
-    sorted.sort(function (a, b) {
-      var x = keys[a], y = keys[b];
-      if (x < y) { return -sign; }
-      if (x > y) { return sign; }
-      return a - b;
-    });
-    order = Uint32Array.from(sorted);
+    order.sort(function (a, b) { return sign * (keys[a] - keys[b]) || a - b; });
     filter();
   }
 
@@ -96,7 +94,7 @@
     var bit = flag.value === "" ? 0 : 1 << codes.flags.indexOf(flag.value);
     if (needle && searchText === null) { searchText = new Array(n); for (var s = 0; s < n; s += 1) { searchText[s] = searchable(s); } }
     if (!needle && level < 0 && !bit) { shown = order; } else {
-      var keep = new Uint32Array(n), k = 0;
+      var k = 0;
       for (var i = 0; i < n; i += 1) {
         var r = order[i];
         if ((level < 0 || col.risk[r] === level) && (!bit || (col.flags[r] & bit)) &&
