@@ -6,8 +6,9 @@ over the person's usable days / sum over persons of weight x their mean daily Ca
 Weights are those of the usual-intake analysis (two-day weights where the study has them, divided by
 the number of NHANES cycles combined). Days that lost an item to quarantine are left out. A food the
 composition table does not hold keeps its row with null shares (its nutrients are unknown).
-Food groups: FNDDS codes grouped by their first two digits, named by the FNDDS major group of the
-first digit; other food systems form one group each.
+Food groups: FNDDS codes grouped by their first two digits (FNDDS food subgroups), SR codes by the
+SR food group of their NDB number, each named in reference/food_groups.csv; other systems form one
+group each.
 """
 
 import polars as pl
@@ -102,6 +103,7 @@ def source_keys() -> list[pl.Expr]:
     once per group rather than once per item.
     """
     fndds = (pl.col("food_system") == "fndds") & pl.col("food_code").str.contains(r"^\d{8}$")
+    sr = (pl.col("food_system") == "sr") & pl.col("food_code").str.contains(r"^\d{5}$")
     supplement = pl.col("item_kind") == "supplement"
     # A food reported by description alone (allowed by the contract) has no system: "(none)".
     system = pl.coalesce("food_system", pl.lit("(none)"))
@@ -112,25 +114,47 @@ def source_keys() -> list[pl.Expr]:
         .then(pl.lit("supplement"))
         .when(fndds)
         .then(pl.col("food_code").str.slice(0, 2))
+        .when(sr)
+        .then(pl.col("food_code").str.slice(0, 2) + "00")
         .otherwise(system)
         .alias("group_code"),
         pl.when(supplement)
         .then(pl.lit("supplement"))
         .when(fndds)
         .then(pl.lit("fndds"))
+        .when(sr)
+        .then(pl.lit("sr"))
         .otherwise(pl.lit("system"))
         .alias("group_kind"),
     ]
 
 
-def group_description() -> pl.Expr:
-    """A food group's description from its code and kind (see `source_keys`)."""
+def group_description(groups: pl.DataFrame) -> pl.Expr:
+    """A food group's own name (reference/food_groups.csv) from its code and kind (`source_keys`).
+
+    A code the table does not name says which codes it holds; the major group of an FNDDS code's
+    first digit is added to it, so no two groups share a label.
+    """
+    names = dict(
+        zip(
+            groups["food_system"] + ":" + groups["group_code"],
+            groups["description"],
+            strict=True,
+        )
+    )
+    named = pl.concat_str("group_kind", pl.lit(":"), "group_code").replace_strict(
+        names, default=None, return_dtype=pl.String
+    )
     major = pl.col("group_code").str.slice(0, 1).replace_strict(FNDDS_MAJOR_GROUPS, default=None)
     return (
         pl.when(pl.col("group_kind") == "supplement")
         .then(pl.lit("Dietary supplements"))
+        .when(named.is_not_null())
+        .then(named)
         .when(pl.col("group_kind") == "fndds")
-        .then(pl.format("{} (FNDDS codes {}xxxxxx)", major, pl.col("group_code")))
+        .then(pl.format("{}, other (FNDDS codes {}xxxxxx)", major, pl.col("group_code")))
+        .when(pl.col("group_kind") == "sr")
+        .then(pl.format("SR foods, NDB numbers {}xxx", pl.col("group_code").str.slice(0, 2)))
         .otherwise(pl.format("All {} foods (no groups defined)", pl.col("group_code")))
     )
 
@@ -203,7 +227,7 @@ def food_sources(
         pl.lit("food_group").alias("level"),
         pl.lit(None, dtype=pl.String).alias("food_system"),
         pl.col("group_code").alias("code"),
-        group_description().alias("description"),
+        group_description(reference.food_groups).alias("description"),
     )
     return FoodSource.validate(_finish(pl.concat([_select(foods), _select(groups)])))
 

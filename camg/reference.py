@@ -10,12 +10,13 @@ from pathlib import Path
 
 import polars as pl
 
-from schemas.reference import FoodComposition, FoodPortion, NutritionRule
+from schemas.reference import FoodComposition, FoodGroup, FoodPortion, NutritionRule
 
 RULES_FILES = ("nutrition_rules.csv", "camg_rules.csv")
 FNDDS_FILE = Path("fndds") / "fndds_ca_mg_per100g.csv.gz"
 SR_FOODS_FILE = Path("usda_sr24") / "foods.csv"
 SR_PORTIONS_FILE = Path("usda_sr24") / "portions.csv"
+FOOD_GROUPS_FILE = Path("food_groups.csv")
 # Spellings of a unit as diaries and SR write it -> the one name camg joins portions on.
 UNIT_ALIASES = {
     "g": ["g", "gm", "gms", "gr", "gram", "grams", "gramme", "grammes"],
@@ -60,6 +61,8 @@ class Reference:
     composition: pl.DataFrame
     portions: pl.DataFrame
     composition_version: str
+    # Food group names: food_system, group_code, description, source (reference/food_groups.csv).
+    food_groups: pl.DataFrame
 
     def threshold(self, rule_id: str) -> float:
         """The value of one named rule (a camg threshold)."""
@@ -177,6 +180,8 @@ def load_reference(reference_dir: Path) -> Reference:
         reference_dir / FNDDS_FILE,
         reference_dir / SR_FOODS_FILE,
         reference_dir / SR_PORTIONS_FILE,
+        reference_dir / FOOD_GROUPS_FILE,
     ]
     composition_version = f"fndds-derived+sr24@{files_digest(files)}"
-    return Reference(rules, rules_version, composition, portions, composition_version)
+    groups = FoodGroup.validate(pl.read_csv(reference_dir / FOOD_GROUPS_FILE, infer_schema=False))
+    return Reference(rules, rules_version, composition, portions, composition_version, groups)

@@ -50,3 +50,17 @@ class FoodPortion(pa.DataFrameModel):
         """One gram weight per food and unit."""
 
         unique = ["food_system", "food_code", "unit"]
+
+
+class FoodGroup(pa.DataFrameModel):
+    """One row per food group of a composition system: its own name, never shared with another group."""
+
+    food_system: str = pa.Field(isin=["fndds", "sr"])
+    group_code: str = pa.Field(str_matches=r"^[0-9]{2}([0-9]{2})?$")
+    description: str = pa.Field(unique=True, str_length={"min_value": 1})
+    source: str = pa.Field(str_length={"min_value": 1})
+
+    class Config:
+        """One name per group code of a system."""
+
+        unique = ["food_system", "group_code"]

@@ -89,10 +89,10 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 def test_a_second_run_on_the_same_inputs_writes_no_report_file(history: dict) -> None:
-    assert len(history["run1"]) == 6  # index, population, team page, 3 participants
+    assert len(history["run1"]) == 7  # index, quality, population, team page, 3 participants
     assert history["run2"] == history["run1"]  # same inodes and mtimes
     summaries = [line for line in history["log2"] if "pages (" in line]
-    assert re.search(r"6 pages \(0 written, 6 unchanged; folder unchanged\)", summaries[-1])
+    assert re.search(r"7 pages \(0 written, 7 unchanged; folder unchanged\)", summaries[-1])
 
 
 def test_no_reports_then_report(history: dict) -> None:

@@ -3,7 +3,7 @@
 import polars as pl
 import pytest
 
-from camg.food_sources import food_sources
+from camg.food_sources import food_sources, group_description
 
 STUDY = "s"
 MILK, BREAD, UNKNOWN = "11111000", "51101010", "99999999"
@@ -96,10 +96,14 @@ def test_unmatched_food_stays_visible_with_unknown_share(sources):
     assert unknown["calcium_rank"][0] is None
 
 
-def test_food_groups_are_fndds_prefixes_named_by_major_group(sources):
+def test_food_groups_are_fndds_prefixes_each_with_its_own_name(sources):
     groups = sources.filter(pl.col("level") == "food_group").sort("code")
     assert groups["code"].to_list() == ["11", "51", "99"]
-    assert groups["description"][0] == "Milk and milk products (FNDDS codes 11xxxxxx)"
+    assert groups["description"].to_list() == [
+        "Milks and milk drinks",
+        "Yeast breads and rolls",
+        "Sugars, sweets, and beverages, other (FNDDS codes 99xxxxxx)",
+    ]
     assert groups["calcium_share_pct"].to_list()[:2] == pytest.approx(
         [100 * 900 / 950, 100 * 50 / 950]
     )
@@ -120,3 +124,23 @@ def test_lost_days_and_weight_divisor(reference):
     assert foods["calcium_share_pct"][0] == pytest.approx(100.0)
     assert foods["calcium_mg_per_person_day"][0] == pytest.approx(150.0)
     assert foods["weight_variable"][0] == "weight_two_day/3.0"
+
+
+def test_every_food_group_label_is_distinct(reference):
+    """Issue 18: "Grain products" named three groups; now each FNDDS and SR group has its own name."""
+    codes = pl.DataFrame(
+        {
+            "group_kind": ["fndds"] * 3 + ["sr", "sr", "fndds", "supplement"],
+            "group_code": ["51", "52", "53", "0100", "4200", "50", "supplement"],
+        }
+    )
+    labels = codes.select(group_description(reference.food_groups).alias("l"))["l"].to_list()
+    assert labels[:4] == [
+        "Yeast breads and rolls",
+        "Quick breads",
+        "Cakes, cookies, pies, pastries, and bars",
+        "Dairy and Egg Products",
+    ]
+    assert labels[4] == "SR foods, NDB numbers 42xxx"  # a prefix SR24 names no group for
+    assert len(set(labels)) == len(labels)
+    assert reference.food_groups["description"].is_unique().all()
