@@ -12,6 +12,9 @@ import duckdb
 import polars as pl
 
 TOP_FOODS_PER_PERSON = 5
+# Float sums in parallel aggregates depend on the order rows arrive in; rounded to 1e-6 mg (far below
+# what a page shows) the same marts give the same numbers, so the same pages (camg.report.store).
+SUM_DIGITS = 6
 OPTIONAL_MARTS = ("population_summary", "food_sources")
 
 # Each person's foods ranked by the Ca and the Mg they gave over all recorded days.
@@ -19,22 +22,23 @@ PERSON_TOP_FOODS_SQL = """
 with per_food as (
     select study_id, person_id, item_kind, food_system, food_code,
            min(food_description) as food_description,
-           sum(calcium_mg) as calcium_mg, sum(magnesium_mg) as magnesium_mg
+           round(sum(calcium_mg), $digits) as calcium_mg,
+           round(sum(magnesium_mg), $digits) as magnesium_mg
     from intake_item
     where is_matched or item_kind = 'supplement'
     group by study_id, person_id, item_kind, food_system, food_code
 ),
 ranked as (
     select *,
-        row_number() over (partition by study_id, person_id
-                           order by calcium_mg desc nulls last, food_code) as calcium_rank,
-        row_number() over (partition by study_id, person_id
-                           order by magnesium_mg desc nulls last, food_code) as magnesium_rank
+        row_number() over (partition by study_id, person_id order by calcium_mg desc nulls last,
+                           food_code, item_kind, food_system) as calcium_rank,
+        row_number() over (partition by study_id, person_id order by magnesium_mg desc nulls last,
+                           food_code, item_kind, food_system) as magnesium_rank
     from per_food
 )
 select * from ranked
 where calcium_rank <= $top or magnesium_rank <= $top
-order by study_id, person_id
+order by study_id, person_id, calcium_rank
 """
 
 # Per study, DRI age group and food code: items, median grams and nutrient per 100 g as the run
@@ -43,18 +47,20 @@ FOOD_PORTIONS_SQL = """
 select i.study_id, p.dri_age_group, i.food_system, i.food_code,
        min(i.food_description) as food_description,
        count(*) as n_items, median(i.grams) as typical_grams,
-       100 * sum(i.calcium_mg) / sum(i.grams) as calcium_mg_per_100g,
-       100 * sum(i.magnesium_mg) / sum(i.grams) as magnesium_mg_per_100g
+       round(100 * sum(i.calcium_mg) / sum(i.grams), $digits) as calcium_mg_per_100g,
+       round(100 * sum(i.magnesium_mg) / sum(i.grams), $digits) as magnesium_mg_per_100g
 from intake_item as i
 join intake_person as p on p.study_id = i.study_id and p.person_id = i.person_id
 where i.item_kind = 'food' and i.is_matched and i.grams > 0 and p.dri_age_group is not null
 group by i.study_id, p.dri_age_group, i.food_system, i.food_code
+order by i.study_id, p.dri_age_group, i.food_system, i.food_code
 """
 
 # Per study and food: the share of the study's food Ca and Mg (unweighted fallback for food_sources).
 STUDY_FOOD_TOTALS_SQL = """
 select study_id, item_kind, food_system, food_code, min(food_description) as food_description,
-       count(*) as n_items, sum(calcium_mg) as calcium_mg, sum(magnesium_mg) as magnesium_mg
+       count(*) as n_items, round(sum(calcium_mg), $digits) as calcium_mg,
+       round(sum(magnesium_mg), $digits) as magnesium_mg
 from intake_item
 where is_matched or item_kind = 'supplement'
 group by study_id, item_kind, food_system, food_code
@@ -76,7 +82,8 @@ order by study_id, rule_id, source_file, source_line
 # Items whose nutrients were imputed (when the run marks them): by study and food.
 IMPUTED_FOODS_SQL = """
 select study_id, food_system, food_code, min(food_description) as food_description,
-       count(*) as n_items, count(distinct person_id) as n_persons, sum(grams) as grams
+       count(*) as n_items, count(distinct person_id) as n_persons,
+       round(sum(grams), $digits) as grams
 from intake_item
 where is_imputed
 group by study_id, food_system, food_code
@@ -133,10 +140,12 @@ def load_marts(marts_db: Path) -> MartData:
         return MartData(
             persons=plain["intake_person"].sort("study_id", "person_id"),
             person_top_foods=con.sql(
-                PERSON_TOP_FOODS_SQL, params={"top": TOP_FOODS_PER_PERSON}
+                PERSON_TOP_FOODS_SQL, params={"top": TOP_FOODS_PER_PERSON, "digits": SUM_DIGITS}
             ).pl(),
-            food_portions=con.sql(FOOD_PORTIONS_SQL).pl(),
-            study_food_totals=con.sql(STUDY_FOOD_TOTALS_SQL).pl(),
+            food_portions=con.sql(FOOD_PORTIONS_SQL, params={"digits": SUM_DIGITS}).pl(),
+            study_food_totals=con.sql(STUDY_FOOD_TOTALS_SQL, params={"digits": SUM_DIGITS})
+            .pl()
+            .sort("study_id", "item_kind", "food_system", "food_code"),
             quarantine_by_rule=con.sql(QUARANTINE_BY_RULE_SQL).pl(),
             file_manifest=plain["file_manifest"],
             unmatched_foods=plain["unmatched_foods"],
@@ -147,7 +156,7 @@ def load_marts(marts_db: Path) -> MartData:
             quarantine_examples=con.sql(
                 QUARANTINE_EXAMPLES_SQL, params={"n": QUARANTINE_EXAMPLES_PER_RULE}
             ).pl(),
-            imputed_foods=con.sql(IMPUTED_FOODS_SQL).pl()
+            imputed_foods=con.sql(IMPUTED_FOODS_SQL, params={"digits": SUM_DIGITS}).pl()
             if IMPUTED_FLAG in _columns(con, "intake_item")
             else None,
         )

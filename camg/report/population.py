@@ -21,7 +21,8 @@ RATIO_BINS_MAX = 6.0
 def _figures(long: pl.DataFrame) -> dict[tuple, dict[str, tuple]]:
     """(sex, age_group, life_stage, measure) -> statistic -> (value, se, basis, n_persons, age_min)."""
     out: dict[tuple, dict[str, tuple]] = {}
-    for r in long.iter_rows(named=True):
+    keys = ["sex", "age_group", "life_stage", "measure", "statistic"]
+    for r in long.sort(keys, nulls_last=True).iter_rows(named=True):
         key = (r["sex"], r["age_group"], r["life_stage"], r["measure"])
         out.setdefault(key, {})[r["statistic"]] = (
             r["value"],
@@ -59,15 +60,21 @@ def _group_order(figures: dict) -> Callable[[tuple], tuple]:
     )
 
 
+def group_size(stats: dict[str, tuple]) -> int:
+    """Persons in a group: the most any of its figures rests on (some figures leave persons out)."""
+    return max((v[3] for v in stats.values() if v[3] is not None), default=0)
+
+
 def _intake_row(label: str, stats: dict, ear: float | None, target: float | None) -> dict:
     """One group's table row: percentiles, DRI values, prevalence with SE and its basis."""
     value = {s: v[0] for s, v in stats.items()}
     first = next(iter(stats.values()))
+    n_persons = group_size(stats)
     below = stats.get("pct_below_ear", (None,) * 5)
     above = stats.get("pct_above_ul", (None,) * 5)
     return {
         "group": label,
-        "n": fmt.number(first[3]),
+        "n": fmt.number(n_persons),
         "basis": basis_label(below[2] or stats.get("p50", first)[2]),
         **{s: fmt.number(value.get(s)) for s in ("mean", "p5", "p50", "p95")},
         "ear": fmt.number(ear),
@@ -89,7 +96,7 @@ def intake_section(figures: dict, dri: dict, nutrient: str, name: str) -> dict:
         rows.append(_intake_row(label, stats, ear, target))
         q = [stats.get(s, (None,))[0] for s in ("p5", "p25", "p50", "p75", "p95")]
         if all(v is not None for v in q):
-            n = next(iter(stats.values()))[3]
+            n = group_size(stats)
             chart_rows.append(RangeRow(f"{label} (n={n:,})", *q, ear, target))
     desc = "; ".join(
         f"{r.label}: median {r.p50:,.0f} mg, middle half {r.p25:,.0f}-{r.p75:,.0f} mg"

@@ -47,7 +47,7 @@ def _top(shares: pl.DataFrame, nutrient: str, name: str) -> dict:
     """The top foods of one mineral: chart and table."""
     top = (
         shares.filter(pl.col(f"{nutrient}_share_pct") > 0)
-        .sort(f"{nutrient}_share_pct", descending=True)
+        .sort([f"{nutrient}_share_pct", "name"], descending=[True, False])
         .head(TOP_SOURCES)
     )
     rows = [(r["name"], r[f"{nutrient}_share_pct"]) for r in top.iter_rows(named=True)]
