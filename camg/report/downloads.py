@@ -26,10 +26,24 @@ def csv_text(header: list[str], rows: list[list[str]]) -> str:
     return text.getvalue()
 
 
+def csv_download(name: str, header: list[str], rows: list[list[str]]) -> dict[str, str]:
+    """A download link: its file name and a data: URI of the CSV text."""
+    return {"name": f"{name}.csv", "href": CSV_URI_PREFIX + quote(csv_text(header, rows), safe="")}
+
+
 def table_download(name: str, columns: list[tuple[str, str]], rows: list[dict]) -> dict[str, str]:
-    """A download link for a table: its file name and a data: URI of `columns` (heading, key)."""
-    text = csv_text([h for h, _ in columns], [[r[k] for _, k in columns] for r in rows])
-    return {"name": f"{name}.csv", "href": CSV_URI_PREFIX + quote(text, safe="")}
+    """A download link for a table of dict rows: `columns` are (heading, key)."""
+    return csv_download(name, [h for h, _ in columns], [[r[k] for _, k in columns] for r in rows])
+
+
+def assessment_download(name: str, section: dict) -> dict[str, str]:
+    """The individual-assessment table: risk levels (as many as the rules name), then shares."""
+    header = ["group", "n", *section["levels"], "insufficient_data"]
+    header += ["ca_likely_inadequate", "ca_usual_below_ear", "mg_likely_inadequate"]
+    header += ["mg_usual_below_ear"]
+    keys = ["insufficient", "calcium", "calcium_usual", "magnesium", "magnesium_usual"]
+    rows = [[r["group"], r["n"], *r["levels"], *[r[k] for k in keys]] for r in section["rows"]]
+    return csv_download(name, header, rows)
 
 
 INTAKE_COLUMNS = [
@@ -83,6 +97,7 @@ def population_downloads(view: dict, stem: str) -> dict[str, dict[str, str]]:
     }
     quality = view["quality"]
     return out | {
+        "assessment": assessment_download(f"{stem}-individual-assessment", view["assessment"]),
         "ratio_bands": table_download(f"{stem}-ratio-bands", BAND_COLUMNS, view["ratio"]["bands"]),
         "ratio_rules": table_download(
             f"{stem}-ratio-band-sources", BAND_RULE_COLUMNS, view["ratio"]["rules"]

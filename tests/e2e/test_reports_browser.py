@@ -192,7 +192,7 @@ def test_population_tables_download_as_csv(
 ) -> None:
     visit = Visit(browser, reports["population"])
     links = visit.page.get_by_role("link", name="Download this table (CSV)")
-    assert links.count() == 9
+    assert links.count() == 10
     with visit.page.expect_download() as download:
         links.last.click()  # the unmatched foods
     target = tmp_path / download.value.suggested_filename

@@ -178,7 +178,7 @@ def test_every_population_table_downloads_as_csv(built: tuple) -> None:
     reports, _key, _ = built
     page = (reports / "study_a" / "population.html").read_text()
     downloads = _downloads(page)
-    assert page.count("<table") == len(downloads) == 9
+    assert page.count("<table") == len(downloads) == 10
     unmatched = list(csv.reader(io.StringIO(downloads["study_a-unmatched-foods.csv"])))
     assert unmatched == [
         ["food_code", "name_as_reported", "items", "persons", "grams"],
