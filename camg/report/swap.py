@@ -17,10 +17,42 @@ RENAME_EXCHANGE = 2
 
 
 def building_dir(reports_dir: Path) -> Path:
-    """A fresh hidden sibling of the reports folder (same file system, so renames are atomic)."""
-    path = reports_dir.parent / f".{reports_dir.name}.building-{uuid.uuid4().hex[:12]}"
+    """A fresh hidden sibling of the reports folder (same file system, so renames are atomic).
+
+    Its name carries the building process's id, so the next build removes the leftovers of a
+    build that was killed (`remove_leftovers`) and never a live one's.
+    """
+    remove_leftovers(reports_dir)
+    path = (
+        reports_dir.parent / f".{reports_dir.name}.building-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    )
     path.mkdir(parents=True)
     return path
+
+
+def remove_leftovers(reports_dir: Path) -> list[Path]:
+    """Delete the staging and old folders of report builds whose process is gone; which went."""
+    if not reports_dir.parent.is_dir():
+        return []
+    gone = []
+    for kind in ("building", "old"):
+        for path in reports_dir.parent.glob(f".{reports_dir.name}.{kind}-*"):
+            pid = path.name.rsplit(f".{kind}-", 1)[1].split("-", 1)[0]
+            if not (pid.isdigit() and is_alive(int(pid))):
+                shutil.rmtree(path, ignore_errors=True)
+                gone.append(path)
+    return gone
+
+
+def is_alive(pid: int) -> bool:
+    """True when a process with this id exists (ours included)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -42,7 +74,7 @@ def swap_in(new_dir: Path, reports_dir: Path) -> None:
     if _exchange(new_dir, reports_dir):
         shutil.rmtree(new_dir)  # it now holds the old set
         return
-    old = reports_dir.parent / f".{reports_dir.name}.old-{uuid.uuid4().hex[:12]}"
+    old = reports_dir.parent / f".{reports_dir.name}.old-{os.getpid()}-{uuid.uuid4().hex[:12]}"
     os.replace(reports_dir, old)
     os.replace(new_dir, reports_dir)
     shutil.rmtree(old)
