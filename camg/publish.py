@@ -282,6 +282,11 @@ def publish(
         on_step(f"cleaned {len(removed)} leftovers")
         build_run(marts_dir, tables, run_id, steps, on_step)
         history.switch(marts_dir, run_id, on_step)
-        pruned = history.prune(marts_dir, keep_runs)
+        # Published now: deleting old runs is housekeeping that must not fail the run.
+        try:
+            pruned = history.prune(marts_dir, keep_runs)
+        except OSError as exc:
+            logger.warning("published %s, but old runs were not all deleted: %s", run_id, exc)
+            pruned = []
         on_step(f"pruned {len(pruned)} runs")
     return marts_dir / MARTS_FILE

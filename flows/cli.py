@@ -169,6 +169,7 @@ def run(
     )
     require_raw_dir(settings)
     use_camg_prefect_home(settings)
+    from camg.outcome import ReportsNotBuiltError
     from flows.camg_flow import with_task_runner
     from flows.server import ServerStartTimeout, stopped_on_signals, with_startup_retry
 
@@ -181,6 +182,10 @@ def run(
                 published = with_startup_retry(
                     lambda: with_task_runner(run_settings)(run_settings, not no_reports)
                 )
+        except ReportsNotBuiltError as exc:  # published: exit 0, but say what was not
+            log.warning("camg run: %s", exc.message())
+            err.print(f"[yellow]camg run:[/] {exc.message()}")
+            published = exc.published
         except ServerStartTimeout as exc:
             log.info("camg run did not start: %s", exc)
             err.print(f"[red]camg run did not start, nothing was published:[/] {exc}")
