@@ -2,9 +2,13 @@
 
 intake_item holds most of a run's rows, and after a small change most of them are the previous run's.
 So (DESIGN section 5, "intake_item"):
-- its Parquet copy is a folder, `parquet/intake_item/<part key>.parquet`, each file a hard link to a
-  per-file part's items.parquet: no copy, and the link keeps the data when the parts cache or an
-  old run deletes its own name for it (rows handed in memory go to `rows.parquet`);
+- the run keeps its parts in `item_parts/<part key>.parquet`, each file a hard link to a per-file
+  part's items.parquet: no copy, and the link keeps the data when the parts cache or an old run
+  deletes its own name for it (rows handed in memory go to `rows.parquet`); the next run diffs
+  its part keys against these;
+- its Parquet copy for analysts is one file, `parquet/intake_item.parquet` (with run_id, like every
+  table), written from the database: a reader's path names one file, which no publish makes vanish
+  (a folder of files did: a glob listed before a switch met names gone after it, issue 17);
 - its rows live in the table `store.intake_item`, without run_id; `intake_item` is a view that adds
   the run id, so the rows need not be rewritten when only the run changes;
 - a run whose published run has this layout starts its database as a file copy of that run's and
@@ -27,9 +31,12 @@ import polars as pl
 
 from camg import dictionary, history
 from camg.assemble import ParquetTable
-from camg.history import MARTS_FILE, PARQUET_DIR
+from camg.history import MARTS_FILE
 
 TABLE = "intake_item"
+PARTS_DIR = (
+    "item_parts"  # in the run folder, beside parquet/: the run's part files, for the next run
+)
 STORE = "store"
 FRAME_FILE = "rows"  # rows handed in memory (tests, a run without diary parts)
 # Past this share of changed rows a full build is cheaper than deleting and inserting.
@@ -56,8 +63,8 @@ def item_source(table: pl.DataFrame | ParquetTable) -> ItemSource:
     return ItemSource(files, table.frame, table.height, tuple(table.order_by))
 
 
-def link_parquet(folder: Path, source: ItemSource, con: duckdb.DuckDBPyConnection) -> None:
-    """parquet/intake_item/: a hard link per part file (a copy across file systems), rows.parquet."""
+def link_parts(folder: Path, source: ItemSource, con: duckdb.DuckDBPyConnection) -> None:
+    """item_parts/: a hard link per part file (a copy across file systems), rows.parquet."""
     folder.mkdir(parents=True)
     for key, path in source.files.items():
         target = folder / f"{key}.parquet"
@@ -72,6 +79,11 @@ def link_parquet(folder: Path, source: ItemSource, con: duckdb.DuckDBPyConnectio
             f"copy {STORE}.{TABLE} to $path (format parquet)",
             {"path": str(folder / f"{FRAME_FILE}.parquet")},
         )
+
+
+def export_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """parquet/intake_item.parquet: the view's rows (run id included) as one file."""
+    con.execute(f"copy (select * from {TABLE}) to $path (format parquet)", {"path": str(path)})
 
 
 def create_store(con: duckdb.DuckDBPyConnection, source: ItemSource) -> None:
@@ -121,7 +133,7 @@ def previous_change(marts_dir: Path, source: ItemSource) -> Change | None:
         run = history.run_dir(marts_dir, history.current_run_id(marts_dir) or "")
     except history.UnknownRunError:
         return None
-    folder = run / PARQUET_DIR / TABLE
+    folder = run / PARTS_DIR
     if source.frame is not None or source.order_by or not folder.is_dir():
         return None
     old = {p.stem: str(p) for p in folder.glob("*.parquet")}

@@ -201,7 +201,8 @@ def build_database(
         names = table_names(con)
         export_parquet(con, building / PARQUET_DIR, names)
         if source is not None:
-            item_store.link_parquet(building / PARQUET_DIR / item_store.TABLE, source, con)
+            item_store.export_parquet(con, building / PARQUET_DIR / f"{item_store.TABLE}.parquet")
+            item_store.link_parts(building / item_store.PARTS_DIR, source, con)
         on_step("parquet written")
         counts = {n: row_count(con, n) for n in names}
         con.execute("checkpoint")
@@ -209,8 +210,8 @@ def build_database(
 
 
 def parquet_name(table: str) -> str:
-    """A table's Parquet copy in the run's parquet folder: a file, or intake_item's folder of parts."""
-    return f"{table}/*.parquet" if table == item_store.TABLE else f"{table}.parquet"
+    """A table's Parquet copy in the run's parquet folder: one file per table."""
+    return f"{table}.parquet"
 
 
 def check_built(
@@ -228,6 +229,11 @@ def check_built(
             got = con.sql("select count(*) from read_parquet($p)", params={"p": path}).fetchall()
             if got[0][0] != expected:
                 raise PublishCheckError(f"{name} Parquet: {got[0][0]} rows, database {expected}")
+        parts = building / item_store.PARTS_DIR  # the next run's diff relies on them
+        if parts.is_dir() and item_store.parquet_rows(
+            [str(p) for p in parts.glob("*.parquet")]
+        ) != counts.get(item_store.TABLE):
+            raise PublishCheckError(f"{item_store.PARTS_DIR}: rows differ from intake_item")
         views = con.sql("select view_name from duckdb_views() where not internal").fetchall()
         for (view,) in views:
             row_count(con, view)  # a view that cannot run fails the publish, not the analyst

@@ -88,9 +88,9 @@ def published_run(marts: Path, seed_dir: Path) -> str:
     (run,) = ids
     assert os.readlink(marts / "current") == f"runs/{run}"
     files = sorted((marts / "parquet").glob("*.parquet"))
-    # intake_item (a view over store.intake_item) is a folder of files without run_id.
-    assert {p.stem for p in files} | {"intake_item"} == set(names)
-    items = pl.read_parquet(marts / "parquet" / "intake_item" / "*.parquet")
+    # One file per table, intake_item (a view over store.intake_item) too (issue 17).
+    assert {p.stem for p in files} == set(names)
+    items = pl.read_parquet(marts / "parquet" / "intake_item.parquet")
     assert items.height == expected["intake_item"]
     parquet_ids = {i for p in files for i in pl.read_parquet(p, columns=["run_id"])["run_id"]}
     assert parquet_ids == {run}

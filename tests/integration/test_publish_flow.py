@@ -126,17 +126,18 @@ def test_parquet_copy_equals_the_database(runs):
     tables = relations(run_db(runs, "second"))
     folder = history.run_dir(runs["marts"], runs["second"]) / "parquet"
     exported = {p.stem for p in folder.glob("*.parquet")}
-    assert exported == {n for n in tables if n not in view_files()} - {"intake_item"}
+    assert exported == {n for n in tables if n not in view_files()}
     with duckdb.connect() as con:  # read back as DuckDB reads it, times in the same session zone
         for name in exported:
             path = str(folder / f"{name}.parquet")
             parquet = con.sql("select * from read_parquet($p)", params={"p": path}).pl()
             assert_frame_equal(parquet, tables[name], check_exact=True)
-    # intake_item: one hard-linked part file per diary file, without run_id, files in key order.
+    # intake_item is one file too (issue 17), its run's parts kept beside parquet/ as hard links.
+    parts = history.run_dir(runs["marts"], runs["second"]) / "item_parts"
     order = ["source_file", "source_line"]
-    items = pl.read_parquet(folder / "intake_item" / "*.parquet").sort(order)
+    linked = pl.read_parquet(parts / "*.parquet").sort(order)
     expected = tables["intake_item"].drop("run_id").sort(order)
-    assert_frame_equal(items, expected, check_exact=True)
+    assert_frame_equal(linked, expected, check_exact=True)
 
 
 def test_two_runs_on_the_same_inputs_publish_the_same_contents(runs):

@@ -84,9 +84,9 @@ def test_parquet_copy_holds_the_same_rows_as_the_database(tmp_path):
     publish(tmp_path, tiny_tables(), RUN_A, on_step=quiet)
     with duckdb.connect(str(tmp_path / "camg.duckdb"), read_only=True) as con:
         from_db = con.sql("select * from intake_item").pl()
-    # intake_item's copy is a folder of files without run_id (the run is the folder they are in).
-    parquet = pl.read_parquet(tmp_path / "parquet" / "intake_item" / "*.parquet")
-    assert_frame_equal(parquet, from_db.drop("run_id"))
+    # intake_item's copy is one file with run_id, like every table's (issue 17).
+    parquet = pl.read_parquet(tmp_path / "parquet" / "intake_item.parquet")
+    assert_frame_equal(parquet, from_db)
     assert from_db["run_id"].unique().to_list() == [RUN_A]
 
 

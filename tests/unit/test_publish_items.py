@@ -44,15 +44,18 @@ def items(db: Path) -> pl.DataFrame:
         return con.sql("select * from intake_item").pl()
 
 
-def test_the_parquet_copy_is_hard_links_that_outlive_the_parts(tmp_path):
+def test_the_run_keeps_hard_links_to_its_parts_that_outlive_the_cache(tmp_path):
     parts = tmp_path / "parts"
     paths = [part(parts, "k1", "a.csv", 3), part(parts, "k2", "b.csv", 2)]
     publish(tmp_path / "marts", tables_of(paths), RUN_A, on_step=print)
-    linked = tmp_path / "marts" / "parquet" / "intake_item" / "k1.parquet"
+    linked = tmp_path / "marts" / "current" / "item_parts" / "k1.parquet"
     assert linked.stat().st_ino == Path(paths[0]).stat().st_ino
     shutil.rmtree(parts)  # the parts cache pruned: the run still holds its rows
     assert pl.read_parquet(linked.parent / "*.parquet").height == 5
     assert items(tmp_path / "marts" / "camg.duckdb").height == 5
+    analysts = pl.read_parquet(tmp_path / "marts" / "parquet" / "intake_item.parquet")
+    assert analysts["run_id"].unique().to_list() == [RUN_A]
+    assert analysts.height == 5
 
 
 def test_a_small_change_carries_rows_over_and_equals_a_full_build(tmp_path):
