@@ -14,6 +14,7 @@ import polars as pl
 from camg.cache import code_hash, folder_heights, prune_folders, write_folder
 from camg.ingest import combine, sidecar
 from camg.ingest.batch import FileRead
+from camg.ingest.sidecar import usable_weight
 from camg.reference import Reference
 from camg.rules import (
     Rule,
@@ -25,6 +26,7 @@ from camg.rules import (
     split_on_schema,
     text,
 )
+from camg.validate import WEIGHT_COLUMNS
 from schemas import empty_frame
 from schemas.participants import LIFE_STAGES, Participant
 from schemas.quarantine import QuarantineRow
@@ -45,6 +47,7 @@ SEX_CODES = {
 def participant_rules(reference: Reference) -> list[Rule]:
     """The named rules for participant rows, in the order they are checked."""
     age_max = reference.threshold("plausibility.age_months_max")
+    weight_max = reference.threshold("plausibility.survey_weight_max")
     sex = text("sex").str.to_lowercase()
     stage = text("life_stage").str.to_lowercase()
     return [
@@ -67,16 +70,15 @@ def participant_rules(reference: Reference) -> list[Rule]:
         ),
         Rule(
             "participant.invalid_design",
-            "survey weight is negative, infinite or not a number",
-            ~valid_weight("weight") | ~valid_weight("weight_two_day"),
+            f"survey weight is negative, above {weight_max:.0f}, infinite or not a number",
+            ~valid_weight("weight", weight_max) | ~valid_weight("weight_two_day", weight_max),
         ),
     ]
 
 
-def valid_weight(column: str) -> pl.Expr:
-    """True when the weight column is empty or a finite number >= 0 (the one weight rule)."""
-    value = number(column)
-    return text(column).is_null() | ((value >= 0) & value.is_finite()).fill_null(False)
+def valid_weight(column: str, max_weight: float) -> pl.Expr:
+    """True when the weight column is empty or a number from 0 to `max_weight` (the weight rule)."""
+    return text(column).is_null() | usable_weight(column, max_weight).is_not_null()
 
 
 def known_age_months() -> pl.Expr:
@@ -184,7 +186,13 @@ def validate_study(
     """One study's participants validated, with the weights its diary files carry, by kind."""
     raw = combine.study_participants(reads, study_id, marts_dir)
     checked = validate_participants(raw, reference)
-    kept = attach_weights(checked.kept, combine.study_weights(reads, study_id, marts_dir))
+    weights = combine.study_weights(reads, study_id, marts_dir)
+    # Diary rows with an implausible weight are quarantined (weight.invalid): their weight is no one's.
+    weight_max = reference.threshold("plausibility.survey_weight_max")
+    weights = weights.with_columns(
+        pl.when(pl.col(c) <= weight_max).then(pl.col(c)).alias(c) for c in WEIGHT_COLUMNS
+    )
+    kept = attach_weights(checked.kept, weights)
     return {"kept": kept.sort("person_id", maintain_order=True), "quarantine": checked.quarantine}
 
 

@@ -37,6 +37,8 @@ class MartsStatus:
     runs: pl.DataFrame
     failed_files: pl.DataFrame
     quarantine_by_rule: pl.DataFrame
+    # Recalls whose kept items disagree with the export's own totals (issue 17); none without one.
+    disagreeing_recalls: pl.DataFrame | None = None
 
 
 def query_frame(db: Path, sql: str, params: dict[str, object] | None = None) -> pl.DataFrame:
@@ -97,9 +99,30 @@ def quarantine_by_rule(db: Path) -> pl.DataFrame:
     )
 
 
+def disagreeing_recalls(db: Path) -> pl.DataFrame:
+    """Per study: recalls whose kept items' own values do not add up to the export's totals."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        tables = {name for (name,) in con.sql("select table_name from duckdb_tables()").fetchall()}
+        if "export_crosscheck" not in tables:
+            return pl.DataFrame()
+        return con.sql(
+            "select study_id, count(*) filter (where is_items_disagreeing) as n_disagreeing, "
+            "count(*) as n_recalls, "
+            "arg_min(person_id || ' recall ' || recall_day, person_id) "
+            "filter (where is_items_disagreeing) as first_recall "
+            "from export_crosscheck group by study_id having n_disagreeing > 0 order by study_id"
+        ).pl()
+
+
 def marts_status(marts_dir: Path, limit: int = 10) -> MartsStatus | None:
     """The status of a marts folder; None when nothing has been published there yet."""
     db = marts_dir / MARTS_FILE
     if not db.is_file():
         return None
-    return MartsStatus(db, recent_runs(marts_dir, limit), failed_files(db), quarantine_by_rule(db))
+    return MartsStatus(
+        db,
+        recent_runs(marts_dir, limit),
+        failed_files(db),
+        quarantine_by_rule(db),
+        disagreeing_recalls(db),
+    )

@@ -38,6 +38,7 @@ def diary_rules(reference: Reference) -> list[Rule]:
     units_max = reference.threshold("plausibility.household_units_max")
     day_max = reference.threshold("plausibility.recall_day_max")
     per_unit_max = reference.threshold("plausibility.supplement_mg_per_unit_max")
+    weight_max = reference.threshold("plausibility.survey_weight_max")
     amount, amount_text, unit, kind = (
         pl.col("_amount"), pl.col("_amount_text"), pl.col("_unit"), pl.col("_kind")
     )  # fmt: skip
@@ -78,9 +79,10 @@ def diary_rules(reference: Reference) -> list[Rule]:
         ),
         Rule(
             "weight.invalid",
-            "the survey weight this row carries is negative, infinite or not a number",
+            f"the row's survey weight is negative, above {weight_max:.0f}, infinite or not a number",
             pl.any_horizontal(
-                text(w).is_not_null() & usable_weight(w).is_null() for w in WEIGHT_COLUMNS
+                text(w).is_not_null() & usable_weight(w, weight_max).is_null()
+                for w in WEIGHT_COLUMNS
             ),
         ),
         Rule("amount.missing", "amount is empty", amount_text.is_null()),

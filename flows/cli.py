@@ -295,6 +295,9 @@ def show_status(marts_dir: Path, limit: int) -> bool:
         out.print(frame_table("Quarantined rows (latest run)", found.quarantine_by_rule))
     else:
         out.print("Quarantined rows (latest run): none")
+    if found.disagreeing_recalls is not None and found.disagreeing_recalls.height:
+        title = "Recalls whose kept items disagree with the export's totals (export_crosscheck)"
+        out.print(frame_table(title, found.disagreeing_recalls))
     return True
 
 

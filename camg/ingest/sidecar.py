@@ -6,6 +6,8 @@ summarised per file while it is parsed and cached beside its rows, so a run comb
 summaries instead of holding every file's rows at once.
 """
 
+import math
+
 import polars as pl
 
 from camg.rules import number as _number
@@ -32,13 +34,13 @@ def dietary_weights(raw: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def usable_weight(column: str) -> pl.Expr:
+def usable_weight(column: str, max_weight: float = math.inf) -> pl.Expr:
     """A weight as a float; null when negative, infinite or not a number.
 
     The rows that carry such a weight are quarantined as `weight.invalid` (`camg.validate`).
     """
     value = _number(column)
-    return pl.when((value >= 0) & value.is_finite()).then(value)
+    return pl.when((value >= 0) & value.is_finite() & (value <= max_weight)).then(value)
 
 
 def combined_weights(frames: list[pl.DataFrame]) -> pl.DataFrame:

@@ -82,6 +82,8 @@ def load_study(batch_dir: Path) -> tuple[StudyConfig, str | None]:
     path = batch_dir / STUDY_FILE
     if not path.is_file():
         return StudyConfig(), None
+    if path.is_symlink() and not path.resolve().is_relative_to(batch_dir.parent.resolve()):
+        return StudyConfig(), "study.toml is a link leading outside the raw folder: not read"
     try:
         return parse_study(path.read_bytes()), None
     except (OSError, StudyConfigError) as exc:

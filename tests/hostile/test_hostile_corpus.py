@@ -54,7 +54,7 @@ def runs(tmp_path_factory) -> dict:
         first = read_tables(camg_flow(settings))
         damaged = damage_caches(settings.marts_dir)
         second = read_tables(camg_flow(settings))
-    return {"first": first, "second": second, "damaged": damaged}
+    return {"first": first, "second": second, "damaged": damaged, "marts": settings.marts_dir}
 
 
 def manifest_row(tables: dict, source_file: str) -> dict:
@@ -143,6 +143,19 @@ def test_asa24_components_are_items_and_disagreeing_recalls_are_flagged(runs):
     check = tables["export_crosscheck"].filter(pl.col("study_id") == "asa24_components")
     flags = dict(check.select("person_id", "is_items_disagreeing").iter_rows())
     assert flags == {"u1": False, "u2": True}
+
+
+def test_status_shows_recalls_that_disagree_with_the_export_totals(runs):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    result = CliRunner().invoke(app, ["status", "--marts", str(runs["marts"]), "--no-prefect"])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "disagree with the export's totals" in said
+    assert "asa24_components" in said
+    assert "u2 recall 1" in said
 
 
 def test_unterminated_quote_quarantines_one_record_and_reading_resumes(runs):

@@ -63,6 +63,7 @@ DIARY_CASES = [
     ("weight.invalid", {"weight_one_day": "-1"}),  # issue 17: NHANES WTDRD1 on the item row
     ("weight.invalid", {"weight_two_day": "1e999"}),
     ("weight.invalid", {"weight_one_day": "nan"}),
+    ("weight.invalid", {"weight_one_day": "1e308"}),  # survey_weight_max = 1e10: overflows sums
     ("recall_day.out_of_range", {"recall_day": "0"}),
     ("recall_day.out_of_range", {"recall_day": "367"}),  # plausibility.recall_day_max = 366
     ("recall.not_reliable", {"is_reliable_recall": "false"}),
@@ -109,6 +110,7 @@ PARTICIPANT_CASES = [
     ("participant.invalid_design", {"weight": "heavy"}),
     ("participant.invalid_design", {"weight": "1e999"}),  # issue 17: overflows to inf
     ("participant.invalid_design", {"weight_two_day": "-0.5"}),
+    ("participant.invalid_design", {"weight": "1e308"}),  # plausibility.survey_weight_max = 1e10
 ]
 
 
