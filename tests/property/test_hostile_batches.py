@@ -75,7 +75,7 @@ def without_run_columns(frame: pl.DataFrame) -> pl.DataFrame:
 
 # No shrinking: each example is two real flow runs, and a failing one is printed as drawn.
 @settings(
-    max_examples=3,
+    max_examples=2,
     deadline=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
