@@ -33,7 +33,7 @@ create table intake_item_bench as
 select i.* replace (m.new_id as person_id, $bench as study_id)
 from intake_item i join idmap m on i.study_id = m.src_study and i.person_id = m.src_person;
 drop table intake_person;
-drop table intake_item;
+drop {item_kind} intake_item;
 alter table intake_person_bench rename to intake_person;
 alter table intake_item_bench rename to intake_item;
 checkpoint;
@@ -48,7 +48,11 @@ def replicated_marts(source: Path, target: Path, n: int) -> tuple[str, int, int]
             "select study_id, count(*) from intake_person group by 1 order by 2 desc limit 1"
         ).fetchall()[0]
         copies = -(-n // size)
-        for statement in filter(str.strip, REPLICATE_SQL.split(";")):
+        # intake_item is a view over the run's item store in published marts (camg.item_store).
+        views = con.sql("select view_name from duckdb_views() where not internal").fetchall()
+        item_kind = "view" if ("intake_item",) in views else "table"
+        script = REPLICATE_SQL.replace("{item_kind}", item_kind)
+        for statement in filter(str.strip, script.split(";")):
             con.execute(
                 statement,
                 {

@@ -55,7 +55,7 @@ def _group_order(figures: dict) -> Callable[[tuple], tuple]:
     return lambda k: (
         SEX_ORDER.get(k[0], 3),
         k[1] == "all ages",
-        next(iter(figures[k].values()))[4],
+        min((v[4] for v in figures[k].values() if v[4] is not None), default=-1),
         k[2],
     )
 
