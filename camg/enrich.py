@@ -1,7 +1,9 @@
 """Enrich stage: validated diary rows + composition tables -> intake items with grams, Ca and Mg.
 
 The join runs in DuckDB (`sql/intake_item.sql`); frames reach it only through explicit `register`.
-An unknown food keeps its row with null nutrients and `is_matched = false`.
+A food code the table lacks takes values imputed from the table's hierarchy (`camg.imputation`), is
+matched and marked `is_imputed`; a food with no values even so keeps its row with null nutrients
+and `is_matched = false`.
 
 Only the columns the join reads cross into DuckDB (with a row index), and only the computed columns
 come back: at 10 M items this avoids copying and sorting every text column twice (see
@@ -11,6 +13,7 @@ benchmarks/scale.py). The items are then ordered by person and day in polars.
 import duckdb
 import polars as pl
 
+from camg.imputation import imputed_composition
 from camg.queries import query
 from camg.reference import Reference
 from schemas.diary import IntakeItem
@@ -29,12 +32,15 @@ ITEM_ORDER = ["study_id", "person_id", "recall_day", "source_file", "source_line
 
 
 def item_nutrients(diary: pl.DataFrame, reference: Reference) -> pl.DataFrame:
-    """Grams, calcium_mg, magnesium_mg and is_matched for each diary row, in the diary's row order."""
+    """Grams, Ca, Mg, is_matched and the imputation columns of each diary row, in the diary's order."""
     rows = diary.select(JOIN_INPUTS).with_row_index("row_index")
+    min_digits = int(reference.threshold("imputation.fndds_min_prefix_digits"))
+    imputed = imputed_composition(rows, reference.composition, min_digits)
     with duckdb.connect() as con:
         # Arrow string views: the text columns cross into DuckDB with less copying.
         con.register("diary_rows", rows.to_arrow(compat_level=pl.CompatLevel.newest()))
         con.register("food_composition", reference.composition.to_arrow())
+        con.register("imputed_composition", imputed.to_arrow())
         con.register("food_portion", reference.portions.to_arrow())
         nutrients = con.sql(query("intake_item")).pl()
     return nutrients.sort("row_index").drop("row_index")

@@ -4,16 +4,17 @@ A food's share of a population's Ca (or Mg) = sum over persons of weight x the f
 over the person's usable days / sum over persons of weight x their mean daily Ca from everything
 (Krebs-Smith et al. 1989, J Am Diet Assoc 89:1061, the "population ratio" used for WWEIA sources).
 Weights are those of the usual-intake analysis (two-day weights where the study has them, divided by
-the number of NHANES cycles combined). Days that lost an item to quarantine are left out. A food the
-composition table does not hold keeps its row with null shares (its nutrients are unknown).
+the number of NHANES cycles combined). Days that lost an item to quarantine, or hold a food without
+composition values even after imputation, are left out (`camg.population.usable_days`); imputed
+foods count with their imputed values.
 Food groups: FNDDS codes grouped by their first two digits (FNDDS food subgroups), SR codes by the
 SR food group of their NDB number, each named in reference/food_groups.csv; other systems form one
-group each.
+group each. Per survey cycle and for all cycles together (`survey_cycle`), as `population_summary`.
 """
 
 import polars as pl
 
-from camg.population import design_weights, usable_days
+from camg.population import ALL_CYCLES, design_weights, usable_days
 from camg.reference import Reference
 from schemas.population import FoodSource
 
@@ -31,6 +32,8 @@ FNDDS_MAJOR_GROUPS = {
     "9": "Sugars, sweets, and beverages",
 }
 NUTRIENTS = ["calcium", "magnesium"]
+# The scope of a share: a study, and one of its cycles or all of them.
+SCOPE = ["study_id", "survey_cycle"]
 # Item columns that name a food and its person (the aggregation's keys and counts).
 ITEM_KEYS = [
     "study_id",
@@ -72,7 +75,7 @@ def weighted_contributions(
     lost: pl.DataFrame,
     divisors: pl.DataFrame,
 ) -> pl.DataFrame:
-    """Items on usable days: their keys, `w` and `w_<nutrient>` = w x item nutrient / usable days.
+    """Items on usable days: their keys, cycle, `w` and `w_<nutrient>` = w x item nutrient / days.
 
     `w` is the person's usual-intake weight. One join of the items with their usable, weighted
     person-day: a study's items are the biggest frame of its population figures, and each join
@@ -82,18 +85,28 @@ def weighted_contributions(
     weights = design_weights(persons, divisors).select(
         "study_id", "person_id", pl.col("usual_weight").alias("w")
     )
+    cycles = persons.select("study_id", "person_id", cycle_of(persons))
     per_day = (
         good.with_columns(pl.len().over("study_id", "person_id").alias("n_days"))
         .join(weights, on=["study_id", "person_id"])
+        .join(cycles, on=["study_id", "person_id"], how="left")
         .filter(pl.col("w") > 0)
     )
     # Row order is kept throughout, so float sums (and so the mart) are the same on every run.
     kept = items.join(per_day, on=["study_id", "person_id", "recall_day"], maintain_order="left")
     return kept.select(
         *ITEM_KEYS,
+        "survey_cycle",
         "w",
         *[(pl.col("w") * pl.col(f"{n}_mg") / pl.col("n_days")).alias(f"w_{n}") for n in NUTRIENTS],
     )
+
+
+def cycle_of(persons: pl.DataFrame) -> pl.Expr:
+    """Each person's survey cycle (null when the persons carry none)."""
+    if "survey_cycle" in persons.columns:
+        return pl.col("survey_cycle")
+    return pl.lit(None, dtype=pl.String).alias("survey_cycle")
 
 
 def source_keys() -> list[pl.Expr]:
@@ -161,7 +174,7 @@ def group_description(groups: pl.DataFrame) -> pl.Expr:
 
 def _aggregate(frame: pl.DataFrame, keys: list[str], totals: pl.DataFrame) -> pl.DataFrame:
     """Shares, mean mg per person-day, counts and matched flag per source key."""
-    sums = frame.group_by("study_id", *keys).agg(
+    sums = frame.group_by(*SCOPE, *keys).agg(
         *[stable_sum(f"w_{n}").alias(f"_{n}") for n in NUTRIENTS],
         *[pl.col(f"w_{n}").is_null().any().alias(f"_{n}_unknown") for n in NUTRIENTS],
         pl.len().cast(pl.Int64).alias("n_items"),
@@ -169,7 +182,7 @@ def _aggregate(frame: pl.DataFrame, keys: list[str], totals: pl.DataFrame) -> pl
         pl.col("is_matched").all().alias("is_matched"),
         pl.col("food_description").min().alias("_reported"),
     )
-    out = sums.join(totals, on="study_id")
+    out = sums.join(totals, on=SCOPE)
     for n in NUTRIENTS:
         known = ~pl.col(f"_{n}_unknown") | (pl.col(f"_{n}") > 0)
         out = out.with_columns(
@@ -189,10 +202,30 @@ def food_sources(
     divisors: pl.DataFrame,
     reference: Reference,
 ) -> pl.DataFrame:
-    """The `food_sources` mart: each food's and food group's share of each study's Ca and Mg."""
+    """The `food_sources` mart: each food's and group's share of each study's (cycle's) Ca and Mg.
+
+    Rows for all of a study's cycles (`survey_cycle` = all) and, for a study holding two or more,
+    for each cycle: shares are ratios of weighted sums, so one cycle's are its own rows' (the
+    divisor of combined weights cancels).
+    """
     frame = weighted_contributions(items, days, persons, lost, divisors)
     del items  # a study's biggest frame: freed once joined (callers pass it unnamed)
     frame = frame.with_columns(source_keys())
+    several = pl.col("survey_cycle").drop_nulls().n_unique().over("study_id") > 1
+    per_cycle = frame.filter(several & pl.col("survey_cycle").is_not_null())
+    combined = frame.with_columns(pl.lit(ALL_CYCLES).alias("survey_cycle"))
+    del frame
+    undivided = divisors.with_columns(pl.lit(1.0).alias("weight_divisor"))
+    parts = [_sources(combined, persons, divisors, reference)]
+    if per_cycle.height:
+        parts.append(_sources(per_cycle, persons, undivided, reference))
+    return FoodSource.validate(_finish(pl.concat(parts)))
+
+
+def _sources(
+    frame: pl.DataFrame, persons: pl.DataFrame, divisors: pl.DataFrame, reference: Reference
+) -> pl.DataFrame:
+    """Food and food-group rows of each study and cycle in `frame`, before ranks."""
     # A study's usual-intake weight has one name (camg.population.design_weights).
     variables = (
         design_weights(persons, divisors)
@@ -201,16 +234,16 @@ def food_sources(
         .agg(pl.col("usual_weight_variable").first().alias("weight_variable"))
     )
     totals = (
-        frame.group_by("study_id")
+        frame.group_by(SCOPE)
         .agg(*[stable_sum(f"w_{n}").alias(f"_total_{n}") for n in NUTRIENTS])
         .join(variables, on="study_id", how="left")
     )
     weight_sums = (
-        frame.unique(["study_id", "person_id"], maintain_order=True)
-        .group_by("study_id")
+        frame.unique(["study_id", "survey_cycle", "person_id"], maintain_order=True)
+        .group_by(SCOPE)
         .agg(stable_sum("w").alias("_w"))
     )
-    totals = totals.join(weight_sums, on="study_id")
+    totals = totals.join(weight_sums, on=SCOPE)
     names = reference.composition.select(
         pl.col("food_system").alias("system"), pl.col("food_code").alias("code"), "description"
     )
@@ -229,13 +262,14 @@ def food_sources(
         pl.col("group_code").alias("code"),
         group_description(reference.food_groups).alias("description"),
     )
-    return FoodSource.validate(_finish(pl.concat([_select(foods), _select(groups)])))
+    return pl.concat([_select(foods), _select(groups)])
 
 
 def _select(frame: pl.DataFrame) -> pl.DataFrame:
     """The mart's columns, before ranks."""
     return frame.select(
         "study_id",
+        "survey_cycle",
         "level",
         "food_system",
         "code",
@@ -254,12 +288,12 @@ def _finish(frame: pl.DataFrame) -> pl.DataFrame:
     ranks = [
         pl.col(f"{n}_share_pct")
         .rank("min", descending=True)
-        .over("study_id", "level")
+        .over("study_id", "survey_cycle", "level")
         .cast(pl.Int64)
         .alias(f"{n}_rank")
         for n in NUTRIENTS
     ]
-    order = ["study_id", "level", "calcium_rank", "food_system", "code"]
+    order = ["study_id", "survey_cycle", "level", "calcium_rank", "food_system", "code"]
     return (
         frame.with_columns(ranks)
         .sort(order, nulls_last=True)

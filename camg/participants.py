@@ -97,6 +97,12 @@ def age_in_months() -> pl.Expr:
     return pl.coalesce(number("age_months").floor(), from_years)
 
 
+def optional_text(raw: pl.DataFrame, column: str) -> pl.Expr:
+    """A text column that older readers (and their cached rows) may lack: null then."""
+    value = text(column) if column in raw.columns else pl.lit(None, dtype=pl.String)
+    return value.alias(column)
+
+
 def validate_participants(raw: pl.DataFrame, reference: Reference) -> Validated:
     """Raw participant rows -> `Participant` rows and quarantine; a repeated id keeps its first row."""
     checked = apply_rules(raw, participant_rules(reference))
@@ -118,6 +124,7 @@ def validate_participants(raw: pl.DataFrame, reference: Reference) -> Validated:
         number("weight_two_day").alias("weight_two_day"),
         text("strata").alias("strata"),
         text("psu").alias("psu"),
+        optional_text(checked, "survey_cycle"),
         "source_file",
         "source_line",
         "raw_line",
@@ -137,7 +144,9 @@ class People:
     """
 
     paths: dict[str, str]  # study_id -> its kept rows, sorted by person id; studies in sorted order
-    files: pl.DataFrame  # study_id, source_file, rows_kept: kept rows per participant file
+    files: (
+        pl.DataFrame
+    )  # study_id, source_file, survey_cycle, rows_kept: kept rows per file and cycle
     quarantine: pl.DataFrame
 
     @property
@@ -215,10 +224,11 @@ def validate_by_study(reads: list[FileRead], marts_dir: Path, reference: Referen
         folders.append(folder)
         quarantine.append(pl.read_parquet(folder / "quarantine.parquet"))
     prune_folders(root, folders)
-    files = [pl.read_parquet(p, columns=["study_id", "source_file"]) for p in paths.values()]
+    keys = ["study_id", "source_file", "survey_cycle"]
+    files = [pl.read_parquet(p, columns=keys) for p in paths.values()]
     counts = (
-        pl.concat([pl.DataFrame(schema={"study_id": pl.String, "source_file": pl.String}), *files])
-        .group_by("study_id", "source_file", maintain_order=True)
+        pl.concat([pl.DataFrame(schema=dict.fromkeys(keys, pl.String)), *files])
+        .group_by(keys, maintain_order=True)
         .agg(pl.len().cast(pl.Int64).alias("rows_kept"))
     )
     return People(paths, counts, pl.concat(quarantine))

@@ -2,8 +2,9 @@
 
 A study's person frame has one row per person: group attributes, DRI values, survey design, the weights
 of each analysis (`single_day_weight`, `usual_weight`; 0 = not in it) and first-day intakes.
-Three groupings: sex x DRI age group x life stage (one set of DRI values per group, so usual intake
-can use one EAR), sex (and both sexes) x the age groups of the WWEIA data tables, and overall.
+Groupings: sex x DRI age group x life stage (one set of DRI values per group, so usual intake
+can use one EAR), sex (and both sexes) x the age groups of the WWEIA data tables, sex (and both) x
+the headline ages (1+, 2+, 2-19, 20+), and overall.
 """
 
 import re
@@ -26,8 +27,17 @@ WWEIA_AGE_GROUPS: list[tuple[str, int, int | None]] = [
     ("60-69 y", 60, 70),
     ("70+ y", 70, None),
 ]
-# An NHANES demographics file name: DEMO.xpt or DEMO_<cycle letter>.csv(.gz) (cycle = group 1).
-NHANES_DEMO_FILE = r"(?i)(?:^|/)DEMO(_[A-Z])?\.[a-z.]+$"
+# Age spans of headline figures (years, [min, max)): national reports quote ages 2 and over, 2-19
+# and 20 and over (e.g. USDA ARS WWEIA data tables; NCHS Data Briefs); 1 and over leaves infants
+# (AI, no EAR) out.
+HEADLINE_AGE_GROUPS: list[tuple[str, int, int | None]] = [
+    ("1+ y", 1, None),
+    ("2+ y", 2, None),
+    ("2-19 y", 2, 20),
+    ("20+ y", 20, None),
+]
+# survey_cycle of the figures for all of a study's cycles together.
+ALL_CYCLES = "all"
 DAY_COLUMNS = ["calcium_mg", "magnesium_mg", "magnesium_supplement_mg"]
 DRI_LABEL = re.compile(r"^(\d+)(?:-\d+|\+) (mo|y)$")
 
@@ -83,39 +93,38 @@ def dri_groups(persons: pl.DataFrame) -> Iterator[Group]:
         yield Group("dri_age_group", sex, label, months, stage, mask.fill_null(False).to_numpy())
 
 
-def wweia_groups(persons: pl.DataFrame) -> Iterator[Group]:
-    """Sex (and both sexes) x WWEIA age groups."""
+def age_span_groups(
+    persons: pl.DataFrame, grouping: str, spans: list[tuple[str, int, int | None]]
+) -> Iterator[Group]:
+    """Sex (and both sexes) x age spans in years ([min, max), max None = no upper bound)."""
     years = (persons["age_months"] // 12).to_numpy()
     for sex in ("male", "female", "all"):
-        for label, low, high in WWEIA_AGE_GROUPS:
+        for label, low, high in spans:
             in_age = (years >= low) & (years < high if high is not None else True)
-            yield Group(
-                "wweia_age_group", sex, label, low * 12, "all", _sex_mask(persons, sex) & in_age
-            )
+            yield Group(grouping, sex, label, low * 12, "all", _sex_mask(persons, sex) & in_age)
 
 
 def person_groups(persons: pl.DataFrame) -> Iterator[Group]:
-    """Every group of a study: DRI groups, WWEIA groups, then overall by sex and for all."""
+    """Every group of a study: DRI, WWEIA and headline age groups, then overall by sex and for all."""
     yield from dri_groups(persons)
-    yield from wweia_groups(persons)
+    yield from age_span_groups(persons, "wweia_age_group", WWEIA_AGE_GROUPS)
+    yield from age_span_groups(persons, "headline_age_group", HEADLINE_AGE_GROUPS)
     for sex in ("male", "female", "all"):
         yield Group("overall", sex, "all", 0, "all", _sex_mask(persons, sex))
 
 
 def weight_divisors(participants: pl.DataFrame) -> pl.DataFrame:
-    """study_id and weight_divisor: the number of NHANES cycles combined in the study (else 1).
+    """study_id and weight_divisor: the number of survey cycles combined in the study (else 1).
 
-    NCHS analytic guidelines: when 2-year cycles are combined, divide each 2-year weight by the number
-    of cycles so the weights sum to one population. A cycle is known by its DEMO file's letter suffix
-    (DEMO_E = 2007-2008, ...; plain DEMO = 1999-2000).
+    NCHS analytic guidelines (Johnson CL et al. 2013, National Health and Nutrition Examination
+    Survey: Analytic guidelines, 1999-2010, Vital Health Stat 2(161), section "Combining cycles"):
+    when 2-year cycles are combined, divide each 2-year weight by the number of cycles so that the
+    weights sum to one (mid-period) population. A participant's cycle is `survey_cycle` (NHANES: the
+    DEMO file's letter suffix, DEMO_E = 2007-2008, ...); persons without one count as one cycle.
     """
-    cycle = pl.col("source_file").str.extract(NHANES_DEMO_FILE, 1)
     return (
-        participants.with_columns(
-            cycle.fill_null("").alias("_cycle"), cycle.is_not_null().alias("_is")
-        )
-        .group_by("study_id")
-        .agg(pl.col("_cycle").filter(pl.col("_is")).n_unique().alias("n_cycles"))
+        participants.group_by("study_id")
+        .agg(pl.col("survey_cycle").drop_nulls().n_unique().alias("n_cycles"))
         .select(
             "study_id", pl.max_horizontal("n_cycles", 1).cast(pl.Float64).alias("weight_divisor")
         )
@@ -179,8 +188,14 @@ def design_weights(persons: pl.DataFrame, divisors: pl.DataFrame) -> pl.DataFram
 
 
 def usable_days(days: pl.DataFrame, lost: pl.DataFrame) -> pl.DataFrame:
-    """Person-days whose intake is known (no item lost to quarantine), with the day's Ca:Mg ratio."""
-    return days.join(lost, on=["study_id", "person_id", "recall_day"], how="anti").with_columns(
+    """Person-days whose intake is known, with the day's Ca:Mg ratio.
+
+    Left out: days that lost an item to quarantine, and days with a food that has no composition
+    values even after imputation (`n_unmatched_items`): counting it as 0 mg would bias every
+    population figure down.
+    """
+    known = days.join(lost, on=["study_id", "person_id", "recall_day"], how="anti")
+    return known.filter(pl.col("n_unmatched_items") == 0).with_columns(
         pl.when(pl.col("magnesium_mg") > 0)
         .then(pl.col("calcium_mg") / pl.col("magnesium_mg"))
         .alias("calcium_to_magnesium_mass_ratio")
@@ -189,9 +204,10 @@ def usable_days(days: pl.DataFrame, lost: pl.DataFrame) -> pl.DataFrame:
 
 @dataclass(frozen=True)
 class Study:
-    """One study's persons (one row each, first-day intakes) and usable person-days, as arrays."""
+    """One study's (or one of its cycles') persons, first-day intakes and usable person-days."""
 
     study_id: str
+    survey_cycle: str
     persons: pl.DataFrame
     days: pl.DataFrame
     strata: np.ndarray | None
@@ -202,31 +218,66 @@ class Study:
         """Whether strata and PSUs are known for this study."""
         return self.strata is not None
 
+    @property
+    def df(self) -> int:
+        """Design degrees of freedom: PSUs - strata (R survey's degf), or persons - 1 without design."""
+        if self.strata is None or self.psu is None:
+            return max(self.persons.height - 1, 1)
+        psus = np.unique(np.column_stack([self.strata, self.psu]), axis=0).shape[0]
+        return max(psus - np.unique(self.strata).size, 1)
 
-def studies(
-    days: pl.DataFrame, persons: pl.DataFrame, lost: pl.DataFrame, divisors: pl.DataFrame
-) -> Iterator[Study]:
-    """Each study's person frame (design, weights, groups, day-1 intakes) and its usable days."""
-    good = usable_days(days, lost)
-    first = good.filter(pl.col("recall_day") == 1).select(
-        "study_id", "person_id", *DAY_COLUMNS, "calcium_to_magnesium_mass_ratio"
-    )
-    people = (
+
+def _weighted_people(
+    persons: pl.DataFrame, divisors: pl.DataFrame, first: pl.DataFrame
+) -> pl.DataFrame:
+    """Persons with their analysis weights (divided by `divisors`) and first-day intakes."""
+    return (
         persons.select(pl.exclude(*DAY_COLUMNS, "calcium_to_magnesium_mass_ratio"))
         .join(design_weights(persons, divisors), on=["study_id", "person_id"], how="left")
         .join(first, on=["study_id", "person_id"], how="left")
         .sort("study_id", "person_id")
     )
+
+
+def _study(study_id: str, cycle: str, frame: pl.DataFrame, good: pl.DataFrame) -> Study:
+    """A Study of these persons: integer design codes and their usable, weighted days."""
+    has_design = frame["strata"].is_not_null().any() and frame["psu"].is_not_null().any()
+    strata = psu = None
+    if has_design:
+        # Integer codes once per study: the survey functions then never sort text per call.
+        strata = np.unique(frame["strata"].fill_null("missing"), return_inverse=True)[1]
+        psu = np.unique(frame["psu"].fill_null("missing"), return_inverse=True)[1]
+    study_days = (
+        good.filter(pl.col("study_id") == study_id)
+        .join(frame.select("person_id", "usual_weight"), on="person_id", how="inner")
+        .sort("person_id", "recall_day")
+    )
+    return Study(study_id, cycle, frame, study_days, strata, psu)
+
+
+def studies(
+    days: pl.DataFrame, persons: pl.DataFrame, lost: pl.DataFrame, divisors: pl.DataFrame
+) -> Iterator[Study]:
+    """Each study with all its cycles together, then (when it holds 2+) each cycle on its own.
+
+    A cycle on its own is a complete survey: its persons with their undivided weights (NCHS analytic
+    guidelines), so per-cycle figures equal those of a study holding that cycle alone.
+    """
+    if "survey_cycle" not in persons.columns:
+        persons = persons.with_columns(pl.lit(None, dtype=pl.String).alias("survey_cycle"))
+    good = usable_days(days, lost)
+    first = good.filter(pl.col("recall_day") == 1).select(
+        "study_id", "person_id", *DAY_COLUMNS, "calcium_to_magnesium_mass_ratio"
+    )
+    people = _weighted_people(persons, divisors, first)
+    undivided = divisors.with_columns(pl.lit(1.0).alias("weight_divisor"))
     for (study_id,), frame in people.group_by("study_id", maintain_order=True):
-        has_design = frame["strata"].is_not_null().any() and frame["psu"].is_not_null().any()
-        strata = psu = None
-        if has_design:
-            # Integer codes once per study: the survey functions then never sort text per call.
-            strata = np.unique(frame["strata"].fill_null("missing"), return_inverse=True)[1]
-            psu = np.unique(frame["psu"].fill_null("missing"), return_inverse=True)[1]
-        study_days = (
-            good.filter(pl.col("study_id") == study_id)
-            .join(frame.select("person_id", "usual_weight"), on="person_id", how="inner")
-            .sort("person_id", "recall_day")
-        )
-        yield Study(str(study_id), frame, study_days, strata, psu)
+        yield _study(str(study_id), ALL_CYCLES, frame, good)
+        cycles = sorted(frame["survey_cycle"].drop_nulls().unique())
+        if len(cycles) < 2:
+            continue
+        own = persons.filter(pl.col("study_id") == study_id)
+        own = _weighted_people(own, undivided, first)
+        for cycle in cycles:
+            in_cycle = own.filter(pl.col("survey_cycle") == cycle)
+            yield _study(str(study_id), cycle, in_cycle, good)

@@ -6,7 +6,8 @@ Two bases, both published and labelled in `basis`:
   the EAR uses each person's own EAR (cut-point method applied per person), so groups that mix DRI
   groups (WWEIA ages, overall) are still right. Single days overstate the tails (IOM 2000).
 - `usual_intake`: the NCI amount-only model (`camg.usual_intake`, Tooze et al. 2006) fitted per DRI
-  group (one EAR per group), with two-day weights where the study has them; no SE (needs replicates).
+  group (one EAR per group), with two-day weights where the study has them; other groups pool their
+  members' pseudo-persons (`camg.usual_summary`).
 
 Person-days that lost an item to quarantine (e.g. NHANES human milk without grams) have unknown
 intake and are left out. Weights are divided by the study's `weight_divisor` (the number of NHANES
@@ -19,8 +20,10 @@ import polars as pl
 
 from camg.population import Group, Study, person_groups, studies
 from camg.reference import Reference
-from camg.survey import SurveyEstimate, survey_mean, survey_quantiles, weighted_mean
-from camg.usual_intake import PERCENTILES, UsualIntakeResult, estimate_usual_intake
+from camg.reliability import reliability_rules, with_intervals
+from camg.survey import SurveyEstimate, survey_mean, survey_quantiles
+from camg.usual_intake import PERCENTILES
+from camg.usual_summary import group_value, usual_intake_rows
 from schemas.population import PopulationSummary
 
 QUANTILE_PROBS = [p / 100 for p in PERCENTILES]
@@ -49,7 +52,7 @@ def single_day_rows(study: Study, group: Group, reference: Reference) -> list[di
         y = _column(frame, measure)
         est = survey_mean(y, *design, domain=in_group)
         rows.append(_stat(group, measure, "mean", est, w, in_group & np.isfinite(y)))
-        quantiles = survey_quantiles(y, *design, QUANTILE_PROBS, domain=in_group)
+        quantiles = survey_quantiles(y, *design, QUANTILE_PROBS, domain=in_group, df=study.df)
         for p, q in zip(PERCENTILES, quantiles, strict=True):
             rows.append(_stat(group, measure, f"p{p}", q, w, in_group & np.isfinite(y)))
         for statistic, indicator, rule, cut in thresholds(frame, group, measure, y, reference):
@@ -64,6 +67,7 @@ def single_day_rows(study: Study, group: Group, reference: Reference) -> list[di
         is_percentile = row["statistic"][1:].isdigit()
         row["se_method"] = "woodruff_" + se_method if is_percentile else se_method
         row["weight_variable"] = frame["single_day_weight_variable"][0]
+        row["df"] = study.df
     return rows
 
 
@@ -90,8 +94,8 @@ def thresholds(
     ear = _indicator(y, _column(frame, f"{nutrient}_ear_mg"), True)
     ul = _indicator(ul_value, _column(frame, f"{nutrient}_ul_mg"), False)
     return [
-        ("pct_below_ear", ear, *_group_value(members, f"{nutrient}_ear")),
-        ("pct_above_ul", ul, *_group_value(members, f"{nutrient}_ul")),
+        ("pct_below_ear", ear, *group_value(members, f"{nutrient}_ear")),
+        ("pct_above_ul", ul, *group_value(members, f"{nutrient}_ul")),
     ]
 
 
@@ -131,90 +135,31 @@ def population_summary(
     """The `population_summary` mart: single-day and usual-intake figures for every study and group."""
     rows: list[dict] = []
     for study in studies(days, persons, lost, divisors):
-        for group in person_groups(study.persons):
-            base = {"study_id": study.study_id, "basis": "single_day"}
-            rows += [base | r for r in single_day_rows(study, group, reference)]
-            if group.grouping == "dri_age_group":
-                base = {"study_id": study.study_id, "basis": "usual_intake"}
-                rows += [base | r for r in usual_intake_rows(study, group)]
-    frame = pl.DataFrame(rows, schema=_schema()).with_columns(
-        pl.lit(reference.rules_version).alias("rules_version")
-    )
-    order = ["study_id", "basis", "grouping", "sex", "age_months_min", "life_stage", "measure"]
+        base = {"study_id": study.study_id, "survey_cycle": study.survey_cycle}
+        groups = list(person_groups(study.persons))
+        for group in groups:
+            single = single_day_rows(study, group, reference)
+            rows += [base | {"basis": "single_day"} | r for r in single]
+        usual = usual_intake_rows(study, groups, reference)
+        rows += [base | {"basis": "usual_intake"} | r for r in usual]
+    frame = with_intervals(pl.DataFrame(rows, schema=_schema()), reliability_rules(reference))
+    frame = frame.with_columns(pl.lit(reference.rules_version).alias("rules_version"))
+    order = [
+        "study_id",
+        "survey_cycle",
+        "basis",
+        "grouping",
+        "sex",
+        "age_months_min",
+        "life_stage",
+        "measure",
+    ]
     return PopulationSummary.validate(frame.sort(order, maintain_order=True))
 
 
 def _schema() -> dict[str, type[pl.DataType]]:
     """Column types of the summary rows before the rules version is added."""
-    kinds = {"n_persons": pl.Int64, "age_months_min": pl.Int64}
-    floats = {"threshold_value", "value", "se", "population_weighted"}
+    kinds = {"n_persons": pl.Int64, "age_months_min": pl.Int64, "df": pl.Int64}
+    floats = {"threshold_value", "value", "se", "population_weighted", "ci_low", "ci_high"}
     columns = [c for c in PopulationSummary.to_schema().columns if c != "rules_version"]
     return {c: kinds.get(c, pl.Float64 if c in floats else pl.String) for c in columns}
-
-
-def usual_intake_rows(study: Study, group: Group) -> list[dict]:
-    """Usual-intake mean, percentiles, % below the group's EAR and % above its UL (Ca, Mg)."""
-    members = study.persons.filter(pl.Series(group.mask))
-    days = study.days.join(members.select("person_id"), on="person_id", how="semi").filter(
-        pl.col("usual_weight") > 0
-    )
-    rows = []
-    for nutrient in ("calcium", "magnesium"):
-        ear = _group_value(members, f"{nutrient}_ear")
-        fit = estimate_usual_intake(
-            days[f"{nutrient}_mg"].to_numpy(),
-            days["person_id"].to_numpy(),
-            days["recall_day"].to_numpy(),
-            days["usual_weight"].to_numpy(),
-            cutpoint=ear[1],
-        )
-        rows += _usual_rows(group, nutrient, fit, ear, _group_value(members, f"{nutrient}_ul"))
-    weight_name = study.persons["usual_weight_variable"][0]
-    return [r | {"weight_variable": weight_name} for r in rows]
-
-
-def _group_value(members: pl.DataFrame, kind: str) -> tuple[str | None, float | None]:
-    """(rule id, value) of a DRI value shared by the whole group, else (None, None)."""
-    pairs = members.select(f"{kind}_rule_id", f"{kind}_mg").unique().drop_nulls()
-    if pairs.height != 1 or members[f"{kind}_mg"].null_count():
-        return None, None
-    return pairs.row(0)[0], float(pairs.row(0)[1])
-
-
-def _usual_rows(
-    group: Group,
-    nutrient: str,
-    fit: UsualIntakeResult,
-    ear: tuple[str | None, float | None],
-    ul: tuple[str | None, float | None],
-) -> list[dict]:
-    """Rows from one usual-intake fit; a failed fit gives null values with the reason."""
-    stats = [("mean", fit.mean, None, None)]
-    stats += [(f"p{p}", fit.percentiles.get(p, np.nan), None, None) for p in PERCENTILES]
-    if ear[1] is not None:
-        stats.append(("pct_below_ear", fit.pct_below, *ear))
-    if nutrient == "calcium" and ul[1] is not None and fit.ok:
-        above = 100.0 * weighted_mean(fit.usual > ul[1], fit.usual_weights)
-        stats.append(("pct_above_ul", above, *ul))
-    elif nutrient == "calcium" and ul[1] is not None:
-        stats.append(("pct_above_ul", np.nan, *ul))
-    note = fit.reason or (
-        f"NCI amount-only model: {fit.n_persons} persons, {fit.n_repeat} with 2+ days, "
-        f"Box-Cox lambda {fit.boxcox_lambda:.2f}"
-    )
-    return [
-        {
-            **group.labels,
-            "measure": f"{nutrient}_mg",
-            "statistic": statistic,
-            "threshold_rule_id": rule,
-            "threshold_value": cut,
-            "value": float(value) if np.isfinite(value) else None,
-            "se": None,
-            "se_method": None,
-            "n_persons": fit.n_persons,
-            "population_weighted": float(fit.usual_weights.sum()) if fit.ok else None,
-            "note": note,
-        }
-        for statistic, value, rule, cut in stats
-    ]

@@ -21,9 +21,13 @@ Singleton strata (a stratum with one PSU in the *full* design): R's default
 totals (zero for a mean's influence values) with scale 1 -- conservative.
 ``"certainty"`` (or ``"remove"``) makes it contribute 0, ``"fail"`` raises.
 
-Quantile SEs follow Woodruff (1952) as R ``svyquantile`` (survey >= 4.1, ``qrule="math"``,
-``interval.type="mixed"``) computes them: the SE of the estimated CDF at the quantile, turned into a
-95 % interval on the probability scale, mapped back through the quantile function; SE = width / (2 z).
+Quantile SEs: Woodruff (1952) intervals. For the p-th quantile q (``qrule="math"``), F = the
+domain's estimated share with ``y <= q`` and se_F its Taylor SE (as a mean of a 0/1 variable, full
+design); the 95 % interval is [Q(F - c se_F), Q(F + c se_F)] (probabilities clipped to [0, 1]) with
+c the 97.5 % quantile of t on the design's degrees of freedom (``df``; the normal 1.96 when df is
+not given), and SE = width / (2 c). This is the construction R ``survey`` 4.1.1 documents as the
+default of ``svyquantile`` (t on ``degf(design)``, interval centred on the estimated CDF); it has not
+been checked here against R's output, and R's own SE for a quantile is derived the same way.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy import stats
 
 LonelyPsu = Literal["adjust", "certainty", "remove", "fail"]
 
@@ -238,11 +243,13 @@ def survey_quantiles(
     *,
     domain: ArrayLike | None = None,
     lonely_psu: LonelyPsu = "adjust",
+    df: int | None = None,
 ) -> list[SurveyEstimate]:
     """Weighted quantiles of a domain with Woodruff SEs (R ``svyquantile``, ``qrule="math"``).
 
-    For each p: q = Q(p); se_F = SE of the domain share with ``y <= q`` (full design); the interval
-    is [Q(p - z se_F), Q(p + z se_F)] (probabilities clipped to [0, 1]); SE = its width / (2 z).
+    For each p: q = Q(p); F, se_F = the domain share with ``y <= q`` and its SE (full design); the
+    interval is [Q(F - c se_F), Q(F + c se_F)] (clipped to [0, 1]), c = t_{df, .975} (1.96 without
+    df); SE = its width / (2 c).
     """
     y = np.asarray(values, dtype=float).ravel()
     w = _weights(y, weights)
@@ -250,14 +257,15 @@ def survey_quantiles(
     d = d & np.isfinite(y)
     p = np.atleast_1d(np.asarray(probs, dtype=float))
     q = weighted_quantiles(y[d], w[d], p)
+    crit = Z_95 if df is None else float(stats.t.ppf(0.975, df))
     out = []
-    for prob, qp in zip(p, q, strict=True):
+    for qp in q:
         if not np.isfinite(qp):
             out.append(SurveyEstimate(float("nan"), float("nan"), int(d.sum())))
             continue
         below = np.where(np.isfinite(y), (y <= qp).astype(float), np.nan)
-        se_f = survey_mean(below, w, strata, psu, domain=d, lonely_psu=lonely_psu).se
-        lo_hi = np.clip([prob - Z_95 * se_f, prob + Z_95 * se_f], 0.0, 1.0)
+        cdf = survey_mean(below, w, strata, psu, domain=d, lonely_psu=lonely_psu)
+        lo_hi = np.clip([cdf.estimate - crit * cdf.se, cdf.estimate + crit * cdf.se], 0.0, 1.0)
         lo, hi = weighted_quantiles(y[d], w[d], lo_hi)
-        out.append(SurveyEstimate(float(qp), float(hi - lo) / (2 * Z_95), int(d.sum())))
+        out.append(SurveyEstimate(float(qp), float(hi - lo) / (2 * crit), int(d.sum())))
     return out

@@ -81,6 +81,7 @@ class UsualIntakeResult:
     reason: str | None = None
     usual: Array = field(default_factory=lambda: np.empty(0), repr=False)
     usual_weights: Array = field(default_factory=lambda: np.empty(0), repr=False)
+    usual_person: NDArray = field(default_factory=lambda: np.empty(0), repr=False)
 
     @property
     def ok(self) -> bool:
@@ -192,6 +193,7 @@ class _PersonDays:
     """Cleaned person-day arrays of one group: intakes, person codes, days, row weights."""
 
     y: Array
+    ids: NDArray  # the distinct person values, in code order
     pid: NDArray[np.intp]
     day: NDArray[np.int_]
     w: Array
@@ -213,10 +215,11 @@ def _person_days(
         raise ValueError("intakes must be non-negative")
     y, d = y[keep], np.asarray(day)[keep]
     w = np.ones_like(y) if weights is None else np.asarray(weights, dtype=float)[keep]
-    pid = np.unique(np.asarray(person)[keep], return_inverse=True)[1].ravel()
+    ids, pid = np.unique(np.asarray(person)[keep], return_inverse=True)
+    pid = pid.ravel()
     first = np.flatnonzero(d == d.min()) if d.size else np.zeros(0, dtype=np.intp)
     first = first[np.unique(pid[first], return_index=True)[1]]
-    return _PersonDays(y, pid, d, w, first)
+    return _PersonDays(y, ids, pid, d, w, first)
 
 
 def _fit(days: _PersonDays, day2_effect: bool) -> tuple[float, float, VarianceComponents]:
@@ -278,4 +281,5 @@ def estimate_usual_intake(
         single_day_pct_below=single,
         usual=usual,
         usual_weights=uw,
+        usual_person=np.repeat(days.ids, n_sim),
     )

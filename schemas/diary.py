@@ -57,12 +57,19 @@ class DiaryRow(FiniteNumbers):
 
 
 class IntakeItem(DiaryRow):
-    """One row per validated diary item with its grams and Ca/Mg (null when the food is unknown)."""
+    """One row per validated diary item with its grams and Ca/Mg (null when the food is unknown).
+
+    `is_matched`: the item has composition values, from its own code or imputed (`is_imputed`, with
+    `imputation_method` and the `imputed_from_codes` behind the value).
+    """
 
     grams: float = pa.Field(nullable=True, ge=0)
     calcium_mg: float = pa.Field(nullable=True, ge=0)
     magnesium_mg: float = pa.Field(nullable=True, ge=0)
     is_matched: bool
+    is_imputed: bool
+    imputation_method: str = pa.Field(nullable=True)
+    imputed_from_codes: str = pa.Field(nullable=True)
 
     class Config:
         """Exactly the canonical columns plus the enrichment."""

@@ -21,6 +21,7 @@ class RawParticipant(RawRecord):
     weight_two_day: str = pa.Field(nullable=True)
     strata: str = pa.Field(nullable=True)
     psu: str = pa.Field(nullable=True)
+    survey_cycle: str = pa.Field(nullable=True)
 
 
 class Participant(FiniteNumbers):
@@ -28,7 +29,9 @@ class Participant(FiniteNumbers):
 
     `weight` is the one-day (or only) survey weight, `weight_two_day` the weight for persons with two
     recalls (NHANES WTDR2D); both null where the study has no design. `age_months` is null for an
-    infant under one year whose age was given in years only (the month is unknown).
+    infant under one year whose age was given in years only (the month is unknown). `survey_cycle` is
+    the cycle (wave) the person was sampled in: NHANES from the DEMO file's suffix (`DEMO_F` =
+    2009-2010), other studies from a participants column; null when the study does not say.
     """
 
     study_id: str
@@ -40,6 +43,7 @@ class Participant(FiniteNumbers):
     weight_two_day: float = pa.Field(nullable=True, ge=0)
     strata: str = pa.Field(nullable=True)
     psu: str = pa.Field(nullable=True)
+    survey_cycle: str = pa.Field(nullable=True)
     source_file: str
     source_line: int = pa.Field(ge=1)
 

@@ -5,7 +5,7 @@ import pandera.polars as pa
 from schemas import FiniteNumbers
 
 BASES = ["single_day", "usual_intake"]
-GROUPINGS = ["dri_age_group", "wweia_age_group", "overall"]
+GROUPINGS = ["dri_age_group", "wweia_age_group", "headline_age_group", "overall"]
 SUMMARY_SEXES = ["male", "female", "all"]
 MEASURES = ["calcium_mg", "magnesium_mg", "calcium_to_magnesium_mass_ratio"]
 STATISTICS = [
@@ -21,17 +21,23 @@ STATISTICS = [
     "pct_above",
 ]
 SOURCE_LEVELS = ["food", "food_group"]
+# camg.reliability: NCHS standards for proportions (Parker et al. 2017), RSE / n rule for means.
+RELIABILITY = ["reliable", "review", "suppress", "not_estimated"]
 
 
 class PopulationSummary(FiniteNumbers):
-    """One row per study x basis x grouping x group (sex, age group, life stage) x measure x statistic.
+    """One row per study x survey cycle x basis x grouping x group x measure x statistic.
 
-    `pct_below` / `pct_above` rows (Ca:Mg ratio bands) are told apart by `threshold_rule_id`. Values of
-    `pct_*` statistics are percentages (0-100), their `se` in percentage points. `basis` says whether a
-    row describes single-day (observed) intakes or the estimated usual-intake distribution.
+    A group is a sex, age group and life stage. `survey_cycle` is `all` for all of a study's cycles
+    together (weights divided by the number of cycles), or one cycle of a study that holds two or
+    more (its own weights). `pct_below` / `pct_above` rows (Ca:Mg ratio bands) are told apart by
+    `threshold_rule_id`. Values of `pct_*` statistics are percentages (0-100), their `se` in
+    percentage points. `basis` says whether a row describes single-day (observed) intakes or the
+    estimated usual-intake distribution.
     """
 
     study_id: str
+    survey_cycle: str
     basis: str = pa.Field(isin=BASES)
     grouping: str = pa.Field(isin=GROUPINGS)
     sex: str = pa.Field(isin=SUMMARY_SEXES)
@@ -45,6 +51,11 @@ class PopulationSummary(FiniteNumbers):
     value: float = pa.Field(nullable=True)
     se: float = pa.Field(nullable=True, ge=0)
     se_method: str = pa.Field(nullable=True)
+    df: int = pa.Field(nullable=True, ge=1)
+    ci_low: float = pa.Field(nullable=True)
+    ci_high: float = pa.Field(nullable=True)
+    reliability: str = pa.Field(isin=RELIABILITY)
+    reliability_reason: str = pa.Field(nullable=True)
     n_persons: int = pa.Field(ge=0)
     population_weighted: float = pa.Field(nullable=True, ge=0)
     weight_variable: str
@@ -57,6 +68,7 @@ class PopulationSummary(FiniteNumbers):
         strict = True
         unique = [
             "study_id",
+            "survey_cycle",
             "basis",
             "grouping",
             "sex",
@@ -69,13 +81,14 @@ class PopulationSummary(FiniteNumbers):
 
 
 class FoodSource(FiniteNumbers):
-    """One row per study x level (`food` or `food_group`) x food system x code: share of Ca and Mg.
+    """One row per study x survey cycle x level (`food`/`food_group`) x food system x code: Ca, Mg shares.
 
     Shares use the population-ratio method: sum over persons of weight x the source's mean daily
     nutrient / sum over persons of weight x total mean daily nutrient, in percent.
     """
 
     study_id: str
+    survey_cycle: str
     level: str = pa.Field(isin=SOURCE_LEVELS)
     food_system: str = pa.Field(nullable=True)
     code: str
@@ -95,4 +108,4 @@ class FoodSource(FiniteNumbers):
         """Exactly these columns."""
 
         strict = True
-        unique = ["study_id", "level", "food_system", "code"]
+        unique = ["study_id", "survey_cycle", "level", "food_system", "code"]

@@ -17,6 +17,26 @@ IFF_DAY_PATTERN = re.compile(r"^DR([12])IFDCD$")
 RELIABLE_RECALL_STATUS = ["1", "4"]
 # NHANES codes: RIAGENDR 1 = male, 2 = female; RIDEXPRG 1 = pregnant at exam.
 NHANES_SEX = {"1": "male", "2": "female"}
+# NHANES names each 2-year cycle's files by a letter suffix (CDC, NHANES Questionnaires, Datasets and
+# Related Documentation: DEMO_B = 2001-2002 ... DEMO_J = 2017-2018). A file without one is unknown.
+NHANES_CYCLES = {
+    "B": "2001-2002",
+    "C": "2003-2004",
+    "D": "2005-2006",
+    "E": "2007-2008",
+    "F": "2009-2010",
+    "G": "2011-2012",
+    "H": "2013-2014",
+    "I": "2015-2016",
+    "J": "2017-2018",
+}
+CYCLE_SUFFIX = re.compile(r"_([A-Z])\.[A-Za-z.]+$")
+
+
+def nhanes_cycle(source_file: str) -> str | None:
+    """The survey cycle an NHANES file belongs to, from its name's letter suffix (`DEMO_F.xpt`)."""
+    match = CYCLE_SUFFIX.search(source_file.rsplit("/", 1)[-1].upper())
+    return NHANES_CYCLES.get(match.group(1)) if match else None
 
 
 def iff_recall_day(header: list[str]) -> int | None:
@@ -105,4 +125,5 @@ def read_demo(rows: pl.DataFrame, header: list[str], source: Source) -> pl.DataF
         nhanes_integer_text("SDMVPSU").alias("psu")
         if "SDMVPSU" in rows.columns
         else pl.lit(None, dtype=pl.String).alias("psu"),
+        pl.lit(nhanes_cycle(source.source_file), dtype=pl.String).alias("survey_cycle"),
     )

@@ -2,7 +2,8 @@
 
 Columns (case-insensitive): `participant_id`, `sex` (male/female, M/F, 1/2), `age_years` or
 `age_months`, optional `life_stage`, and the survey design `weight`, `strata`, `psu` (or the columns
-the batch's study.toml names for them). Values stay text; `camg.validate` types and checks them.
+the batch's study.toml names for them), optional `survey_cycle` (the wave or cycle a person was
+sampled in, when a study holds several). Values stay text; `camg.validate` types and checks them.
 """
 
 import polars as pl
@@ -36,4 +37,5 @@ def read_participants(rows: pl.DataFrame, header: list[str], source: Source) -> 
         pl.lit(None, dtype=pl.String).alias("weight_two_day"),
         design_column(rows, source, "strata").alias("strata"),
         design_column(rows, source, "psu").alias("psu"),
+        design_column(rows, source, "survey_cycle").alias("survey_cycle"),
     )

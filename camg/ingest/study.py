@@ -7,6 +7,7 @@ food_system = "sr"          # default food system for rows that name none
 weight = "survey_weight"
 strata = "stratum"
 psu = "cluster"
+survey_cycle = "wave"       # the survey cycle (wave) of each person, when a study holds several
 ```
 Without the file every format is recognised from content and rows name their own food system.
 """
@@ -18,7 +19,7 @@ from pathlib import Path
 
 STUDY_FILE = "study.toml"
 FORMAT_FAMILIES = ("nhanes", "asa24", "food_record")
-DESIGN_COLUMNS = ("weight", "strata", "psu")
+DESIGN_COLUMNS = ("weight", "strata", "psu", "survey_cycle")
 STUDY_KEYS = {"format", "food_system", "design"}
 
 

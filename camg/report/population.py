@@ -14,12 +14,18 @@ from camg.report.sources import food_sources_view
 from camg.report.stats import study_summary
 
 SEX_ORDER = {"female": 0, "male": 1, "all": 2}
+# Reliability marks (camg.reliability) -> CSS class of the table cell, and the suppressed text.
+MARK_CLASS = {"suppress": "unreliable", "review": "review"}
+SUPPRESSED = "* (unreliable)"
 RATIO_BIN_WIDTH = 0.25
 RATIO_BINS_MAX = 6.0
 
 
 def _figures(long: pl.DataFrame) -> dict[tuple, dict[str, tuple]]:
-    """(sex, age_group, life_stage, measure) -> statistic -> (value, se, basis, n_persons, age_min)."""
+    """(sex, age_group, life_stage, measure) -> statistic -> (value, se, basis, n, age_min, mark).
+
+    mark: the row's reliability (camg.reliability; None when unknown).
+    """
     out: dict[tuple, dict[str, tuple]] = {}
     keys = ["sex", "age_group", "life_stage", "measure", "statistic"]
     for r in long.sort(keys, nulls_last=True).iter_rows(named=True):
@@ -30,6 +36,7 @@ def _figures(long: pl.DataFrame) -> dict[tuple, dict[str, tuple]]:
             r["basis"],
             r["n_persons"],
             r["age_months_min"],
+            r.get("reliability"),
         )
     return out
 
@@ -66,21 +73,36 @@ def group_size(stats: dict[str, tuple]) -> int:
 
 
 def _intake_row(label: str, stats: dict, ear: float | None, target: float | None) -> dict:
-    """One group's table row: percentiles, DRI values, prevalence with SE and its basis."""
+    """One group's table row: percentiles, DRI values, prevalence with SE, basis and marks.
+
+    A figure marked `suppress` (NCHS reliability standards, camg.reliability) is not shown; one
+    marked `review` is shown in grey with a dagger; `marks` gives each cell's CSS class.
+    """
     value = {s: v[0] for s, v in stats.items()}
     first = next(iter(stats.values()))
     n_persons = group_size(stats)
-    below = stats.get("pct_below_ear", (None,) * 5)
-    above = stats.get("pct_above_ul", (None,) * 5)
+    below = stats.get("pct_below_ear", (None,) * 6)
+    above = stats.get("pct_above_ul", (None,) * 6)
+    cells = {s: fmt.number(value.get(s)) for s in ("mean", "p5", "p50", "p95")}
+    cells["below_ear"] = fmt.percent_se(below[0], below[1])
+    cells["above_ul"] = fmt.percent_se(above[0], above[1])
+    marks = {}
+    statistics = ("mean", "p5", "p50", "p95", "pct_below_ear", "pct_above_ul")
+    for cell, statistic in zip(cells, statistics, strict=True):
+        mark = stats.get(statistic, (None,) * 6)[5]
+        marks[cell] = MARK_CLASS.get(mark, "")
+        if mark == "suppress":
+            cells[cell] = SUPPRESSED
+        elif mark == "review":
+            cells[cell] += " †"
     return {
         "group": label,
         "n": fmt.number(n_persons),
         "basis": basis_label(below[2] or stats.get("p50", first)[2]),
-        **{s: fmt.number(value.get(s)) for s in ("mean", "p5", "p50", "p95")},
+        **cells,
         "ear": fmt.number(ear),
         "target": fmt.number(target),
-        "below_ear": fmt.percent_se(below[0], below[1]),
-        "above_ul": fmt.percent_se(above[0], above[1]),
+        "marks": marks,
     }
 
 
@@ -236,11 +258,38 @@ def quality_section(marts: MartData, study_id: str) -> dict:
                 "n_items": fmt.number(r["n_items"]),
                 "n_persons": fmt.number(r["n_persons"]),
                 "grams": fmt.number(r["grams"]),
+                "filled": _filled_by(r.get("imputation_method")),
             }
             for r in unmatched.head(20).iter_rows(named=True)
         ],
         "n_unmatched": fmt.number(unmatched.height),
+        "imputation": imputation_counts(unmatched),
     }
+
+
+def _filled_by(method: str | None) -> str:
+    """How a missing food's values were filled: `mean of codes sharing 6 digits` or `not filled`."""
+    if method and method.startswith("fndds_prefix_"):
+        return f"mean of codes sharing {method.removeprefix('fndds_prefix_')} digits"
+    return "not filled: its days are left out"
+
+
+def imputation_counts(unmatched: pl.DataFrame) -> dict[str, str]:
+    """Items, codes and grams imputed from the composition hierarchy, and those left unmatched."""
+    imputed = (
+        pl.col("is_imputed").fill_null(False)
+        if "is_imputed" in unmatched.columns
+        else pl.lit(False)
+    )
+    out = {}
+    for name, rows in (
+        ("imputed", unmatched.filter(imputed)),
+        ("left", unmatched.filter(~imputed)),
+    ):
+        out[f"{name}_codes"] = fmt.number(rows.height)
+        out[f"{name}_items"] = fmt.number(rows["n_items"].sum())
+        out[f"{name}_grams"] = fmt.number(rows["grams"].sum())
+    return out
 
 
 def methods_section(marts: MartData, rules: Rules, from_mart: bool) -> dict:

@@ -11,8 +11,12 @@ TOP_SOURCES = 10
 
 
 def _from_mart(sources: pl.DataFrame, study_id: str, names: dict[FoodKey, str]) -> pl.DataFrame:
-    """The mart's food-level rows for a study, named."""
-    rows = sources.filter((pl.col("study_id") == study_id) & (pl.col("level") == "food"))
+    """The mart's food-level rows for a study (all its survey cycles together), named."""
+    rows = sources.filter(
+        (pl.col("study_id") == study_id)
+        & (pl.col("level") == "food")
+        & (pl.col("survey_cycle") == "all")
+    )
     labels = [
         row["description"] or food_label(names, "fndds", row["code"], None)
         for row in rows.select("code", "description").iter_rows(named=True)

@@ -31,8 +31,11 @@ LONG_COLUMNS = [
     "se",
     "n_persons",
     "basis",
+    "reliability",
 ]
 BASIS_PREFERENCE = {"usual_intake": 0, "single_day": 1}
+# Fewest persons behind a published figure (rules table reliability.min_sample_size; NCHS).
+MIN_PERSONS = 30
 
 
 def _group_aggregates() -> list[pl.Expr]:
@@ -71,7 +74,11 @@ def _long(wide: pl.DataFrame) -> pl.DataFrame:
         *keys, "measure", "statistic", pl.col("number").alias("se")
     )
     joined = values.join(ses, on=[*keys, "measure", "statistic"], how="left")
-    return joined.with_columns(pl.lit("single_day").alias("basis")).select(LONG_COLUMNS)
+    # Without SEs of the design, only the sample-size part of the NCHS rules can be applied.
+    small = pl.when(pl.col("n_persons") < MIN_PERSONS).then(pl.lit("suppress"))
+    return joined.with_columns(
+        pl.lit("single_day").alias("basis"), small.otherwise(pl.lit(None)).alias("reliability")
+    ).select(LONG_COLUMNS)
 
 
 def fallback_summary(persons: pl.DataFrame) -> pl.DataFrame:
@@ -91,9 +98,10 @@ def fallback_summary(persons: pl.DataFrame) -> pl.DataFrame:
 
 
 def mart_summary(summary: pl.DataFrame, study_id: str) -> pl.DataFrame:
-    """The mart's rows of a study by DRI age group and overall: per figure a known value, usual first."""
+    """The mart's rows of a study (all cycles) by DRI group and overall: a known value, usual first."""
     rows = summary.filter(
         (pl.col("study_id") == study_id)
+        & (pl.col("survey_cycle") == "all")
         & ((pl.col("grouping") == "dri_age_group") | (pl.col("grouping") == "overall"))
         & ~pl.col("statistic").is_in(["pct_below", "pct_above"])
     )
@@ -103,6 +111,8 @@ def mart_summary(summary: pl.DataFrame, study_id: str) -> pl.DataFrame:
         pl.when(overall).then(pl.lit("all")).otherwise(pl.col("life_stage")).alias("life_stage"),
     )
     rank = pl.col("basis").replace_strict(BASIS_PREFERENCE, default=9)
+    if "reliability" not in rows.columns:  # a mart published before reliability marks
+        rows = rows.with_columns(pl.lit(None, dtype=pl.String).alias("reliability"))
     return (
         rows.with_columns(rank.alias("basis_rank"))
         .sort(pl.col("value").is_null(), "basis_rank")

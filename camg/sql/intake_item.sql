@@ -3,8 +3,10 @@
 -- own food_portion row; oz, lb, kg through the rows food_portion holds for every food, system '*');
 -- nutrient = grams x per-100 g value / 100, null when the food or that nutrient is unknown.
 -- Supplement rows are never joined to the food table: nutrient = amount x mg per unit.
+-- A food code the table lacks takes the values imputed for it from the table's own hierarchy
+-- (imputed_composition, camg.imputation), marked is_imputed with the method and source codes.
 -- Inputs (registered frames): diary_rows (row_index and the columns read here), food_composition,
--- food_portion. Out: row_index and the computed columns only, unordered; camg.enrich puts them
+-- imputed_composition, food_portion. Out: row_index and the computed columns only, unordered; camg.enrich puts them
 -- beside their diary rows (copying every text column through DuckDB cost GBs at 10 M items).
 with
 
@@ -13,8 +15,17 @@ items as (
 ),
 
 composition as (
-    select food_system, food_code, calcium_mg_per_100g, magnesium_mg_per_100g
+    select
+        food_system, food_code, calcium_mg_per_100g, magnesium_mg_per_100g,
+        false as is_imputed,
+        null::varchar as imputation_method,
+        null::varchar as imputed_from_codes
     from food_composition
+    union all
+    select
+        food_system, food_code, calcium_mg_per_100g, magnesium_mg_per_100g,
+        true as is_imputed, imputation_method, imputed_from_codes
+    from imputed_composition
 ),
 
 portions as (
@@ -39,7 +50,10 @@ weighed as (
         end as grams,
         composition.calcium_mg_per_100g,
         composition.magnesium_mg_per_100g,
-        composition.food_code is not null as in_composition
+        composition.food_code is not null as in_composition,
+        coalesce(composition.is_imputed, false) as is_imputed,
+        composition.imputation_method,
+        composition.imputed_from_codes
     from items
     left join composition
         on composition.food_system = items.food_system
@@ -67,4 +81,7 @@ final as (
     from weighed
 )
 
-select row_index, grams, calcium_mg, magnesium_mg, is_matched from final
+select
+    row_index, grams, calcium_mg, magnesium_mg, is_matched,
+    is_imputed, imputation_method, imputed_from_codes
+from final

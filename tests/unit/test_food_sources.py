@@ -38,7 +38,9 @@ def items(rows: list[tuple]) -> pl.DataFrame:
 def days_of(item_rows: pl.DataFrame) -> pl.DataFrame:
     """Person-day totals of the items (unknown nutrients count 0, as in camg.assess)."""
     return item_rows.group_by("study_id", "person_id", "recall_day").agg(
-        pl.col("calcium_mg").fill_null(0).sum(), pl.col("magnesium_mg").fill_null(0).sum()
+        pl.col("calcium_mg").fill_null(0).sum(),
+        pl.col("magnesium_mg").fill_null(0).sum(),
+        (~pl.col("is_matched")).sum().alias("n_unmatched_items"),
     )
 
 
@@ -75,37 +77,33 @@ def sources(reference) -> pl.DataFrame:
 
 def test_population_ratio_shares_by_hand(sources):
     foods = sources.filter(pl.col("level") == "food").sort("code")
-    # weighted daily Ca: milk 1*300 + 3*(100+300)/2 = 900 ; bread 1*50 = 50 ; total 950
-    # Mg: milk 1*30 + 3*(10+30)/2 = 90 ; bread 20 ; total 110
-    assert foods["code"].to_list() == [MILK, BREAD, UNKNOWN]
+    # b's day 2 holds an unknown food: left out (its Ca is not known), so b has day 1 only
+    # weighted daily Ca: milk 1*300 + 3*100 = 600 ; bread 1*50 = 50 ; total 650
+    # Mg: milk 1*30 + 3*10 = 60 ; bread 20 ; total 80
+    assert foods["code"].to_list() == [MILK, BREAD]
     ca, mg = foods["calcium_share_pct"].to_list(), foods["magnesium_share_pct"].to_list()
-    assert ca[:2] == pytest.approx([100 * 900 / 950, 100 * 50 / 950])
-    assert mg[:2] == pytest.approx([100 * 90 / 110, 100 * 20 / 110])
-    # mean mg per person-day over the weighted population (1 + 3 = 4): milk 900 / 4 = 225
-    assert foods["calcium_mg_per_person_day"][0] == pytest.approx(225.0)
-    assert foods["calcium_rank"].to_list()[:2] == [1, 2]
+    assert ca == pytest.approx([100 * 600 / 650, 100 * 50 / 650])
+    assert mg == pytest.approx([100 * 60 / 80, 100 * 20 / 80])
+    # mean mg per person-day over the weighted population (1 + 3 = 4): milk 600 / 4 = 150
+    assert foods["calcium_mg_per_person_day"][0] == pytest.approx(150.0)
+    assert foods["calcium_rank"].to_list() == [1, 2]
     assert foods["description"][0] == "Milk, cow's, fluid, whole"
-    assert foods["n_items"].to_list() == [3, 1, 1]
-    assert foods["n_persons"].to_list() == [2, 1, 1]
+    assert foods["n_items"].to_list() == [2, 1]
+    assert foods["n_persons"].to_list() == [2, 1]
 
 
-def test_unmatched_food_stays_visible_with_unknown_share(sources):
-    unknown = sources.filter(pl.col("code") == UNKNOWN)
-    assert unknown["calcium_share_pct"][0] is None
-    assert unknown["is_matched"][0] is False
-    assert unknown["calcium_rank"][0] is None
+def test_a_day_with_an_unknown_food_is_left_out_not_counted_as_zero(sources):
+    assert sources.filter(pl.col("code") == UNKNOWN).height == 0
+    milk = sources.filter(pl.col("code") == MILK)
+    assert milk["n_items"][0] == 2  # b's day-2 milk went with the day
 
 
 def test_food_groups_are_fndds_prefixes_each_with_its_own_name(sources):
     groups = sources.filter(pl.col("level") == "food_group").sort("code")
-    assert groups["code"].to_list() == ["11", "51", "99"]
-    assert groups["description"].to_list() == [
-        "Milks and milk drinks",
-        "Yeast breads and rolls",
-        "Sugars, sweets, and beverages, other (FNDDS codes 99xxxxxx)",
-    ]
-    assert groups["calcium_share_pct"].to_list()[:2] == pytest.approx(
-        [100 * 900 / 950, 100 * 50 / 950]
+    assert groups["code"].to_list() == ["11", "51"]
+    assert groups["description"].to_list() == ["Milks and milk drinks", "Yeast breads and rolls"]
+    assert groups["calcium_share_pct"].to_list() == pytest.approx(
+        [100 * 600 / 650, 100 * 50 / 650]
     )
     assert groups["weight_variable"][0] == "weight_two_day"
 
@@ -144,3 +142,27 @@ def test_every_food_group_label_is_distinct(reference):
     assert labels[4] == "SR foods, NDB numbers 42xxx"  # a prefix SR24 names no group for
     assert len(set(labels)) == len(labels)
     assert reference.food_groups["description"].is_unique().all()
+
+
+def test_shares_per_cycle_and_for_all_cycles(reference):
+    # a (cycle 2007-2008, w 1): milk Ca 300 ; b (2009-2010, w 3): milk Ca 100 + bread Ca 100
+    rows = items(
+        [
+            ("a", 1, MILK, 300.0, 30.0),
+            ("b", 1, MILK, 100.0, 10.0),
+            ("b", 1, BREAD, 100.0, 10.0),
+        ]
+    )
+    persons = PERSONS.with_columns(pl.Series("survey_cycle", ["2007-2008", "2009-2010"]))
+    halves = pl.DataFrame({"study_id": [STUDY], "weight_divisor": [2.0]})
+    result = food_sources(rows, days_of(rows), persons, NO_LOST, halves, reference)
+    milk = result.filter(pl.col("level") == "food", pl.col("code") == MILK).sort("survey_cycle")
+    assert milk["survey_cycle"].to_list() == ["2007-2008", "2009-2010", "all"]
+    # 2007-2008: milk is all Ca; 2009-2010: 100 of 200; all: (0.5*300 + 1.5*100) / (0.5*300 + 1.5*200)
+    # = 300 / 450 = 66.67 % (the divisor 2 cancels in every share)
+    assert milk["calcium_share_pct"].to_list() == pytest.approx([100.0, 50.0, 66.6667], abs=1e-3)
+    assert milk["weight_variable"].to_list() == [
+        "weight_two_day",
+        "weight_two_day",
+        "weight_two_day/2.0",
+    ]

@@ -9,7 +9,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from camg.cache import ReadCache
-from camg.ingest import batch, combine
+from camg.ingest import batch, combine, nhanes
 from camg.ingest.batch import read_raw
 from camg.ingest.combine import combined_diary, combined_participants
 from camg.marts import all_quarantine, kept_sources
@@ -273,3 +273,16 @@ def test_rows_streamed_in_chunks_are_the_rows_read_whole(tmp_path, monkeypatch, 
     assert_frame_equal(streamed.dates, whole.dates)
     if text != "a,b\n":
         assert weights.height + streamed.dates.height > 0
+
+
+@pytest.mark.parametrize(
+    ("source_file", "cycle"),
+    [
+        ("nhanes_2007_2012/DEMO_E.csv.gz", "2007-2008"),
+        ("n/DEMO_G.XPT", "2011-2012"),
+        ("n/demo_i.csv", "2015-2016"),
+        ("n/DEMO.csv", None),
+    ],
+)
+def test_nhanes_cycle_from_the_file_suffix(source_file, cycle):
+    assert nhanes.nhanes_cycle(source_file) == cycle

@@ -198,7 +198,7 @@ def test_participants_stay_on_disk_and_are_reused_while_their_files_are_unchange
     assert first.frame()["person_id"].to_list() == ["1", "2"]
     assert first.frame()["weight"].to_list() == [None, 1234.5]
     assert first.files.to_dicts() == [
-        {"study_id": "nh", "source_file": "nh/DEMO.csv", "rows_kept": 2}
+        {"study_id": "nh", "source_file": "nh/DEMO.csv", "survey_cycle": None, "rows_kept": 2}
     ]
     _, again = scan()
     assert made == ["nh"]

@@ -30,6 +30,9 @@ def tiny_tables(n_items: int = 2) -> dict[str, pl.DataFrame]:
                 "food_description": ["milk"] * (n_items - 1) + ["unknown"],
                 "grams": [100.0] * n_items,
                 "is_matched": [True] * (n_items - 1) + [False],
+                "is_imputed": [False] * n_items,
+                "imputation_method": pl.Series([None] * n_items, dtype=pl.String),
+                "imputed_from_codes": pl.Series([None] * n_items, dtype=pl.String),
             }
         ),
         "quarantine": pl.DataFrame(

@@ -28,6 +28,9 @@ def part(root: Path, key: str, source_file: str, n: int, food_code: str = "11111
             "food_description": ["milk"] * n,
             "grams": [100.0] * n,
             "is_matched": [food_code == "11111000"] * n,
+            "is_imputed": [False] * n,
+            "imputation_method": pl.Series([None] * n, dtype=pl.String),
+            "imputed_from_codes": pl.Series([None] * n, dtype=pl.String),
         }
     ).write_parquet(folder / "items.parquet")
     return str(folder / "items.parquet")

@@ -51,6 +51,7 @@ def test_fallback_summary_is_unweighted_observed_intake() -> None:
 def _mart_rows() -> pl.DataFrame:
     base = {
         "study_id": "s",
+        "survey_cycle": "all",
         "grouping": "dri_age_group",
         "sex": "female",
         "age_group": "19-30 y",
@@ -101,6 +102,7 @@ def test_the_mart_is_preferred_with_usual_intake_first() -> None:
             "se": [2.0, 2.0],
             "n_persons": [4, 4],
             "basis": ["single_day", "usual_intake"],
+            "reliability": [None, None],
         }
     )
     assert_frame_equal(long.sort("sex"), expected, check_dtypes=False)

@@ -31,6 +31,7 @@ def participants(rows: list[tuple]) -> pl.DataFrame:
                 "weight_two_day": w2,
                 "strata": strata,
                 "psu": psu,
+                "survey_cycle": "2007-2008",
                 "source_file": f"{STUDY}/DEMO_E.csv",
                 "source_line": i + 2,
             }
@@ -188,6 +189,31 @@ def test_design_strata_psu_and_weight_divisor(reference):
     assert mean["weight_variable"][0] == "weight_two_day/3.0"
 
 
+def test_figures_per_cycle_with_undivided_weights_and_for_all_cycles(reference):
+    people = participants(
+        [
+            ("a", "male", 40, 2.0, None, None, None),
+            ("b", "male", 40, 2.0, None, None, None),
+            ("c", "male", 40, 4.0, None, None, None),
+        ]
+    ).with_columns(pl.Series("survey_cycle", ["2007-2008", "2007-2008", "2009-2010"]))
+    days = person_days([("a", 1, 400.0, 300.0), ("b", 1, 800.0, 300.0), ("c", 1, 1100.0, 300.0)])
+    halves = pl.DataFrame({"study_id": [STUDY], "weight_divisor": [2.0]})
+    result = summary(days, people, reference, divisors=halves)
+    means = pick(
+        result, basis="single_day", grouping="overall", sex="all", measure="calcium_mg"
+    ).filter(pl.col("statistic") == "mean")
+    got = {r["survey_cycle"]: r for r in means.iter_rows(named=True)}
+    assert set(got) == {"all", "2007-2008", "2009-2010"}
+    # 2007-2008: (400 + 800) / 2 = 600, weights 2 + 2 (undivided) ; 2009-2010: 1100, weight 4
+    assert (got["2007-2008"]["value"], got["2007-2008"]["population_weighted"]) == (600.0, 4.0)
+    assert got["2009-2010"]["value"] == pytest.approx(1100.0)
+    # all: weights / 2 = 1, 1, 2: (400 + 800 + 2200) / 4 = 850, population 4
+    assert (got["all"]["value"], got["all"]["population_weighted"]) == (850.0, 4.0)
+    assert got["all"]["weight_variable"] == "weight/2.0"
+    assert got["2009-2010"]["weight_variable"] == "weight"
+
+
 def test_lost_days_are_left_out(reference):
     people = participants(
         [("a", "female", 25, 1.0, None, None, None), ("b", "female", 25, 1.0, None, None, None)]
@@ -222,18 +248,14 @@ def test_days_with_lost_items_maps_quarantine_to_person_days():
     assert_frame_equal(days_with_lost_items(quarantine, raw), expected)
 
 
-def test_weight_divisors_count_nhanes_cycles():
+def test_weight_divisors_count_survey_cycles():
     people = pl.DataFrame(
         {
-            "study_id": ["n", "n", "n", "c"],
-            "source_file": [
-                "n/DEMO_E.csv.gz",
-                "n/DEMO_F.csv.gz",
-                "n/DEMO_G.xpt",
-                "c/participants.csv",
-            ],
+            "study_id": ["n", "n", "n", "n", "c"],
+            "survey_cycle": ["2007-2008", "2009-2010", "2011-2012", "2011-2012", None],
         }
     )
+    # NCHS: three 2-year cycles combined -> each weight / 3; no cycle known -> 1.
     expected = pl.DataFrame({"study_id": ["c", "n"], "weight_divisor": [1.0, 3.0]})
     assert_frame_equal(weight_divisors(people), expected)
 
@@ -283,3 +305,39 @@ def test_usual_intake_rows_for_a_simulated_dri_group(reference):
         ear["value"][0] - truth
     )
     assert "NCI amount-only model: 300 persons, 300 with 2+ days" in ear["note"][0]
+    # no design: 30 seeded random groups of persons, 29 df; a share of ~40 % from 300 persons has
+    # a binomial SE near sqrt(.4 * .6 / 300) = 2.8 points (usual intake: a little above)
+    assert ear["se_method"][0] == "jackknife_random_groups_r30"
+    assert ear["df"][0] == 29
+    assert 1.5 < ear["se"][0] < 6
+    assert ear["ci_low"][0] < ear["value"][0] < ear["ci_high"][0]
+    assert ear["reliability"][0] == "reliable"
+
+
+def test_usual_intake_of_mixed_groups_pools_pseudo_persons_with_their_own_ear(reference):
+    # 200 men 40 y (Ca EAR 800) and 200 women 60 y (EAR 1000), two days each, same intakes
+    rng = np.random.default_rng(7)
+    usual = 900 * np.exp(rng.normal(0, 0.3, 400))
+    men = [(f"p{i:03d}", "male", 40, 1.0, 1.0, None, None) for i in range(200)]
+    women = [(f"p{i:03d}", "female", 60, 1.0, 2.0, None, None) for i in range(200, 400)]
+    people = participants(men + women)
+    rows = [
+        (f"p{i:03d}", day, float(usual[i] * np.exp(rng.normal(0, 0.4) - 0.08)), 300.0)
+        for i in range(400)
+        for day in (1, 2)
+    ]
+    result = pick(summary(person_days(rows), people, reference), basis="usual_intake")
+    below = pick(result, measure="calcium_mg", statistic="pct_below_ear")
+    men = pick(below, grouping="dri_age_group", sex="male")["value"][0]
+    women = pick(below, grouping="dri_age_group", sex="female")["value"][0]
+    overall = pick(below, grouping="overall", sex="all")
+    # women weigh 2, men 1: the mixture of the two groups, each against its own EAR
+    assert overall["value"][0] == pytest.approx((men + 2 * women) / 3)
+    assert women > men  # same intakes, higher EAR
+    assert overall["threshold_rule_id"][0] is None
+    assert "400 of 400 persons represented" in overall["note"][0]
+    assert overall["se"][0] > 0
+    adults = pick(below, grouping="headline_age_group", sex="all", age_group="20+ y")
+    assert adults["value"][0] == pytest.approx(overall["value"][0])
+    children = pick(result, grouping="headline_age_group", age_group="2-19 y", statistic="mean")
+    assert children["value"].to_list() == [None] * children.height

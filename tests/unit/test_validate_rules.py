@@ -49,6 +49,7 @@ GOOD_PARTICIPANT = {
     "weight_two_day": None,
     "strata": None,
     "psu": None,
+    "survey_cycle": None,
 }
 
 DIARY_CASES = [
