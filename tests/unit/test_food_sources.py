@@ -102,9 +102,7 @@ def test_food_groups_are_fndds_prefixes_each_with_its_own_name(sources):
     groups = sources.filter(pl.col("level") == "food_group").sort("code")
     assert groups["code"].to_list() == ["11", "51"]
     assert groups["description"].to_list() == ["Milks and milk drinks", "Yeast breads and rolls"]
-    assert groups["calcium_share_pct"].to_list() == pytest.approx(
-        [100 * 600 / 650, 100 * 50 / 650]
-    )
+    assert groups["calcium_share_pct"].to_list() == pytest.approx([100 * 600 / 650, 100 * 50 / 650])
     assert groups["weight_variable"][0] == "weight_two_day"
 
 
