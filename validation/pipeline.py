@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,11 +30,12 @@ class Run:
 
 
 def run_batch(study_id: str = "nhanes_2007_2012") -> Run:
-    """Ingest, validate, enrich and assess one batch of data/raw (read through a symlink)."""
+    """Ingest, validate, enrich and assess one batch of data/raw (read from a temporary copy)."""
     reference = load_reference(REPO / "reference")
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp)
-        (raw / study_id).symlink_to(REPO / "data" / "raw" / study_id)
+        # a copy: camg refuses symlinks that leave the raw folder (issue 17)
+        shutil.copytree(REPO / "data" / "raw" / study_id, raw / study_id)
         reads = batch.read_raw(raw)
     raw_diary = combine.combined_diary(reads)
     participants = participants_stage.validate_participants(
@@ -43,8 +45,8 @@ def run_batch(study_id: str = "nhanes_2007_2012") -> Run:
     divisors = population.weight_divisors(people)
     diary = validate.validate_diary(raw_diary, people, reference)
     items = enrich.enrich(diary.kept, reference)
-    days = assess.person_days(items)
-    persons = assess.assess_persons(days, people, reference)
+    days = assess.days_with_supplement_status(assess.person_days(items))
     quarantine = pl.concat([participants.quarantine, diary.quarantine])
     lost = population.days_with_lost_items(quarantine, raw_diary)
+    persons = assess.assess_persons(days, people, reference, lost)
     return Run(reference, raw_diary, items, days, persons, quarantine, lost, divisors)
