@@ -149,7 +149,8 @@ def _suggestions(ctx: BuildContext, study_id: str, person: dict) -> tuple[list, 
     why = ctx.policy.why_none(person["age_months"])
     pool = ctx.candidates.get((study_id, person["dri_age_group"]), [])
     ratio = person["calcium_to_magnesium_mass_ratio"]
-    return for_person(pool, ratio, person["age_months"], ctx.policy), why
+    need = person.get("magnesium_rda_mg") or person.get("magnesium_ai_mg")
+    return for_person(pool, ratio, person["age_months"], need, ctx.policy), why
 
 
 def index_text(rows: list[list[str]]) -> str:

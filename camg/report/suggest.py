@@ -5,7 +5,8 @@ seeds, whole-wheat breads, cooked grains, dark-green vegetables). A portion is t
 that food among persons of the same study and DRI age group (at least `suggest.portion_min_items`
 items): a child gets a child's portion, and no portion (so no suggestion) where the group ate too
 little of the food, never an adult's. A food qualifies when its own Ca:Mg ratio is at or below
-`suggest.food_ratio_max` and a portion gives at least `suggest.magnesium_min_mg_per_portion`.
+`suggest.food_ratio_max`; for one person, a portion must give at least `suggest.magnesium_min_share_of_need`
+of their own Mg RDA (or AI), so a child's threshold is a child's.
 
 For one person (`for_person`): nothing under `suggest.min_age_months` (12); no food that an exclusion
 rule names for the person's age (`suggest.exclude.*`: nuts, seeds, popcorn and raw vegetables under
@@ -22,7 +23,7 @@ from camg.report.rules import Rules
 
 REQUIRED_RULES = (
     "suggest.food_ratio_max",
-    "suggest.magnesium_min_mg_per_portion",
+    "suggest.magnesium_min_share_of_need",
     "suggest.portion_min_items",
     "suggest.foods_per_group_max",
     "suggest.foods_max",
@@ -123,10 +124,7 @@ def candidate_foods(
             (pl.col("typical_grams") * pl.col("magnesium_mg_per_100g") / 100).alias("magnesium_mg"),
             (pl.col("calcium_mg_per_100g") / pl.col("magnesium_mg_per_100g")).alias("ratio"),
         )
-        .filter(
-            (pl.col("ratio") <= limits["suggest.food_ratio_max"])
-            & (pl.col("magnesium_mg") >= limits["suggest.magnesium_min_mg_per_portion"])
-        )
+        .filter(pl.col("ratio") <= limits["suggest.food_ratio_max"])
         .sort("magnesium_mg", "food_code", descending=[True, False])
     )
     chosen: list[Candidate] = []
@@ -157,16 +155,27 @@ def candidates_by_group(
 
 
 def for_person(
-    candidates: list[Candidate], person_ratio: float | None, age_months: int | None, policy: Policy
+    candidates: list[Candidate],
+    person_ratio: float | None,
+    age_months: int | None,
+    need_mg: float | None,
+    policy: Policy,
 ) -> list[Candidate]:
-    """The candidates safe for this person's age, below their ratio, within the list limits."""
-    if policy.why_none(age_months) is not None or age_months is None:
+    """The candidates safe for this person's age, worth a portion, below their ratio, within limits.
+
+    `need_mg` is the person's Mg RDA (or AI): without it nothing is sized for them, so nothing is
+    suggested.
+    """
+    if policy.why_none(age_months) is not None or age_months is None or need_mg is None:
         return []
+    min_mg = policy.limits["suggest.magnesium_min_share_of_need"] * need_mg
     per_group_max = policy.limits["suggest.foods_per_group_max"]
     chosen: list[Candidate] = []
     per_group: dict[str, int] = {}
     for food in candidates:
         if any(rule.excludes(food, age_months) for rule in policy.exclusions):
+            continue
+        if food.magnesium_mg < min_mg:
             continue
         if person_ratio is not None and food.ratio >= person_ratio:
             continue

@@ -38,7 +38,7 @@ def test_candidates_follow_the_rules(rules: Rules) -> None:
             ("fndds", "42101000", "Almonds", 9, 35.0, 269.0, 268.0),
             # brown rice: 150 g x 39 = 58.5 mg, ratio 0.08 -> kept
             ("fndds", "56205018", "Rice, brown, cooked", 9, 150.0, 3.0, 39.0),
-            # white rice: 150 g x 12 = 18 mg < 40 mg per portion -> dropped
+            # white rice: the same kind ("Rice") as brown rice, with less Mg -> dropped
             ("fndds", "56205000", "Rice, white, cooked", 9, 150.0, 1.0, 12.0),
             # black beans: only 3 recorded items < 5 -> no typical portion -> dropped
             ("fndds", "41102020", "Black beans", 3, 130.0, 27.0, 70.0),
@@ -71,6 +71,16 @@ def policy(rules: Rules) -> Policy:
 
 
 ADULT = 40 * 12
+WOMAN_RDA = 320.0  # Mg RDA, women 31-50 (IOM 1997)
+
+
+def test_a_portion_must_give_a_tenth_of_the_persons_own_rda(policy: Policy) -> None:
+    # suggest.magnesium_min_share_of_need = 0.10: 32 mg for a woman (RDA 320), 8 mg for a child
+    # of 1-3 y (RDA 80). Oatmeal with 20 mg per portion is worth it for the child only.
+    oatmeal = [Candidate("Oatmeal, cooked", "cooked grains", 120, 10, 20, 0.5, "56203000")]
+    assert for_person(oatmeal, None, ADULT, WOMAN_RDA, policy) == []
+    assert for_person(oatmeal, None, 24, 80.0, policy) == oatmeal
+    assert for_person(oatmeal, None, 24, None, policy) == []  # no RDA: nothing sized for them
 
 
 def test_for_person_keeps_foods_below_their_ratio(policy: Policy) -> None:
@@ -78,9 +88,9 @@ def test_for_person_keeps_foods_below_their_ratio(policy: Policy) -> None:
         Candidate("a", "legumes", 30, 10, 80, 0.125, "41101000"),
         Candidate("b", "grains", 150, 60, 60, 1.0, "56205018"),
     ]
-    assert [f.name for f in for_person(foods, 3.0, ADULT, policy)] == ["a", "b"]
-    assert [f.name for f in for_person(foods, 0.5, ADULT, policy)] == ["a"]
-    assert [f.name for f in for_person(foods, None, ADULT, policy)] == ["a", "b"]
+    assert [f.name for f in for_person(foods, 3.0, ADULT, WOMAN_RDA, policy)] == ["a", "b"]
+    assert [f.name for f in for_person(foods, 0.5, ADULT, WOMAN_RDA, policy)] == ["a"]
+    assert [f.name for f in for_person(foods, None, ADULT, WOMAN_RDA, policy)] == ["a", "b"]
 
 
 SAFETY = [
@@ -108,7 +118,7 @@ SAFETY = [
     ],
 )
 def test_safety_rules_by_age(policy: Policy, age_months, expected) -> None:
-    assert [f.name for f in for_person(SAFETY, None, age_months, policy)] == expected
+    assert [f.name for f in for_person(SAFETY, None, age_months, 80.0, policy)] == expected
 
 
 @pytest.mark.parametrize(
@@ -142,8 +152,8 @@ def test_honey_is_excluded_under_12_months_only(policy: Policy) -> None:
 
 
 def test_portions_come_from_the_persons_own_age_group(rules: Rules) -> None:
-    # Brown rice: toddlers' median 60 g (60 x 39 / 100 = 23 mg Mg < 40: not worth suggesting),
-    # adults' median 150 g (58.5 mg). Oatmeal: toddlers 120 g x 35/100 = 42 mg, adults 240 g.
+    # Each group's own median grams: brown rice 60 g for toddlers, 150 g for adults; oatmeal 120 g
+    # and 240 g.
     portions = _portions(
         [
             ("fndds", "56205018", "Rice, brown, cooked", 9, 60.0, 3.0, 39.0),
@@ -158,5 +168,5 @@ def test_portions_come_from_the_persons_own_age_group(rules: Rules) -> None:
     pools = candidates_by_group(portions, rules, {})
     toddler = {c.name: c.portion_grams for c in pools[("s", "1-3 y")]}
     adult = {c.name: c.portion_grams for c in pools[("s", "31-50 y")]}
-    assert toddler == {"Oatmeal, cooked": 120.0}
+    assert toddler == {"Oatmeal, cooked": 120.0, "Rice, brown, cooked": 60.0}
     assert adult == {"Oatmeal, cooked": 240.0, "Rice, brown, cooked": 150.0}
