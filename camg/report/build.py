@@ -102,8 +102,12 @@ def team_page(
     folder: str,
     persons: list[dict],
     tokens: list[str],
+    assessment: dict | None = None,
 ) -> str:
-    """A study's dietitian view: every participant in the page's data island."""
+    """A study's dietitian view: every participant in the page's data island.
+
+    `assessment` is the population report's risk-by-DRI-group section (`camg.report.assessment`).
+    """
     data = island(study_id, folder, persons, tokens, bands)
     view = {
         "study_id": study_id,
@@ -111,6 +115,7 @@ def team_page(
         "island": island_json(data),
         "risk_counts": risk_counts(data),
         "flag_options": data["codes"]["flags"],
+        "assessment": assessment or {"levels": [], "rows": [], "n_unknown_month": ""},
     }
     return renderer.render("dietitian", with_script=True, view=view)
 
@@ -137,7 +142,8 @@ def write_study(
         tokens.append(token)
         index.append([study_id, person["person_id"], "participant", f"{folder}/p/{token}.html"])
     team_file = f"{folder}/team-{team_token(ctx.key, study_id)}.html"
-    pages.put(team_file, team_page(ctx.renderer, bands, study_id, folder, persons, tokens))
+    team = team_page(ctx.renderer, bands, study_id, folder, persons, tokens, view["assessment"])
+    pages.put(team_file, team)
     index.append([study_id, "", "dietitian", team_file])
     return index
 
