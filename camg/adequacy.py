@@ -62,6 +62,7 @@ def within_person_sd(
     min_persons = reference.threshold("assess.within_person_sd_min_persons")
     keys = ["study_id", "person_id"]
     days = used_days.join(persons.select("person_id", *GROUP), on=keys, how="inner")
+    days = days.sort(*keys, "recall_day")  # one order, so the pooled sums are the same every run
     rows = []
     studies = days.partition_by("study_id", as_dict=True)
     for name, intake in SD_INTAKES.items():

@@ -83,7 +83,8 @@ def days_with_supplement_status(days: pl.DataFrame) -> pl.DataFrame:
 def used_days(days: pl.DataFrame, lost: pl.DataFrame) -> pl.DataFrame:
     """The days an assessment rests on: complete (every item matched) and no item quarantined."""
     keys = ["study_id", "person_id", "recall_day"]
-    return days.filter(pl.col("is_complete")).join(lost.select(keys), on=keys, how="anti")
+    used = days.filter(pl.col("is_complete")).join(lost.select(keys), on=keys, how="anti")
+    return used.sort(keys)  # a join may reorder rows: sums must add in one order (idempotent runs)
 
 
 def person_means(days: pl.DataFrame, lost: pl.DataFrame) -> pl.DataFrame:

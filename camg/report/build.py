@@ -153,6 +153,8 @@ def _suggestions(ctx: BuildContext, study_id: str, person: dict) -> tuple[list, 
     if ctx.policy is None:
         return [], None
     why = ctx.policy.why_none(person["age_months"])
+    if why is None and person.get("assessment_status", "assessed") != "assessed":
+        return [], "We could not assess your intake, so we do not suggest foods."
     pool = ctx.candidates.get((study_id, person["dri_age_group"]), [])
     ratio = person["calcium_to_magnesium_mass_ratio"]
     need = person.get("magnesium_rda_mg") or person.get("magnesium_ai_mg")

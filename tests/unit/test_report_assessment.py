@@ -59,6 +59,8 @@ def test_participant_without_a_complete_day_is_told_why(reports) -> None:
     page = reports["insufficient"]
     assert "We could not assess your intake" in page
     assert 'id="risk-level">insufficient data<' in page
+    assert "we do not suggest foods" in page
+    assert 'id="suggestions"' not in page
 
 
 def test_totals_say_from_food_without_supplement_data(reports) -> None:
