@@ -4,7 +4,7 @@ Usage: python validation/imputation_effect.py
 
 Coverage: per cycle, the kept food items (and grams) with their own code's values, imputed from the
 composition table's hierarchy (camg.imputation, by method) or still unmatched.
-Before / after: day-1 survey-weighted mean Ca and Mg (all cycles, WTDRD1 / 3) by sex for ages 2+ and
+Before / after: day-1 survey-weighted mean Ca and Mg (all cycles, day-1 weight / 3) by sex for ages 2+ and
 the WWEIA age groups (both sexes), computed two ways on the same persons:
 - before: as camg did without imputation: unmatched foods count as 0 mg and every day is used;
 - after: as camg publishes: imputed values, days still holding an unmatched food left out.
@@ -65,19 +65,22 @@ def day_one(items: pl.DataFrame, persons: pl.DataFrame, lost: pl.DataFrame, befo
     days = days.join(lost, on=["study_id", "person_id", "recall_day"], how="anti")
     if not before:
         days = days.filter(pl.col("n_unmatched_items") == 0)
-    return persons.select("person_id", "sex", "age_months", (pl.col("weight") / 3).alias("w")).join(
+    # as camg's single-day weight: the one-day weight where there is one, else the two-day weight
+    weight = pl.coalesce("weight", "weight_two_day") / 3
+    return persons.select("person_id", "sex", "age_months", weight.alias("w")).join(
         days.select("person_id", "calcium_mg", "magnesium_mg"), on="person_id", how="left"
     )
 
 
 def means(frame: pl.DataFrame, low: int, high: int | None, sex: str) -> tuple[float, float]:
     """Weighted mean Ca and Mg of persons of a sex (or all) and age span with a used day 1."""
-    years = frame["age_months"] // 12
-    keep = (years >= low) & ((years < high) if high is not None else True)
-    keep &= frame["w"].fill_null(0) > 0
+    years = pl.col("age_months") // 12
+    keep = (years >= low) & (pl.col("w") > 0) & pl.col("calcium_mg").is_not_null()
+    if high is not None:
+        keep &= years < high
     if sex != "all":
-        keep &= frame["sex"] == sex
-    part = frame.filter(keep.fill_null(False) & pl.col("calcium_mg").is_not_null())
+        keep &= pl.col("sex") == sex
+    part = frame.filter(keep)
     w = part["w"].to_numpy()
     return (
         weighted_mean(part["calcium_mg"].to_numpy(), w),
