@@ -1,6 +1,6 @@
-"""Logs and progress for operators: a rotating log file, and a rich progress line on the terminal.
+"""Logs for operators: a rotating log file of every command and run (the progress line: camg.progress).
 
-Both are set up by an entry point (the CLI, or a flow run that a served deployment started in its
+It is set up by an entry point (the CLI, or a flow run that a served deployment started in its
 own process), never at import time. They listen to the standard `logging` tree: Prefect's run
 loggers propagate to the root logger, so one handler there sees the flow's and the tasks' records.
 """
@@ -11,15 +11,10 @@ from contextlib import contextmanager
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
 from camg.config import Settings
 
 LOG_FILE = "camg.log"
 FORMAT = "%(asctime)s %(levelname)-7s %(process)d %(name)s [%(run_name)s] - %(message)s"
-# Prefect logs this when a task run ends (the task run's name is in the record's extras).
-TASK_FINISHED = "Finished in state"
 
 
 class RunFormatter(logging.Formatter):
@@ -64,41 +59,6 @@ def log_to_file(settings: Settings) -> Iterator[Path]:
     finally:
         root.removeHandler(handler)
         handler.close()
-
-
-class StepProgress(logging.Handler):
-    """A rich progress line that counts finished tasks and names the one that just ended."""
-
-    def __init__(self, console: Console) -> None:
-        super().__init__(logging.INFO)
-        self.progress = Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            TextColumn("[dim]{task.completed} steps"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=False,
-        )
-        self.task_id = self.progress.add_task("starting Prefect", total=None)
-
-    def emit(self, record: logging.LogRecord) -> None:
-        """Advance on every finished task run."""
-        name = getattr(record, "task_run_name", None)
-        if name and record.getMessage().startswith(TASK_FINISHED):
-            self.progress.update(self.task_id, advance=1, description=f"done: {name}")
-        elif getattr(record, "flow_run_name", None) and self.progress.tasks[0].completed == 0:
-            self.progress.update(self.task_id, description="running")
-
-    def __enter__(self) -> "StepProgress":
-        """Show the progress line and listen to the logging tree."""
-        self.progress.start()
-        logging.getLogger().addHandler(self)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        """Stop listening and leave the last line on the terminal."""
-        logging.getLogger().removeHandler(self)
-        self.progress.stop()
 
 
 def quiet_console_handlers(level: int = logging.WARNING) -> None:

@@ -13,18 +13,47 @@ from pathlib import Path
 
 import polars as pl
 
-from camg import marts, reconcile, validate
+from camg import enrich, marts, progress, reconcile, validate
 from camg import participants as participants_stage
-from camg.ingest import batch, combine
+from camg.ingest import asa24, batch, combine, food_record
 from camg.reference import Reference
+
+# A rule id's first part names the raw column holding the bad value (`amount.not_positive`).
+VALUE_COLUMNS = {
+    "amount": "amount",
+    "unit": "unit",
+    "recall_day": "recall_day",
+    "intake_date": "intake_date",
+    "person_id": "person_id",
+    "food_code": "food_code",
+    "food_system": "food_system",
+    "item_kind": "item_kind",
+}
+VALUE_WIDTH = 80  # a whole raw line is cut to this many characters
+# What a header needs to be recognised, per format (the signatures in camg/ingest/*.py), for people.
+EXPECTED_HEADERS = [
+    (
+        "NHANES individual foods",
+        "SEQN and one day's food code: DR1IFDCD (day 1) or DR2IFDCD (day 2)",
+    ),
+    ("NHANES demographics", "SEQN, RIAGENDR, RIDAGEYR"),
+    ("ASA24 Items", ", ".join(sorted(asa24.ITEMS_SIGNATURE))),
+    ("ASA24 Totals", ", ".join(sorted(asa24.TOTALS_SIGNATURE)) + " (and no foodcode)"),
+    ("participants", "participant_id, sex, and age_years or age_months"),
+    (
+        "camg food record",
+        "participant_id, amount, and one of " + ", ".join(sorted(food_record.FOOD_COLUMNS)),
+    ),
+]
 
 
 @dataclass(frozen=True)
 class Preview:
-    """The manifest and quarantine rows a run would produce for the checked files."""
+    """What a run would make of the checked files: manifest, quarantine, unmatched foods."""
 
     manifest: pl.DataFrame
-    quarantine: pl.DataFrame
+    quarantine: pl.DataFrame  # with `value`: the bad field's text, else the raw line
+    unmatched: pl.DataFrame  # one row per file and food code the composition tables lack
 
 
 @contextmanager
@@ -38,18 +67,75 @@ def batch_view(batch_dir: Path) -> Iterator[Path]:
         yield Path(tmp)
 
 
+def read_files(raw_dir: Path) -> list[batch.FileRead]:
+    """Every file of every batch, read as a run reads it, file by file on the progress line."""
+    found = batch.discover(raw_dir)
+    progress.step_started("read files", len(found), "files")
+    reads = []
+    for item in found:
+        reads.append(batch.read_found(item, raw_dir))
+        progress.step_advanced("read files", rows=reads[-1].n_diary)
+    return reads
+
+
 def preview_raw(raw_dir: Path, reference: Reference) -> Preview:
-    """Read and validate every batch of a raw folder as a run would, keeping nothing."""
-    reads = batch.read_raw(raw_dir)
+    """Read, validate and enrich every batch of a raw folder as a run would, keeping nothing."""
+    reads = read_files(raw_dir)
     raw_diary = combine.combined_diary(reads)
+    progress.step_started("validate participants")
     participants = participants_stage.validate_participants(
         combine.combined_participants(reads), reference
     )
     people = participants_stage.attach_dietary_weights(participants.kept, raw_diary)
+    progress.step_started("validate diary rows", rows_total=raw_diary.height)
     diary = validate.validate_diary(raw_diary, people, reference)
+    progress.step_advanced("validate diary rows", done=0, rows=raw_diary.height)
+    progress.step_started("match foods to the composition tables")
+    unmatched = unmatched_foods(enrich.enrich(diary.kept, reference))
     quarantine = marts.all_quarantine(participants, diary)
     kept = marts.kept_sources(participants, diary)
-    return Preview(reconcile.file_manifest(reads, kept, quarantine), quarantine)
+    manifest = reconcile.file_manifest(reads, kept, quarantine)
+    return Preview(manifest, with_bad_values(quarantine, raw_diary), unmatched)
+
+
+def unmatched_foods(items: pl.DataFrame) -> pl.DataFrame:
+    """Food codes the composition tables lack, per file: kept with null Ca and Mg in a run."""
+    return (
+        items.filter(~pl.col("is_matched") & (pl.col("item_kind") == "food"))
+        .group_by("source_file", "food_system", "food_code")
+        .agg(
+            pl.len().alias("n_items"),
+            pl.col("source_line").min().alias("first_line"),
+            pl.col("food_description").drop_nulls().first().alias("food_description"),
+        )
+        .sort("source_file", "n_items", "food_code", descending=[False, True, False])
+    )
+
+
+def with_bad_values(quarantine: pl.DataFrame, raw_diary: pl.DataFrame) -> pl.DataFrame:
+    """The quarantine rows with `value`: the text of the field their rule names, else the raw line.
+
+    Untrusted text: it is shown (rich escapes nothing it prints as a table cell), never evaluated.
+    """
+    fields = raw_diary.select(
+        "source_file",
+        "source_line",
+        *[c for c in set(VALUE_COLUMNS.values()) if c in raw_diary.columns],
+    ).unique(["source_file", "source_line"], keep="first")
+    prefix = pl.col("rule_id").str.split(".").list.first()
+    picked = pl.lit(None, dtype=pl.String)
+    for rule_prefix, column in VALUE_COLUMNS.items():
+        if column in fields.columns:
+            quoted = pl.concat_str(pl.lit("'"), pl.col(column), pl.lit("'")).fill_null("(empty)")
+            picked = pl.when(prefix == rule_prefix).then(quoted).otherwise(picked)
+    line = pl.col("raw").str.slice(0, VALUE_WIDTH)
+    diary_rows = quarantine.filter(pl.col("record_kind") == "diary")
+    joined = diary_rows.join(fields, on=["source_file", "source_line"], how="left")
+    valued = joined.with_columns(pl.coalesce(picked, line).alias("value")).select(
+        *quarantine.columns, "value"
+    )
+    others = quarantine.filter(pl.col("record_kind") != "diary").with_columns(line.alias("value"))
+    return pl.concat([valued, others]).sort("source_file", "source_line")
 
 
 def preview(path: Path, reference: Reference) -> Preview:
@@ -65,6 +151,7 @@ def preview(path: Path, reference: Reference) -> Preview:
     return Preview(
         result.manifest.filter(pl.col("source_file") == source_file),
         result.quarantine.filter(pl.col("source_file") == source_file),
+        result.unmatched.filter(pl.col("source_file") == source_file),
     )
 
 
@@ -79,4 +166,19 @@ def quarantine_summary(quarantine: pl.DataFrame) -> pl.DataFrame:
             pl.col("message").first(),
         )
         .sort("n_rows", "source_file", descending=[True, False])
+    )
+
+
+def expected_headers() -> pl.DataFrame:
+    """The columns each recognised export needs in its header (names are case-insensitive)."""
+    return pl.DataFrame(EXPECTED_HEADERS, schema=["export", "header needs"], orient="row")
+
+
+def bad_lines(quarantine: pl.DataFrame, limit: int) -> pl.DataFrame:
+    """Every quarantined line, up to `limit` per file and rule, with its bad value."""
+    return (
+        quarantine.sort("source_file", "rule_id", "source_line")
+        .group_by("source_file", "rule_id", maintain_order=True)
+        .head(limit)
+        .select("source_file", "rule_id", pl.col("source_line").alias("line"), "value")
     )

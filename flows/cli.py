@@ -14,6 +14,7 @@ import polars as pl
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from camg.config import Settings
 
@@ -103,7 +104,8 @@ def frame_table(title: str, frame: pl.DataFrame) -> Table:
     for name in frame.columns:
         table.add_column(name, overflow="fold")
     for row in frame.iter_rows():
-        table.add_row(*(cell(v) for v in row))
+        # Text, not markup: ids, food names and file names are untrusted ("[/]" must not crash).
+        table.add_row(*(Text(cell(v)) for v in row))
     return table
 
 
@@ -157,7 +159,8 @@ def run(
     Every run reads all files of the raw folder (a full run); exit code 0 when the marts were
     published, 1 when nothing was (the published marts are then left as they were).
     """
-    from camg.logs import StepProgress, log_to_file, quiet_console_handlers
+    from camg.logs import log_to_file, quiet_console_handlers
+    from camg.progress import StepProgress
 
     settings = load_settings(
         config,
@@ -255,24 +258,24 @@ def report(
 ) -> None:
     """Rebuild the HTML reports from the published marts (no new run)."""
     from camg.logs import log_to_file
+    from camg.progress import StepProgress
     from camg.publish import MARTS_FILE
 
     settings = load_settings(config, marts_dir=marts, reports_dir=reports)
-    try:
-        from camg.report import build_reports
-    except ImportError as exc:
-        err.print(f"[red]this camg has no report builder:[/] {exc}")
-        raise typer.Exit(code=1) from exc
+    from camg.report import build_reports
+
     marts_db = settings.marts_dir / MARTS_FILE
     if not marts_db.is_file():
         err.print(f"[red]no published marts at {marts_db}:[/] run `camg run` first")
         raise typer.Exit(code=1)
     with log_to_file(settings):
-        summary = build_reports(
-            marts_db, settings.reports_dir, settings.report_key_path(), settings.reference_dir
-        )
+        log.info("camg report: from %s to %s", marts_db, settings.reports_dir)
+        with StepProgress(err, first="reading the marts"):
+            summary = build_reports(
+                marts_db, settings.reports_dir, settings.report_key_path(), settings.reference_dir
+            )
         log.info("camg report: %s", summary)
-    out.print(str(summary))
+    out.print(str(summary), soft_wrap=True)
 
 
 def show_status(marts_dir: Path, limit: int) -> bool:
@@ -385,28 +388,57 @@ def rollback(
 def validate(
     path: Annotated[Path, typer.Argument(help="A batch folder, or one export file in it.")],
     config: ConfigOption = None,
+    limit: Annotated[
+        int, typer.Option(min=1, help="Bad lines listed per file and rule (all are counted).")
+    ] = 20,
 ) -> None:
     """Check a new export and print what a run would quarantine; publishes nothing.
 
-    Exit code 1 when a file could not be read at all; quarantined rows alone are not an error.
+    Lists the files, the quarantined rows per rule, every bad line (up to --limit per file and
+    rule) with its bad value, and the food codes the composition tables lack. Exit code 1 when a
+    file could not be read at all; quarantined rows alone are not an error.
     """
-    from camg.preview import preview, quarantine_summary
+    from camg.preview import expected_headers, preview
+    from camg.progress import StepProgress
     from camg.reference import load_reference
 
     settings = load_settings(config)
     try:
-        result = preview(path, load_reference(settings.reference_dir))
+        with StepProgress(err, first="reading the reference tables"):
+            result = preview(path, load_reference(settings.reference_dir))
     except FileNotFoundError as exc:
         err.print(f"[red]camg validate:[/] {exc}")
         raise typer.Exit(code=2) from exc
     columns = ["source_file", "format", "status", "error", "rows_in", "rows_kept"]
     out.print(frame_table(f"Files in {path}", result.manifest.select(*columns, "rows_quarantined")))
-    if result.quarantine.height:
-        out.print(frame_table("Would be quarantined", quarantine_summary(result.quarantine)))
-    else:
-        out.print("Would be quarantined: nothing")
-    if result.manifest.filter(pl.col("status") == "failed").height:
+    show_validation(result.quarantine, result.unmatched, limit)
+    failed = result.manifest.filter(pl.col("status") == "failed")
+    if failed.filter(pl.col("error").str.contains("unrecognised format")).height:
+        out.print(
+            frame_table("Recognised exports (a header needs these columns)", expected_headers())
+        )
+    if failed.height:
         raise typer.Exit(code=1)
+
+
+def show_validation(quarantine: pl.DataFrame, unmatched: pl.DataFrame, limit: int) -> None:
+    """Print the quarantine per rule, the bad lines with their values and the unmatched foods."""
+    from camg.preview import bad_lines, quarantine_summary
+
+    if not quarantine.height:
+        out.print("Would be quarantined: nothing")
+    else:
+        out.print(frame_table("Would be quarantined", quarantine_summary(quarantine)))
+        out.print(
+            frame_table(
+                f"Bad lines (up to {limit} per file and rule)", bad_lines(quarantine, limit)
+            )
+        )
+    if unmatched.height:
+        title = "Food codes not in the composition tables (kept, Ca and Mg unknown)"
+        out.print(frame_table(title, unmatched))
+    else:
+        out.print("Food codes not in the composition tables: none")
 
 
 @app.command()

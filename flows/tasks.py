@@ -1,6 +1,15 @@
-"""Tasks, made in one place from camg's plain functions (tests call the functions directly)."""
+"""Tasks, made in one place from camg's plain functions (tests call the functions directly).
 
-from prefect import task
+Every task tells the progress line (`camg.progress`) when it starts and what it did: `step` wraps
+the plain function, so neither the flow body nor camg's functions carry progress code. The totals
+a later step will reach (files found, diary files planned) are said by the step that knows them.
+"""
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from prefect import Task, task
 from prefect.cache_policies import NONE
 
 from camg import (
@@ -10,6 +19,7 @@ from camg import (
     outcome,
     parts,
     population,
+    progress,
     publish,
     reconcile,
     reference,
@@ -18,54 +28,85 @@ from camg import (
 )
 from camg import participants as participants_stage
 from camg.ingest import batch, combine
+from camg.ingest.batch import FileRead
 from flows import lineage
 
+READ_FILE = "read raw file"
+VALIDATE_FILE = "validate diary rows"
+
+
+def step(
+    name: str,
+    fn: Callable,
+    rows: Callable[[Any], int] | None = None,
+    then: Callable[..., None] | None = None,
+    **options: Any,
+) -> Task:
+    """A task named `name` running `fn`, that reports its start and end to the progress line.
+
+    `rows(result)`: the rows one call did (a file's rows); `then(result, *args, **kwargs)`: what
+    the result tells about later steps (their totals). `options` go to Prefect's `task`.
+    """
+
+    @functools.wraps(fn)
+    def reported(*args: Any, **kwargs: Any) -> Any:
+        progress.step_started(name)
+        result = fn(*args, **kwargs)
+        if rows is not None:  # a step run once per file: one more file done
+            progress.step_advanced(name, rows=rows(result))
+        if then is not None:
+            then(result, *args, **kwargs)
+        return result
+
+    return task(name=name, cache_policy=NONE, **options)(reported)
+
+
+def expect_reads(found: list, *_: Any) -> None:
+    """Discovery tells the progress line how many files there are to read."""
+    progress.step_expects(READ_FILE, len(found), "files")
+
+
+def expect_validation(jobs: list, reads: list[FileRead], *_: Any, **__: Any) -> None:
+    """Planning tells the progress line how many diary files and rows there are to validate."""
+    planned = {job.source_file for job in jobs}
+    rows = sum(r.n_diary for r in reads if r.source_file in planned)
+    progress.step_expects(VALIDATE_FILE, len(jobs), "files", rows_total=rows)
+
+
 # Retries only where I/O can fail transiently: reading raw files and publishing.
-read_raw = task(name="read raw exports", retries=2, retry_delay_seconds=5, cache_policy=NONE)(
-    batch.read_raw
-)
-discover_raw = task(name="discover raw files", cache_policy=NONE)(batch.discover)
+read_raw = step("read raw exports", batch.read_raw, retries=2, retry_delay_seconds=5)
+discover_raw = step("discover raw files", batch.discover, then=expect_reads)
 
 
 # One discovered file (with its batch's study.toml and the file cache): the unit a runner fans out.
 # Diary rows stay in the file cache: the flow holds counts and small summaries, not rows.
-read_raw_file = task(name="read raw file", retries=2, retry_delay_seconds=5, cache_policy=NONE)(
-    batch.scan_found
+read_raw_file = step(
+    READ_FILE, batch.scan_found, rows=lambda r: r.n_diary, retries=2, retry_delay_seconds=5
 )
-diary_jobs = task(name="plan diary files", cache_policy=NONE)(parts.diary_jobs)
+diary_jobs = step("plan diary files", parts.diary_jobs, then=expect_validation)
 # One diary file validated, enriched and written as Parquet parts (reused when unchanged).
-validate_diary_file = task(name="validate diary rows", cache_policy=NONE)(parts.process_diary_file)
-assemble_diary = task(name="assemble diary", cache_policy=NONE)(assemble.assemble_diary)
-prune_parts = task(name="prune diary parts", cache_policy=NONE)(assemble.prune_unused_parts)
-run_counts = task(name="kept rows by file", cache_policy=NONE)(marts.run_counts)
-run_manifest = task(name="file manifest", cache_policy=NONE)(marts.run_manifest)
-run_quarantine = task(name="collect quarantine", cache_policy=NONE)(marts.run_quarantine)
-source_items = task(name="items for population figures", cache_policy=NONE)(marts.source_items)
-prune_cache = task(name="prune file cache", cache_policy=NONE)(batch.prune_cache)
-combined_totals = task(name="combine export totals", cache_policy=NONE)(combine.combined_totals)
-validate_recall_totals = task(name="validate export totals", cache_policy=NONE)(
-    crosscheck.validate_recall_totals
-)
-export_crosscheck = task(name="cross-check export totals", cache_policy=NONE)(
-    crosscheck.export_crosscheck
-)
-load_reference = task(name="load reference data", cache_policy=NONE)(reference.load_reference)
-validate_participants = task(name="validate participants", cache_policy=NONE)(
-    participants_stage.validate_by_study
-)
+validate_diary_file = step(VALIDATE_FILE, parts.process_diary_file, rows=lambda p: p.rows_in)
+assemble_diary = step("assemble diary", assemble.assemble_diary)
+prune_parts = step("prune diary parts", assemble.prune_unused_parts)
+run_counts = step("kept rows by file", marts.run_counts)
+run_manifest = step("file manifest", marts.run_manifest)
+run_quarantine = step("collect quarantine", marts.run_quarantine)
+source_items = step("items for population figures", marts.source_items)
+prune_cache = step("prune file cache", batch.prune_cache)
+combined_totals = step("combine export totals", combine.combined_totals)
+validate_recall_totals = step("validate export totals", crosscheck.validate_recall_totals)
+export_crosscheck = step("cross-check export totals", crosscheck.export_crosscheck)
+load_reference = step("load reference data", reference.load_reference)
+validate_participants = step("validate participants", participants_stage.validate_by_study)
 # Person-days, persons and population figures (issue 5), one study in memory at a time.
-person_marts = task(name="person intakes, flags and population figures", cache_policy=NONE)(
-    study_marts.study_marts
-)
-check_reconciled = task(name="reconcile counts", cache_policy=NONE)(reconcile.check_reconciled)
-run_log_row = task(name="run log", cache_policy=NONE)(runlog.run_log_row)
-mart_tables = task(name="assemble marts", cache_policy=NONE)(marts.mart_tables)
-publish_marts = task(name="publish marts", retries=2, retry_delay_seconds=5, cache_policy=NONE)(
-    publish.publish
-)
+person_marts = step("person intakes, flags and population figures", study_marts.study_marts)
+check_reconciled = step("reconcile counts", reconcile.check_reconciled)
+run_log_row = step("run log", runlog.run_log_row)
+mart_tables = step("assemble marts", marts.mart_tables)
+publish_marts = step("publish marts", publish.publish, retries=2, retry_delay_seconds=5)
 # Lineage (issue 6): how long every task so far took, from Prefect's task-run records.
-run_steps = task(name="step timings", cache_policy=NONE)(lineage.run_step_table)
-weight_divisors = task(name="survey weight divisors", cache_policy=NONE)(population.weight_divisors)
+run_steps = step("step timings", lineage.run_step_table)
+weight_divisors = step("survey weight divisors", population.weight_divisors)
 # Reports (issue 7): population, participant and dietitian pages from the published marts.
 # After publishing: a failure here says the marts were published (camg.outcome).
-build_reports = task(name="build reports", cache_policy=NONE)(outcome.reports_after_publish)
+build_reports = step("build reports", outcome.reports_after_publish)

@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from camg import history
+from camg import history, progress
 from camg.report import store
 from camg.report.charts import Bands
 from camg.report.dietitian import island, island_json, risk_counts
@@ -31,6 +31,7 @@ from camg.report.suggest import Candidate, GroupKey, Policy, candidates_by_group
 INDEX_NAME = "report_index.csv"
 QUALITY_PAGE = "quality.html"
 logger = logging.getLogger(__name__)
+PAGES_STEP = "participant pages"  # the progress line's name for rendering the pages
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,7 @@ def write_study(
             ctx.names,
         )
         pages.put(f"{folder}/p/{token}.html", ctx.renderer.render("participant", view=page))
+        progress.step_advanced(PAGES_STEP)
         tokens.append(token)
         index.append([study_id, person["person_id"], "participant", f"{folder}/p/{token}.html"])
     team_file = f"{folder}/team-{team_token(ctx.key, study_id)}.html"
@@ -191,6 +193,7 @@ def kept_run_ids(marts_db: Path) -> set[str]:
 
 def render_pages(ctx: BuildContext, pages: store.PageSet) -> list[list[str]]:
     """Render every page into the page set; the private index rows."""
+    progress.step_started(PAGES_STEP, ctx.marts.persons.height, "participants")
     index, studies = [], []
     for (study_id,), persons in ctx.marts.persons.partition_by(
         "study_id", as_dict=True, maintain_order=True
@@ -212,6 +215,7 @@ def build_reports(
     reports_dir, key_path = reports_dir.resolve(), key_path.resolve()
     if key_path.is_relative_to(reports_dir):
         raise ValueError(f"the report key must live outside {reports_dir}, got {key_path}")
+    progress.step_started("read marts for reports")
     marts = load_marts(marts_db)
     rules = Rules(marts.reference_rules)
     names = food_names(reference_dir)
