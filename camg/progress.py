@@ -42,9 +42,7 @@ def step_started(
     emit(step, "start", total=total, unit=unit, rows_total=rows_total)
 
 
-def step_expects(
-    step: str, total: int, unit: str = "files", rows_total: int | None = None
-) -> None:
+def step_expects(step: str, total: int, unit: str = "files", rows_total: int | None = None) -> None:
     """A later `step` will have `total` items and `rows_total` rows (known before it starts)."""
     emit(step, "expect", total=total, unit=unit, rows_total=rows_total)
 
@@ -110,9 +108,7 @@ class StepProgress(logging.Handler):
         self.begun = time.monotonic()
         self.steps: dict[str, StepState] = {}
         self.current = ""
-        self.progress = Progress(
-            SpinnerColumn(), StepColumn(self), console=console, transient=True
-        )
+        self.progress = Progress(SpinnerColumn(), StepColumn(self), console=console, transient=True)
         self.saved: tuple[int, bool] = (logging.NOTSET, True)
 
     def describe(self) -> str:
@@ -170,4 +166,6 @@ class StepProgress(logging.Handler):
         LOGGER.propagate = self.saved[1]
         self.finish_current()
         self.progress.stop()
-        self.console.print(f"{'stopped' if exc[0] else 'done'} after {clock(time.monotonic() - self.begun)}")
+        self.console.print(
+            f"{'stopped' if exc[0] else 'done'} after {clock(time.monotonic() - self.begun)}"
+        )
