@@ -126,3 +126,75 @@ def marts_status(marts_dir: Path, limit: int = 10) -> MartsStatus | None:
         quarantine_by_rule(db),
         disagreeing_recalls(db),
     )
+
+
+def markdown_cell(value: object) -> str:
+    """A value as a markdown table cell: file names and ids are untrusted text, shown, never markup."""
+    text = "" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
+    for char, entity in MARKDOWN_ENTITIES.items():
+        text = text.replace(char, entity)
+    return text
+
+
+# Characters that would end a cell or start markup or HTML, as HTML entities (`&` first).
+MARKDOWN_ENTITIES = {
+    "&": "&amp;",
+    "<": "&lt;",
+    ">": "&gt;",
+    "|": "&#124;",
+    "\n": " ",
+    "\r": " ",
+    "`": "&#96;",
+    "*": "&#42;",
+    "_": "&#95;",
+    "[": "&#91;",
+    "]": "&#93;",
+    "#": "&#35;",
+    "\\": "&#92;",
+}
+
+
+def markdown_table(frame: pl.DataFrame) -> str:
+    """A frame as a markdown table."""
+    lines = [
+        "| " + " | ".join(markdown_cell(c) for c in frame.columns) + " |",
+        "|" + "---|" * len(frame.columns),
+    ]
+    lines += ["| " + " | ".join(markdown_cell(v) for v in row) + " |" for row in frame.iter_rows()]
+    return "\n".join(lines)
+
+
+def run_summary_markdown(marts_dir: Path, reports: object) -> str:
+    """The published run's summary for Prefect's UI: files, rows, quarantine by rule, persons, output."""
+    found = marts_status(marts_dir, 1)
+    if found is None or not found.runs.height:
+        return "# camg run\n\nNothing was published."
+    run = found.runs.row(0, named=True)
+    rules = (
+        found.quarantine_by_rule.group_by("rule_id")
+        .agg(pl.col("n_rows").sum())
+        .sort("n_rows", "rule_id", descending=[True, False])
+    )
+    parts = [
+        f"# camg run {markdown_cell(run['run_id'])}: {markdown_cell(run['status'])}",
+        markdown_table(
+            pl.DataFrame(
+                {
+                    "files": [run["n_files"]],
+                    "failed files": [run["n_files_failed"]],
+                    "rows in": [run["rows_in"]],
+                    "kept": [run["rows_kept"]],
+                    "quarantined": [run["rows_quarantined"]],
+                    "persons": [run["n_persons"]],
+                }
+            )
+        ),
+        "## Quarantined rows by rule",
+        markdown_table(rules) if rules.height else "none",
+        "## Failed files",
+        markdown_table(found.failed_files) if found.failed_files.height else "none",
+        "## Published",
+        f"- marts: {markdown_cell(found.marts_db)} (run {markdown_cell(run['run_id'])})",
+        f"- reports: {markdown_cell(reports) if reports is not None else 'not built by this run'}",
+    ]
+    return "\n\n".join(parts) + "\n"

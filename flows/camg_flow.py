@@ -6,13 +6,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from prefect import Flow, flow, get_run_logger, unmapped
+from prefect.runtime import flow_run
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from camg.config import ENV_PREFIX, Settings
+from camg.liveness import alive_marker
 from camg.lock import run_lock
 from camg.logs import log_to_file
 from camg.runlog import new_run_id
 from flows import tasks
+from flows.crashes import record_crashed_runs
 
 
 def task_runner(settings: Settings) -> TaskRunner:
@@ -64,10 +67,14 @@ def camg_flow(settings: Settings | None = None, reports: bool = True) -> Path:
     `reports=False` publishes the marts only (`camg run --no-reports`; `camg report` builds them).
     """
     settings = settings or Settings.load()
-    # A served run is a process of its own, so the flow is an entry point too.
-    with log_to_file(settings), run_lock(settings.marts_dir, settings.lock_timeout_seconds):
-        get_run_logger().info("run lock held: %s -> %s", settings.raw_dir, settings.marts_dir)
-        return pipeline(settings, reports)
+    marts_dir = settings.marts_dir
+    # A served run is a process of its own, so the flow is an entry point too. Its marker says
+    # "this run is alive" for as long as its process is (camg.liveness).
+    with log_to_file(settings), alive_marker(marts_dir, flow_run.id or new_run_id()):
+        record_crashed_runs(marts_dir)
+        with run_lock(marts_dir, settings.lock_timeout_seconds):
+            get_run_logger().info("run lock held: %s -> %s", settings.raw_dir, marts_dir)
+            return pipeline(settings, reports)
 
 
 def pipeline(settings: Settings, reports: bool = True) -> Path:
@@ -126,10 +133,12 @@ def pipeline(settings: Settings, reports: bool = True) -> Path:
     )
     steps = tasks.run_steps()
     published = tasks.publish_marts(settings.marts_dir, tables, run_id, steps, settings.keep_runs)
+    built = None
     if reports:
-        tasks.build_reports(
+        built = tasks.build_reports(
             published, settings.reports_dir, settings.report_key_path(), settings.reference_dir
         )
+    tasks.run_summary(settings.marts_dir, built)
     return published
 
 

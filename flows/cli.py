@@ -116,6 +116,19 @@ def require_raw_dir(settings: Settings) -> None:
         raise typer.Exit(code=2)
 
 
+def use_served_prefect_api(settings: Settings) -> None:
+    """Run on the Prefect server of a running `camg serve` (on `prefect_port`), when there is one.
+
+    Its runs then show in the Prefect UI, and no temporary server opens the same SQLite database
+    beside it ("database is locked"). Must run before Prefect is imported.
+    """
+    from flows.deploy import is_healthy
+
+    local = f"http://127.0.0.1:{settings.prefect_port}/api"
+    if "PREFECT_API_URL" not in os.environ and is_healthy(local):
+        os.environ["PREFECT_API_URL"] = local
+
+
 @contextmanager
 def study_view(settings: Settings) -> Iterator[Settings]:
     """The settings, with the raw folder narrowed to `settings.study`'s batch when one is set."""
@@ -172,6 +185,7 @@ def run(
     )
     require_raw_dir(settings)
     use_camg_prefect_home(settings)
+    use_served_prefect_api(settings)
     from camg.outcome import ReportsNotBuiltError
     from flows.camg_flow import with_task_runner
     from flows.server import ServerStartTimeout, stopped_on_signals, with_startup_retry
@@ -182,8 +196,10 @@ def run(
         log.info("camg run started: raw %s, marts %s", settings.raw_dir, settings.marts_dir)
         try:
             with nullcontext() if verbose else StepProgress(err):
+                # Absolute paths: `camg status` finds this folder's runs by their marts_dir.
+                flow_settings = run_settings.resolved()
                 published = with_startup_retry(
-                    lambda: with_task_runner(run_settings)(run_settings, not no_reports)
+                    lambda: with_task_runner(flow_settings)(flow_settings, not no_reports)
                 )
         except ReportsNotBuiltError as exc:  # published: exit 0, but say what was not
             log.warning("camg run: %s", exc.message())
@@ -245,7 +261,10 @@ def serve(
             f"({settings.local_timezone()}); logs in {settings.log_dir}"
         )
         try:
-            deploy.serve_with_server(settings)
+            deploy.serve_with_server(
+                settings,
+                lambda api_url: err.print(deploy.run_now_hint(settings, api_url), soft_wrap=True),
+            )
         except RuntimeError as exc:
             log.exception("camg serve failed")
             err.print(f"[red]camg serve failed:[/] {exc}")
@@ -315,7 +334,11 @@ def show_prefect_runs(settings: Settings, limit: int) -> None:
     if not deploy.is_healthy(api_url):
         out.print(f"Prefect server {api_url} does not answer (is `camg serve` running?)")
         return
-    runs = pl.DataFrame(deploy.recent_flow_runs(api_url, limit), infer_schema_length=None)
+    found = deploy.recent_flow_runs(api_url, limit, settings.marts_dir)
+    if not found:
+        out.print(f"Prefect flow runs ({api_url}): none for {settings.marts_dir}")
+        return
+    runs = pl.DataFrame(found, infer_schema_length=None)
     out.print(frame_table(f"Prefect flow runs ({api_url})", runs))
 
 

@@ -12,7 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +22,8 @@ from camg.config import Settings
 
 FLOW_NAME = "camg"
 SERVER_START_TIMEOUT_SECONDS = 120.0
+# Flow runs read to find this marts folder's (a server shared by several installations has more).
+SCAN_LIMIT = 200
 
 
 def configured_api_url() -> str:
@@ -80,8 +82,24 @@ def local_server(settings: Settings) -> Iterator[str]:
             server.wait()
 
 
+def run_now_hint(settings: Settings, api_url: str) -> str:
+    """How to start a run of the deployment now, with the API address it needs, and the UI's."""
+    ui = api_url.rstrip("/").removesuffix("/api")
+    return (
+        f"camg/{settings.deployment_name} is served on {api_url} (UI {ui}).\n"
+        f"Start a run now: PREFECT_API_URL={api_url} prefect deployment run "
+        f"camg/{settings.deployment_name}\n"
+        "What the runs did: camg status"
+    )
+
+
 def serve(settings: Settings) -> None:
-    """Register the nightly deployment and run its scheduled (and manually started) flow runs."""
+    """Register the nightly deployment and run its scheduled (and manually started) flow runs.
+
+    Prefect's own start message names no API address (`prefect deployment run 'camg/nightly'`):
+    followed in another shell it would start a second server on the same database, so camg prints
+    its own (`run_now_hint`).
+    """
     from prefect.flows import EntrypointType
     from prefect.schedules import Cron
 
@@ -98,6 +116,7 @@ def serve(settings: Settings) -> None:
         limit=1,
         pause_on_shutdown=False,
         entrypoint_type=EntrypointType.MODULE_PATH,
+        print_starting_message=False,
     )
 
 
@@ -107,15 +126,20 @@ def settings_parameter(settings: Settings) -> dict[str, Any]:
     return {k: str(v) if isinstance(v, Path) else v for k, v in vars(resolved).items()}
 
 
-def serve_with_server(settings: Settings) -> None:
-    """Serve on the configured Prefect API, or on a local server started (and stopped) here."""
+def serve_with_server(settings: Settings, announce: Callable[[str], None]) -> None:
+    """Serve on the configured Prefect API, or on a local server started (and stopped) here.
+
+    `announce(api_url)` is called once the API is known, just before the deployment is served.
+    """
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    if configured_api_url():
+    if api_url := configured_api_url():
+        announce(api_url)
         serve(settings)
         return
     with local_server(settings) as api_url, temporary_settings({PREFECT_API_URL: api_url}):
         os.environ["PREFECT_API_URL"] = api_url  # for the flow runs' child processes
+        announce(api_url)
         serve(settings)
 
 
@@ -125,8 +149,17 @@ def status_api_url(settings: Settings) -> str:
     return configured_api_url() or (local if is_healthy(local) else "")
 
 
-def recent_flow_runs(api_url: str, limit: int) -> list[dict[str, Any]]:
-    """The next scheduled camg flow run, then the latest `limit` ones (also those that failed)."""
+def is_installation_run(run: Any, marts_dir: Path) -> bool:
+    """Whether a flow run published to this marts folder (a shared server holds others' runs too)."""
+    settings = (run.parameters or {}).get("settings") or {}
+    return isinstance(settings, dict) and settings.get("marts_dir") == str(marts_dir.resolve())
+
+
+def recent_flow_runs(api_url: str, limit: int, marts_dir: Path) -> list[dict[str, Any]]:
+    """This marts folder's next scheduled camg flow run, then its latest `limit` ones.
+
+    Also the runs that failed or never ran; an unfinished run whose process is gone shows as crashed.
+    """
     from prefect import get_client
     from prefect.client.schemas.filters import (
         FlowFilter,
@@ -145,7 +178,7 @@ def recent_flow_runs(api_url: str, limit: int) -> list[dict[str, Any]]:
                 expected_start_time=FlowRunFilterExpectedStartTime(after_=now)
             ),
             sort=FlowRunSort.EXPECTED_START_TIME_ASC,
-            limit=1,
+            limit=SCAN_LIMIT,
         )
         past = client.read_flow_runs(
             flow_filter=camg,
@@ -153,9 +186,11 @@ def recent_flow_runs(api_url: str, limit: int) -> list[dict[str, Any]]:
                 expected_start_time=FlowRunFilterExpectedStartTime(before_=now)
             ),
             sort=FlowRunSort.EXPECTED_START_TIME_DESC,
-            limit=limit,
+            limit=SCAN_LIMIT,
         )
-    return [flow_run_row(run) for run in [*upcoming, *past]]
+    upcoming = [r for r in upcoming if is_installation_run(r, marts_dir)][:1]
+    past = [r for r in past if is_installation_run(r, marts_dir)][:limit]
+    return [flow_run_row(run, marts_dir) for run in [*upcoming, *past]]
 
 
 def temporary_settings_api(api_url: str) -> AbstractContextManager:
@@ -165,11 +200,13 @@ def temporary_settings_api(api_url: str) -> AbstractContextManager:
     return temporary_settings({PREFECT_API_URL: api_url})
 
 
-def flow_run_row(run: Any) -> dict[str, Any]:
+def flow_run_row(run: Any, marts_dir: Path) -> dict[str, Any]:
     """A flow run as one row of `camg status`."""
+    from flows.crashes import shown_state
+
     return {
         "name": run.name,
-        "state": run.state_name,
+        "state": shown_state(str(run.id), run.state_name, marts_dir),
         "expected_start": run.expected_start_time,
         "start": run.start_time,
         "end": run.end_time,

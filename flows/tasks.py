@@ -7,9 +7,11 @@ a later step will reach (files found, diary files planned) are said by the step 
 
 import functools
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from prefect import Task, task
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE
 
 from camg import (
@@ -24,6 +26,7 @@ from camg import (
     reconcile,
     reference,
     runlog,
+    status,
     study_marts,
 )
 from camg import participants as participants_stage
@@ -110,3 +113,14 @@ weight_divisors = step("survey weight divisors", population.weight_divisors)
 # Reports (issue 7): population, participant and dietitian pages from the published marts.
 # After publishing: a failure here says the marts were published (camg.outcome).
 build_reports = step("build reports", outcome.reports_after_publish)
+
+def publish_run_summary(marts_dir: Path, reports: object) -> str:
+    """The published run's summary as a markdown artifact, where Prefect's UI shows it per run."""
+    markdown = status.run_summary_markdown(marts_dir, reports)
+    create_markdown_artifact(
+        markdown=markdown, key="camg-run-summary", description="What this camg run published"
+    )
+    return markdown
+
+
+run_summary = step("run summary", publish_run_summary)

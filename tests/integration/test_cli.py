@@ -6,6 +6,7 @@ its progress on stderr and its results on stdout, as an operator sees them.
 
 import os
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -63,8 +64,16 @@ def camg_env(root: Path, **extra: str) -> dict[str, str]:
         "CAMG_REPORTS_DIR": str(root / "reports"),
         "CAMG_REFERENCE_DIR": str(REFERENCE_DIR),
         "CAMG_LOG_DIR": str(root / "logs"),
+        # No `camg serve` listens there: a run starts its own temporary Prefect server.
+        "CAMG_PREFECT_PORT": str(free_port()),
         **extra,
     }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def camg(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess:

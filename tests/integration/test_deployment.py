@@ -142,3 +142,85 @@ def test_the_deployment_runs_nightly_at_two_local_time(served):
     assert (schedule["cron"], schedule["timezone"]) == ("0 2 * * *", "Europe/Paris")
     assert found["paused"] is False
     assert found["parameters"]["settings"]["marts_dir"] == str(served["root"] / "marts")
+
+
+def test_serve_prints_how_to_start_a_run_with_the_api_address(served):
+    log = (served["root"] / "serve.log").read_text()
+    api_url = served["api_url"]
+    assert f"Start a run now: PREFECT_API_URL={api_url} prefect deployment run camg/nightly" in log
+    assert "prefect deployment run 'camg/nightly'" not in log  # Prefect's hint, without the address
+
+
+def test_each_run_leaves_a_markdown_summary_in_prefect(served):
+    with temporary_settings({PREFECT_API_URL: served["api_url"]}):
+        flow_run = run_deployment(DEPLOYMENT, timeout=600, as_subflow=False, poll_interval=1)
+    assert flow_run.state.is_completed()
+    request = urllib.request.Request(
+        f"{served['api_url']}/artifacts/filter",
+        data=json.dumps(
+            {
+                "artifacts": {
+                    "flow_run_id": {"any_": [str(flow_run.id)]},
+                    "type": {"any_": ["markdown"]},
+                }
+            }
+        ).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        [artifact] = json.loads(response.read())
+    assert artifact["key"] == "camg-run-summary"
+    markdown = artifact["data"]
+    with duckdb.connect(str(served["root"] / "marts" / "camg.duckdb"), read_only=True) as con:
+        [(run_id, n_persons, rows_in)] = con.sql(
+            "select run_id, n_persons, rows_in from run_log"
+        ).fetchall()
+    assert markdown.startswith(f"# camg run {run_id}: published")
+    assert f"| {rows_in:,} |" in markdown
+    assert f"| {n_persons:,} |" in markdown
+    assert "## Quarantined rows by rule" in markdown
+    assert "- reports: reports of run" in markdown
+
+
+def test_a_killed_one_off_run_shows_as_crashed_and_is_recorded_so(served):
+    """SIGKILL leaves Prefect's run "Running"; camg status says crashed; the next run records it."""
+    from flows.crashes import record_crashed_runs
+
+    root, marts = served["root"], served["root"] / "oneoff_marts"
+    env = {**served["env"], "CAMG_MARTS_DIR": str(marts), "CAMG_LOG_DIR": str(root / "oneoff_logs")}
+    log = root / "oneoff_logs" / "camg.log"
+    run = started([CAMG, "run"], env, root / "oneoff.log")
+    try:
+        deadline = time.monotonic() + 600
+        while not (log.exists() and "run lock held" in log.read_text()):
+            assert time.monotonic() < deadline, (root / "oneoff.log").read_text()
+            time.sleep(0.5)
+    finally:
+        os.killpg(run.pid, signal.SIGKILL)
+        run.wait()
+    [flow_run_id] = [p.name for p in (marts / ".alive").iterdir()]
+    assert flow_run_state(served["api_url"], flow_run_id) == "RUNNING"  # what Prefect believes
+
+    status = subprocess.run([CAMG, "status"], env=env, capture_output=True, text=True, timeout=300)
+    assert "Crashed (process gone)" in status.stdout, status.stdout + status.stderr
+    assert "Completed" not in status.stdout  # the deployment's runs publish elsewhere
+
+    with temporary_settings({PREFECT_API_URL: served["api_url"]}):
+        assert record_crashed_runs(marts) == [flow_run_id]
+    assert flow_run_state(served["api_url"], flow_run_id) == "CRASHED"
+    assert not (marts / ".alive" / flow_run_id).exists()
+
+
+def flow_run_state(api_url: str, flow_run_id: str) -> str:
+    with urllib.request.urlopen(f"{api_url}/flow_runs/{flow_run_id}", timeout=30) as response:
+        return json.loads(response.read())["state"]["type"]
+
+
+def test_serve_refuses_a_port_another_server_holds(served):
+    env = {k: v for k, v in served["env"].items() if k != "PREFECT_API_URL"}
+    port = served["api_url"].split(":")[-1].split("/")[0]
+    result = subprocess.run(
+        [CAMG, "serve", "--port", port], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 1
+    assert f"a Prefect server already runs at {served['api_url']}" in result.stderr
