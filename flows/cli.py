@@ -2,32 +2,31 @@
 
 import logging
 import os
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import polars as pl
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from camg.config import Settings
+from flows.server import (
+    STARTUP_TIMEOUT_DEFAULT,
+    STARTUP_TIMEOUT_SETTING,
+    ServerStartTimeout,
+    stopped_on_signals,
+    use_camg_prefect_home,
+    use_served_prefect_api,
+    with_startup_retry,
+)
+from flows.show import err, frame_table, out, show_prefect_runs, show_status, show_validation
 
 app = typer.Typer(
     help="camg: calcium and magnesium balance from dietary surveys.", no_args_is_help=True
 )
 log = logging.getLogger("camg.cli")
-# Piped into a file or a mail, tables keep their rows on one line each (not the 80 columns default).
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 200)
-
-# Prefect's home inside the marts folder (`use_camg_prefect_home`).
-PREFECT_HOME_DIR = ".prefect"
 RawOption = Annotated[Path | None, typer.Option("--raw", help="Folder of batches (CAMG_RAW_DIR).")]
 MartsOption = Annotated[Path | None, typer.Option("--marts", help="Marts folder (CAMG_MARTS_DIR).")]
 ReportsOption = Annotated[
@@ -39,45 +38,15 @@ ConfigOption = Annotated[
 ]
 
 
-# Column names of the runs table as shown (the marts keep the full names).
-RUN_HEADINGS = {
-    "run_id": "run",
-    "started_at": "started",
-    "status": "status",
-    "n_files": "files",
-    "n_files_failed": "failed files",
-    "rows_in": "rows in",
-    "rows_kept": "kept",
-    "rows_quarantined": "quarantined",
-    "n_persons": "persons",
-    "is_current": "published",
-}
-
-
 @app.callback()
 def main() -> None:
     """camg: calcium and magnesium balance from dietary surveys."""
-    from flows.server import STARTUP_TIMEOUT_DEFAULT, STARTUP_TIMEOUT_SETTING
-
     # No network here: neither Prefect's server nor its client may send usage data, and the client
     # must not print its "collects anonymous usage data" notice (set before Prefect loads).
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     os.environ["DO_NOT_TRACK"] = "1"
     # A busy host starts Prefect's temporary server in more than its default 20 s.
     os.environ.setdefault(STARTUP_TIMEOUT_SETTING, STARTUP_TIMEOUT_DEFAULT)
-
-
-def use_camg_prefect_home(settings: Settings, create: bool = True) -> None:
-    """Keep Prefect's state (database, profiles) in `<marts>/.prefect`, unless PREFECT_HOME is set.
-
-    So `camg status` lists this installation's flow runs, not every flow named camg that ever ran
-    under the user's shared `~/.prefect`. Must run before Prefect is imported.
-    """
-    home = (settings.marts_dir / PREFECT_HOME_DIR).resolve()
-    if "PREFECT_HOME" not in os.environ:
-        if create:  # Prefect's server opens its SQLite file there and makes no folder
-            home.mkdir(parents=True, exist_ok=True)
-        os.environ["PREFECT_HOME"] = str(home)
 
 
 def load_settings(config: Path | None, **overrides: object) -> Settings:
@@ -89,44 +58,11 @@ def load_settings(config: Path | None, **overrides: object) -> Settings:
         raise typer.Exit(code=2) from exc
 
 
-def cell(value: object) -> str:
-    """A value as table text: nulls empty, times to the second with their zone."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
-    return str(value)
-
-
-def frame_table(title: str, frame: pl.DataFrame) -> Table:
-    """A polars frame as a rich table."""
-    table = Table(title=title, title_justify="left")
-    for name in frame.columns:
-        table.add_column(name, overflow="fold")
-    for row in frame.iter_rows():
-        # Text, not markup: ids, food names and file names are untrusted ("[/]" must not crash).
-        table.add_row(*(Text(cell(v)) for v in row))
-    return table
-
-
 def require_raw_dir(settings: Settings) -> None:
     """Stop before a run when the raw folder is missing (an unmounted share must not empty the marts)."""
     if not settings.raw_dir.is_dir():
         err.print(f"[red]camg: no raw folder {settings.raw_dir}[/] (--raw or CAMG_RAW_DIR)")
         raise typer.Exit(code=2)
-
-
-def use_served_prefect_api(settings: Settings) -> None:
-    """Run on the Prefect server of a running `camg serve` (on `prefect_port`), when there is one.
-
-    Its runs then show in the Prefect UI, and no temporary server opens the same SQLite database
-    beside it ("database is locked"). Must run before Prefect is imported.
-    """
-    from flows.deploy import is_healthy
-
-    local = f"http://127.0.0.1:{settings.prefect_port}/api"
-    if "PREFECT_API_URL" not in os.environ and is_healthy(local):
-        os.environ["PREFECT_API_URL"] = local
 
 
 @contextmanager
@@ -188,7 +124,6 @@ def run(
     use_served_prefect_api(settings)
     from camg.outcome import ReportsNotBuiltError
     from flows.camg_flow import with_task_runner
-    from flows.server import ServerStartTimeout, stopped_on_signals, with_startup_retry
 
     if not verbose:
         quiet_console_handlers()
@@ -297,51 +232,6 @@ def report(
     out.print(str(summary), soft_wrap=True)
 
 
-def show_status(marts_dir: Path, limit: int) -> bool:
-    """Print the recent runs, failed files and quarantine of the published marts (False: none)."""
-    from camg.status import marts_status
-
-    found = marts_status(marts_dir, limit)
-    if found is None:
-        out.print(
-            f"no published marts in {marts_dir} yet: run `camg run` or wait for the nightly run"
-        )
-        return False
-    runs = found.runs.select(list(RUN_HEADINGS)).rename(RUN_HEADINGS)
-    out.print(frame_table(f"Recent runs ({found.marts_db})", runs))
-    if found.failed_files.height:
-        out.print(frame_table("Failed files (latest run)", found.failed_files))
-    else:
-        out.print("Failed files (latest run): none")
-    if found.quarantine_by_rule.height:
-        out.print(frame_table("Quarantined rows (latest run)", found.quarantine_by_rule))
-    else:
-        out.print("Quarantined rows (latest run): none")
-    if found.disagreeing_recalls is not None and found.disagreeing_recalls.height:
-        title = "Recalls whose kept items disagree with the export's totals (export_crosscheck)"
-        out.print(frame_table(title, found.disagreeing_recalls))
-    return True
-
-
-def show_prefect_runs(settings: Settings, limit: int) -> None:
-    """Print the camg flow runs the Prefect server knows (also those that failed or never ran)."""
-    from flows import deploy
-
-    api_url = deploy.status_api_url(settings)
-    if not api_url:
-        out.print("Prefect flow runs: no Prefect server (PREFECT_API_URL unset, none on the port)")
-        return
-    if not deploy.is_healthy(api_url):
-        out.print(f"Prefect server {api_url} does not answer (is `camg serve` running?)")
-        return
-    found = deploy.recent_flow_runs(api_url, limit, settings.marts_dir)
-    if not found:
-        out.print(f"Prefect flow runs ({api_url}): none for {settings.marts_dir}")
-        return
-    runs = pl.DataFrame(found, infer_schema_length=None)
-    out.print(frame_table(f"Prefect flow runs ({api_url})", runs))
-
-
 @app.command()
 def status(
     marts: MartsOption = None,
@@ -442,26 +332,6 @@ def validate(
         )
     if failed.height:
         raise typer.Exit(code=1)
-
-
-def show_validation(quarantine: pl.DataFrame, unmatched: pl.DataFrame, limit: int) -> None:
-    """Print the quarantine per rule, the bad lines with their values and the unmatched foods."""
-    from camg.preview import bad_lines, quarantine_summary
-
-    if not quarantine.height:
-        out.print("Would be quarantined: nothing")
-    else:
-        out.print(frame_table("Would be quarantined", quarantine_summary(quarantine)))
-        out.print(
-            frame_table(
-                f"Bad lines (up to {limit} per file and rule)", bad_lines(quarantine, limit)
-            )
-        )
-    if unmatched.height:
-        title = "Food codes not in the composition tables (kept, Ca and Mg unknown)"
-        out.print(frame_table(title, unmatched))
-    else:
-        out.print("Food codes not in the composition tables: none")
 
 
 @app.command()

@@ -21,7 +21,8 @@ from typing import Any
 from camg.config import Settings
 
 FLOW_NAME = "camg"
-SERVER_START_TIMEOUT_SECONDS = 120.0
+# How long `camg serve` waits for its `prefect server start` (a loaded host takes minutes).
+SERVER_START_TIMEOUT_SECONDS = 600.0
 # Flow runs read to find this marts folder's (a server shared by several installations has more).
 SCAN_LIMIT = 200
 

@@ -1,4 +1,8 @@
-"""Prefect's temporary API server for one-off runs: a start-up retry, and no orphan on a signal.
+"""Which Prefect server a command talks to, and Prefect's temporary server: retry, no orphans.
+
+camg keeps Prefect's state in its own home under the marts folder (`use_camg_prefect_home`) and a
+one-off run uses the server of a running `camg serve` when there is one (`use_served_prefect_api`);
+both set environment variables, so they run before Prefect is imported.
 
 A one-off `camg run` talks to Prefect's temporary server, a `uvicorn` child process that Prefect
 starts on first use and stops from an `atexit` hook. Two things go wrong on a busy host:
@@ -17,6 +21,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from camg.config import Settings
+
+# Prefect's home inside the marts folder (`use_camg_prefect_home`).
+PREFECT_HOME_DIR = ".prefect"
 STARTUP_TIMEOUT_SETTING = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
 # Prefect's own default is 20 s: a loaded 2-core host needs more.
 STARTUP_TIMEOUT_DEFAULT = "120"
@@ -79,3 +87,29 @@ def stopped_on_signals() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def use_camg_prefect_home(settings: Settings, create: bool = True) -> None:
+    """Keep Prefect's state (database, profiles) in `<marts>/.prefect`, unless PREFECT_HOME is set.
+
+    So `camg status` lists this installation's flow runs, not every flow named camg that ever ran
+    under the user's shared `~/.prefect`. Must run before Prefect is imported.
+    """
+    home = (settings.marts_dir / PREFECT_HOME_DIR).resolve()
+    if "PREFECT_HOME" not in os.environ:
+        if create:  # Prefect's server opens its SQLite file there and makes no folder
+            home.mkdir(parents=True, exist_ok=True)
+        os.environ["PREFECT_HOME"] = str(home)
+
+
+def use_served_prefect_api(settings: Settings) -> None:
+    """Run on the Prefect server of a running `camg serve` (on `prefect_port`), when there is one.
+
+    Its runs then show in the Prefect UI, and no temporary server opens the same SQLite database
+    beside it ("database is locked"). Must run before Prefect is imported.
+    """
+    from flows.deploy import is_healthy
+
+    local = f"http://127.0.0.1:{settings.prefect_port}/api"
+    if "PREFECT_API_URL" not in os.environ and is_healthy(local):
+        os.environ["PREFECT_API_URL"] = local

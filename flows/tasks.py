@@ -114,6 +114,7 @@ weight_divisors = step("survey weight divisors", population.weight_divisors)
 # After publishing: a failure here says the marts were published (camg.outcome).
 build_reports = step("build reports", outcome.reports_after_publish)
 
+
 def publish_run_summary(marts_dir: Path, reports: object) -> str:
     """The published run's summary as a markdown artifact, where Prefect's UI shows it per run."""
     markdown = status.run_summary_markdown(marts_dir, reports)

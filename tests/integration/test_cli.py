@@ -78,7 +78,7 @@ def free_port() -> int:
 
 def camg(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [CAMG, *args], env=camg_env(root, **env), capture_output=True, text=True, timeout=300
+        [CAMG, *args], env=camg_env(root, **env), capture_output=True, text=True, timeout=900
     )
 
 

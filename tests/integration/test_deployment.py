@@ -94,7 +94,7 @@ def served(tmp_path_factory) -> Iterator[dict]:
     serve = None
     try:
         t0 = time.monotonic()
-        wait_until_healthy(api_url, 120, server)
+        wait_until_healthy(api_url, 600, server)
         server_seconds = time.monotonic() - t0
         serve = started([CAMG, "serve"], env, root / "serve.log")
         while deployment(api_url) is None:
@@ -115,7 +115,7 @@ def test_a_run_started_through_prefect_completes_and_publishes(served):
     assert not (marts / "camg.duckdb").exists()
     t0 = time.monotonic()
     with temporary_settings({PREFECT_API_URL: served["api_url"]}):
-        flow_run = run_deployment(DEPLOYMENT, timeout=240, as_subflow=False, poll_interval=1)
+        flow_run = run_deployment(DEPLOYMENT, timeout=600, as_subflow=False, poll_interval=1)
     print(f"deployment run took {time.monotonic() - t0:.1f} s")
     assert flow_run.state is not None
     assert flow_run.state.is_completed(), (served["root"] / "serve.log").read_text()[-4000:]
@@ -129,7 +129,7 @@ def test_a_run_started_through_prefect_completes_and_publishes(served):
     assert f"[{flow_run.name}]" in log  # the served run's own process logs to the file
 
     status = subprocess.run(
-        [CAMG, "status"], env=served["env"], capture_output=True, text=True, timeout=120
+        [CAMG, "status"], env=served["env"], capture_output=True, text=True, timeout=300
     )
     assert status.returncode == 0, status.stderr
     assert flow_run.name in status.stdout
