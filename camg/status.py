@@ -131,12 +131,11 @@ def marts_status(marts_dir: Path, limit: int = 10) -> MartsStatus | None:
 def markdown_cell(value: object) -> str:
     """A value as a markdown table cell: file names and ids are untrusted text, shown, never markup."""
     text = "" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
-    for char, entity in MARKDOWN_ENTITIES.items():
-        text = text.replace(char, entity)
-    return text
+    return text.translate(MARKDOWN_TABLE)
 
 
-# Characters that would end a cell or start markup or HTML, as HTML entities (`&` first).
+# Characters that would end a cell or start markup or HTML, as HTML entities (one pass: an entity's
+# own `&` and `#` are never escaped again).
 MARKDOWN_ENTITIES = {
     "&": "&amp;",
     "<": "&lt;",
@@ -152,6 +151,7 @@ MARKDOWN_ENTITIES = {
     "#": "&#35;",
     "\\": "&#92;",
 }
+MARKDOWN_TABLE = str.maketrans(MARKDOWN_ENTITIES)
 
 
 def markdown_table(frame: pl.DataFrame) -> str:
@@ -194,7 +194,7 @@ def run_summary_markdown(marts_dir: Path, reports: object) -> str:
         "## Failed files",
         markdown_table(found.failed_files) if found.failed_files.height else "none",
         "## Published",
-        f"- marts: {markdown_cell(found.marts_db)} (run {markdown_cell(run['run_id'])})",
+        f"- marts: {markdown_cell(found.marts_db)} (run {markdown_cell(run['run_id'])})\n"
         f"- reports: {markdown_cell(reports) if reports is not None else 'not built by this run'}",
     ]
     return "\n\n".join(parts) + "\n"

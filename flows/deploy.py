@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from camg.config import Settings
+from flows.server import serve_api_path, served_api_url
 
 FLOW_NAME = "camg"
 # How long `camg serve` waits for its `prefect server start` (a loaded host takes minutes).
@@ -71,10 +72,14 @@ def local_server(settings: Settings) -> Iterator[str]:
             stderr=subprocess.STDOUT,
             env=env,
         )
+    address = serve_api_path(settings)
     try:
         wait_until_healthy(api_url, SERVER_START_TIMEOUT_SECONDS, server)
+        address.parent.mkdir(parents=True, exist_ok=True)
+        address.write_text(api_url, encoding="utf-8")  # one-off runs of this folder use it
         yield api_url
     finally:
+        address.unlink(missing_ok=True)
         server.terminate()
         try:
             server.wait(timeout=30)
@@ -145,9 +150,12 @@ def serve_with_server(settings: Settings, announce: Callable[[str], None]) -> No
 
 
 def status_api_url(settings: Settings) -> str:
-    """The Prefect API `camg status` asks: the configured one, else a local `camg serve`'s if up."""
+    """The Prefect API `camg status` asks (its runs are filtered to this marts folder's).
+
+    The configured one, else this folder's `camg serve`'s, else a server on `prefect_port`.
+    """
     local = f"http://127.0.0.1:{settings.prefect_port}/api"
-    return configured_api_url() or (local if is_healthy(local) else "")
+    return configured_api_url() or served_api_url(settings) or (local if is_healthy(local) else "")
 
 
 def is_installation_run(run: Any, marts_dir: Path) -> bool:

@@ -19,12 +19,15 @@ import os
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 from camg.config import Settings
 
 # Prefect's home inside the marts folder (`use_camg_prefect_home`).
 PREFECT_HOME_DIR = ".prefect"
+# In Prefect's home: the API address of this marts folder's running `camg serve` server.
+SERVE_API_FILE = "camg-serve-api"
 STARTUP_TIMEOUT_SETTING = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
 # Prefect's own default is 20 s: a loaded 2-core host needs more.
 STARTUP_TIMEOUT_DEFAULT = "120"
@@ -102,14 +105,29 @@ def use_camg_prefect_home(settings: Settings, create: bool = True) -> None:
         os.environ["PREFECT_HOME"] = str(home)
 
 
-def use_served_prefect_api(settings: Settings) -> None:
-    """Run on the Prefect server of a running `camg serve` (on `prefect_port`), when there is one.
+def serve_api_path(settings: Settings) -> Path:
+    """Where a running `camg serve` of this marts folder writes the API address of its server."""
+    return settings.marts_dir / PREFECT_HOME_DIR / SERVE_API_FILE
 
-    Its runs then show in the Prefect UI, and no temporary server opens the same SQLite database
-    beside it ("database is locked"). Must run before Prefect is imported.
-    """
+
+def served_api_url(settings: Settings) -> str:
+    """The API of this marts folder's running `camg serve`, if one answers ("" otherwise)."""
     from flows.deploy import is_healthy
 
-    local = f"http://127.0.0.1:{settings.prefect_port}/api"
-    if "PREFECT_API_URL" not in os.environ and is_healthy(local):
-        os.environ["PREFECT_API_URL"] = local
+    try:
+        api_url = serve_api_path(settings).read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
+    return api_url if api_url and is_healthy(api_url) else ""
+
+
+def use_served_prefect_api(settings: Settings) -> None:
+    """Run on the Prefect server of this marts folder's running `camg serve`, when there is one.
+
+    Its runs then show in the Prefect UI, and no temporary server opens the same SQLite database
+    (`<marts>/.prefect`) beside it ("database is locked"). Another installation's server is never
+    used. Must run before Prefect is imported.
+    """
+    api_url = served_api_url(settings)
+    if api_url and "PREFECT_API_URL" not in os.environ:
+        os.environ["PREFECT_API_URL"] = api_url

@@ -224,3 +224,17 @@ def test_serve_refuses_a_port_another_server_holds(served):
     )
     assert result.returncode == 1
     assert f"a Prefect server already runs at {served['api_url']}" in result.stderr
+
+
+def test_a_one_off_run_uses_only_its_own_folders_served_server(served, tmp_path):
+    """`camg serve` writes its API address in its Prefect home; a dead or missing address is none."""
+    from camg.config import Settings
+    from flows.server import serve_api_path, served_api_url
+
+    settings = Settings(marts_dir=tmp_path / "marts")
+    assert served_api_url(settings) == ""  # no camg serve for this folder
+    serve_api_path(settings).parent.mkdir(parents=True)
+    serve_api_path(settings).write_text(served["api_url"])
+    assert served_api_url(settings) == served["api_url"]
+    serve_api_path(settings).write_text(f"http://127.0.0.1:{free_port()}/api")
+    assert served_api_url(settings) == ""  # a stale address of a stopped server
