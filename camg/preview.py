@@ -1,13 +1,10 @@
 """Preview: one batch folder or export file -> what a run would keep and quarantine (nothing published).
 
-The files are read through a *batch view*: a temporary raw folder holding only a link to the batch,
-named like it. The run's own readers then see the batch exactly as under `data/raw/<study_id>/`
-(same study id, same `source_file` names), without reading the batches beside it.
+The batch's parent folder is read as a raw folder with discovery narrowed to the batch
+(`batch_files`): the run's own readers see it exactly as under `data/raw/<study_id>/` (same study id,
+same `source_file` names), and the batches beside it are not read.
 """
 
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,20 +53,19 @@ class Preview:
     unmatched: pl.DataFrame  # one row per file and food code the composition tables lack
 
 
-@contextmanager
-def batch_view(batch_dir: Path) -> Iterator[Path]:
-    """A temporary raw folder whose only batch is `batch_dir` (linked, not copied)."""
-    batch_dir = batch_dir.resolve()
-    if not batch_dir.is_dir():
-        raise FileNotFoundError(f"no batch folder {batch_dir}")
-    with tempfile.TemporaryDirectory(prefix="camg-view-") as tmp:
-        (Path(tmp) / batch_dir.name).symlink_to(batch_dir, target_is_directory=True)
-        yield Path(tmp)
+def batch_files(raw_dir: Path, study: str = "") -> list[tuple[str, Path]]:
+    """The (study_id, path) entries a run reads: every batch's, or only batch `study`'s.
 
-
-def read_files(raw_dir: Path) -> list[batch.FileRead]:
-    """Every file of every batch, read as a run reads it, file by file on the progress line."""
+    Why a filter and not a folder of links to the one batch: the raw folder's trust boundary
+    refuses links that lead out of it, and a batch keeps its own `source_file` names this way.
+    """
     found = batch.discover(raw_dir)
+    return [entry for entry in found if entry[0] == study] if study else found
+
+
+def read_files(raw_dir: Path, study: str = "") -> list[batch.FileRead]:
+    """The files of batch `study` (all when empty), read as a run reads them, one by one."""
+    found = batch_files(raw_dir, study)
     progress.step_started("read files", len(found), "files")
     reads = []
     for item in found:
@@ -78,9 +74,9 @@ def read_files(raw_dir: Path) -> list[batch.FileRead]:
     return reads
 
 
-def preview_raw(raw_dir: Path, reference: Reference) -> Preview:
-    """Read, validate and enrich every batch of a raw folder as a run would, keeping nothing."""
-    reads = read_files(raw_dir)
+def preview_raw(raw_dir: Path, reference: Reference, study: str = "") -> Preview:
+    """Read, validate and enrich batch `study` (all when empty) as a run would, keeping nothing."""
+    reads = read_files(raw_dir, study)
     raw_diary = combine.combined_diary(reads)
     progress.step_started("validate participants")
     participants = participants_stage.validate_participants(
@@ -140,14 +136,13 @@ def with_bad_values(quarantine: pl.DataFrame, raw_diary: pl.DataFrame) -> pl.Dat
 
 def preview(path: Path, reference: Reference) -> Preview:
     """Check a batch folder, or one file with the rest of its folder (its participants file)."""
-    batch_dir = path if path.is_dir() else path.parent
     if not path.exists():
         raise FileNotFoundError(f"no such file or folder: {path}")
-    with batch_view(batch_dir) as raw_dir:
-        result = preview_raw(raw_dir, reference)
+    batch_dir = (path if path.is_dir() else path.parent).resolve()
+    result = preview_raw(batch_dir.parent, reference, batch_dir.name)
     if path.is_dir():
         return result
-    source_file = f"{batch_dir.resolve().name}/{path.name}"
+    source_file = f"{batch_dir.name}/{path.name}"
     return Preview(
         result.manifest.filter(pl.col("source_file") == source_file),
         result.quarantine.filter(pl.col("source_file") == source_file),

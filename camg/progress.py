@@ -3,7 +3,7 @@
 Plain `logging` records on the `camg.progress` logger at DEBUG level: a step says that it started
 (with the total of its items and rows when known) and how many items and rows it has done. Why
 logging: it crosses Prefect's task threads with no shared object, and the log file stays quiet
-(camg logs at INFO); the CLI's progress line listens while it is shown (`camg.logs.StepProgress`).
+(camg logs at INFO); the CLI's progress line listens while it is shown (`StepProgress` below).
 Without a listener an event costs one level check.
 """
 

@@ -81,7 +81,7 @@ def pipeline(settings: Settings, reports: bool = True) -> Path:
     """Run the whole pipeline once on `settings.raw_dir` and publish to `settings.marts_dir`."""
     run_id, started_at = new_run_id(), datetime.now(UTC)
     reference = tasks.load_reference(settings.reference_dir)
-    found = tasks.discover_raw(settings.raw_dir)
+    found = tasks.discover_raw(settings.raw_dir, settings.study)
     # Per-file work is mapped, so a Dask task runner (settings.dask_scheduler) can fan it out.
     reads = tasks.read_raw_file.map(
         found,

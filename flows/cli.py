@@ -2,9 +2,7 @@
 
 import logging
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
-from dataclasses import replace
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -65,20 +63,11 @@ def require_raw_dir(settings: Settings) -> None:
         raise typer.Exit(code=2)
 
 
-@contextmanager
-def study_view(settings: Settings) -> Iterator[Settings]:
-    """The settings, with the raw folder narrowed to `settings.study`'s batch when one is set."""
-    if not settings.study:
-        yield settings
-        return
-    from camg.preview import batch_view
-
-    batch_dir = settings.raw_dir / settings.study
-    if not batch_dir.is_dir():
-        err.print(f"[red]camg: no batch folder {batch_dir}[/]")
+def require_batch_dir(settings: Settings) -> None:
+    """Stop before a `--study` run whose batch folder is missing."""
+    if settings.study and not (settings.raw_dir / settings.study).is_dir():
+        err.print(f"[red]camg: no batch folder {settings.raw_dir / settings.study}[/]")
         raise typer.Exit(code=2)
-    with batch_view(batch_dir) as view:
-        yield replace(settings, raw_dir=view)
 
 
 @app.command()
@@ -127,12 +116,13 @@ def run(
 
     if not verbose:
         quiet_console_handlers()
-    with log_to_file(settings), study_view(settings) as run_settings, stopped_on_signals():
+    require_batch_dir(settings)
+    with log_to_file(settings), stopped_on_signals():
         log.info("camg run started: raw %s, marts %s", settings.raw_dir, settings.marts_dir)
         try:
             with nullcontext() if verbose else StepProgress(err):
                 # Absolute paths: `camg status` finds this folder's runs by their marts_dir.
-                flow_settings = run_settings.resolved()
+                flow_settings = settings.resolved()
                 published = with_startup_retry(
                     lambda: with_task_runner(flow_settings)(flow_settings, not no_reports)
                 )
@@ -244,8 +234,10 @@ def status(
     """Show recent runs: counts, failed files and quarantine totals (reads the marts read-only)."""
     settings = load_settings(config, marts_dir=marts)
     found = show_status(settings.marts_dir, limit)
-    if prefect:
-        use_camg_prefect_home(settings, create=False)
+    if prefect and not settings.marts_dir.is_dir():
+        out.print(f"Prefect flow runs: none (no marts folder {settings.marts_dir} yet)")
+    elif prefect:
+        use_camg_prefect_home(settings)
         show_prefect_runs(settings, limit)
     if not found:
         raise typer.Exit(code=1)
@@ -311,6 +303,7 @@ def validate(
     rule) with its bad value, and the food codes the composition tables lack. Exit code 1 when a
     file could not be read at all; quarantined rows alone are not an error.
     """
+    from camg.ingest.batch import NoInputError
     from camg.preview import expected_headers, preview
     from camg.progress import StepProgress
     from camg.reference import load_reference
@@ -319,7 +312,7 @@ def validate(
     try:
         with StepProgress(err, first="reading the reference tables"):
             result = preview(path, load_reference(settings.reference_dir))
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, NoInputError) as exc:
         err.print(f"[red]camg validate:[/] {exc}")
         raise typer.Exit(code=2) from exc
     columns = ["source_file", "format", "status", "error", "rows_in", "rows_kept"]

@@ -92,7 +92,7 @@ def stopped_on_signals() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def use_camg_prefect_home(settings: Settings, create: bool = True) -> None:
+def use_camg_prefect_home(settings: Settings) -> None:
     """Keep Prefect's state (database, profiles) in `<marts>/.prefect`, unless PREFECT_HOME is set.
 
     So `camg status` lists this installation's flow runs, not every flow named camg that ever ran
@@ -100,8 +100,7 @@ def use_camg_prefect_home(settings: Settings, create: bool = True) -> None:
     """
     home = (settings.marts_dir / PREFECT_HOME_DIR).resolve()
     if "PREFECT_HOME" not in os.environ:
-        if create:  # Prefect's server opens its SQLite file there and makes no folder
-            home.mkdir(parents=True, exist_ok=True)
+        home.mkdir(parents=True, exist_ok=True)  # Prefect's server makes no folder for its SQLite
         os.environ["PREFECT_HOME"] = str(home)
 
 

@@ -21,6 +21,7 @@ from camg import (
     outcome,
     parts,
     population,
+    preview,
     progress,
     publish,
     reconcile,
@@ -78,7 +79,8 @@ def expect_validation(jobs: list, reads: list[FileRead], *_: Any, **__: Any) -> 
 
 # Retries only where I/O can fail transiently: reading raw files and publishing.
 read_raw = step("read raw exports", batch.read_raw, retries=2, retry_delay_seconds=5)
-discover_raw = step("discover raw files", batch.discover, then=expect_reads)
+# Every batch's files, or `settings.study`'s only (`camg run --study`).
+discover_raw = step("discover raw files", preview.batch_files, then=expect_reads)
 
 
 # One discovered file (with its batch's study.toml and the file cache): the unit a runner fans out.

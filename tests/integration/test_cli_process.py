@@ -168,6 +168,7 @@ def test_startup_retry_calls_again_once_after_a_timeout_only():
 def test_no_telemetry_notice_in_an_interactive_terminal(tmp_path):
     """Prefect prints "collects anonymous usage data" on a new home in a terminal; camg never."""
     env = camg_env(tmp_path, HOME=str(tmp_path / "home"))
+    (tmp_path / "marts").mkdir()  # status then looks for Prefect flow runs (and imports Prefect)
     for name in ("CI", "GITHUB_ACTIONS", "GITLAB_CI", "JENKINS_URL", "BUILDKITE", "CI_NAME"):
         env.pop(name, None)  # Prefect keeps quiet on CI machines whatever camg does
     primary, secondary = pty.openpty()
