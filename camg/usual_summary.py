@@ -198,12 +198,14 @@ def usual_intake_rows(study: Study, groups: list[Group], reference: Reference) -
             study.persons.height,
         )
         made = [dri_rows(f) for f in fits] + [pooled_rows(g, fits, study) for g in others]
+        # Without a stratum of two or more PSUs no replicate varies: no SE and no df (null, not 0).
+        estimable = design.df >= 1
         for group_rows, group_ses in zip(made, ses, strict=True):
             for row in group_rows:
                 se = group_ses[STATISTICS.index(row["statistic"])]
-                known = row["value"] is not None and np.isfinite(se)
+                known = estimable and row["value"] is not None and np.isfinite(se)
                 row |= {"se": float(se) if known else None, "se_method": design.method}
-                row |= {"df": design.df}
+                row |= {"df": design.df if estimable else None}
             rows += group_rows
     weight_name = study.persons["usual_weight_variable"][0]
     return [r | {"weight_variable": weight_name} for r in rows]
