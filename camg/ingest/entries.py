@@ -34,13 +34,11 @@ def is_valid_name(path: Path | str) -> bool:
 def walk(raw_dir: Path) -> list[tuple[str, Path]]:
     """(study_id, path) for every entry under the raw folder, sorted; study_id "" for top-level ones.
 
-    Study folders are walked without following links inside them; a hidden folder, or a linked one
-    below a study folder, is one entry. A study folder may itself be a link to a folder (as
-    `camg run --study` views a batch): its files must then stay inside the folder it names.
+    Study folders are walked without following links; a hidden or linked folder is one entry.
     """
     found: list[tuple[str, Path]] = []
     for top in sorted(raw_dir.iterdir()):
-        if not top.is_dir() or top.name.startswith("."):
+        if not top.is_dir() or top.is_symlink() or top.name.startswith("."):
             found.append(("", top))
             continue
         for folder, dirs, files in os.walk(top, followlinks=False):
@@ -59,7 +57,7 @@ def refusal(raw_dir: Path, study_id: str, path: Path) -> Refusal:
     if any(part.startswith(".") for part in relative.parts):
         return "ignored", "hidden entry (its name starts with a dot)"
     try:
-        if path.is_symlink() and not inside(path, raw_dir, study_id):
+        if path.is_symlink() and not inside(path, raw_dir):
             return "failed", "symbolic link leads outside the raw folder: refused"
         if not study_id:
             return "ignored", "not in a study folder: only files in raw/<study_id>/ are read"
@@ -75,14 +73,9 @@ def refusal(raw_dir: Path, study_id: str, path: Path) -> Refusal:
     return None
 
 
-def inside(path: Path, raw_dir: Path, study_id: str) -> bool:
-    """True when the link's final target lies inside the raw folder or its study folder's target.
-
-    Raises FileNotFoundError when the link leads to nothing.
-    """
-    target = path.resolve(strict=True)
-    roots = [raw_dir.resolve()] + ([(raw_dir / study_id).resolve()] if study_id else [])
-    return any(target.is_relative_to(root) for root in roots)
+def inside(path: Path, raw_dir: Path) -> bool:
+    """True when the link's final target lies inside the raw folder (raises when it has none)."""
+    return path.resolve(strict=True).is_relative_to(raw_dir.resolve())
 
 
 def kind_of(mode: int) -> str:
