@@ -42,3 +42,16 @@ def age_years(age_months: int | None) -> str:
     if age_months is None:
         return MISSING
     return f"{age_months} months" if age_months < 24 else f"{age_months // 12} years"
+
+
+def file_row(r: dict) -> dict[str, str]:
+    """One `file_manifest` row as report text: the columns the population and quality pages share."""
+    return {
+        "file": r["source_file"],
+        "format": r["format"] or "–",
+        "status": r["status"],
+        "error": r["error"] or "",
+        "rows_in": number(r["rows_in"]),
+        "rows_kept": number(r["rows_kept"]),
+        "rows_quarantined": number(r["rows_quarantined"]),
+    }

@@ -232,18 +232,7 @@ def quality_section(marts: MartData, study_id: str) -> dict:
         "n_items", descending=True
     )
     return {
-        "files": [
-            {
-                "file": r["source_file"],
-                "format": r["format"] or "–",
-                "status": r["status"],
-                "error": r["error"] or "",
-                "rows_in": fmt.number(r["rows_in"]),
-                "rows_kept": fmt.number(r["rows_kept"]),
-                "rows_quarantined": fmt.number(r["rows_quarantined"]),
-            }
-            for r in files.iter_rows(named=True)
-        ],
+        "files": [fmt.file_row(r) for r in files.iter_rows(named=True)],
         "totals": {
             k: fmt.number(files[k].sum()) for k in ("rows_in", "rows_kept", "rows_quarantined")
         },

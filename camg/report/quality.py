@@ -54,17 +54,9 @@ def _shorten(text: str | None) -> str:
 def file_rows(manifest: pl.DataFrame) -> list[dict]:
     """Every file of the run, by study and name."""
     return [
-        {
-            "study": r["study_id"] or "–",
-            "file": r["source_file"],
-            "format": r["format"] or "–",
-            "status": r["status"],
-            "error": r["error"] or "",
-            "rows_in": fmt.number(r["rows_in"]),
-            "rows_kept": fmt.number(r["rows_kept"]),
-            "rows_quarantined": fmt.number(r["rows_quarantined"]),
-            "sha256": (r.get("sha256") or "")[:SHA_CHARS],
-        }
+        {"study": r["study_id"] or "–"}
+        | fmt.file_row(r)
+        | {"sha256": (r.get("sha256") or "")[:SHA_CHARS]}
         for r in manifest.sort("study_id", "source_file", nulls_last=True).iter_rows(named=True)
     ]
 
