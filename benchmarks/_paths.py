@@ -132,6 +132,7 @@ def camg_path(raw: Path, out: Path, step: Steps) -> None:
         checked,
         summary=person.summary,
         sources=person.sources,
+        ratio=person.ratio,
     )
     publish.publish(marts_dir, tables, run_id)
     step("publish")

@@ -86,11 +86,13 @@ def mart_tables(
     crosscheck: pl.DataFrame | None = None,
     summary: pl.DataFrame | None = None,
     sources: pl.DataFrame | None = None,
+    ratio: pl.DataFrame | None = None,
 ) -> dict[str, pl.DataFrame | ParquetTable]:
     """Tables to publish, by mart name, each in a stable row order (identical runs, identical marts)."""
     extra = {"export_crosscheck": crosscheck} if crosscheck is not None else {}
-    # Population figures (camg.summarise, camg.food_sources): optional, so callers without them still work.
-    population = {"population_summary": summary, "food_sources": sources}
+    # Population figures (camg.summarise, camg.food_sources, camg.usual_ratio_summary): optional, so
+    # callers without them still work.
+    population = {"population_summary": summary, "food_sources": sources, "usual_ratio": ratio}
     extra |= {name: frame for name, frame in population.items() if frame is not None}
     return extra | {
         "intake_item": items,

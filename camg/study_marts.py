@@ -26,6 +26,7 @@ from camg.food_sources import SOURCE_COLUMNS, food_sources
 from camg.participants import People
 from camg.reference import Reference
 from camg.summarise import population_summary
+from camg.usual_ratio_summary import usual_ratio
 
 STUDY_MARTS_DIR = Path(".cache") / "study_marts"
 # Code whose change changes a study's marts (its files' parts are in the key through their keys).
@@ -39,6 +40,7 @@ class StudyMarts:
     persons: ParquetTable
     summary: pl.DataFrame | None
     sources: pl.DataFrame | None
+    ratio: pl.DataFrame | None = None
 
 
 def one_study(
@@ -49,7 +51,7 @@ def one_study(
     reference: Reference,
     population: bool,
 ) -> dict[str, pl.DataFrame]:
-    """A study's person-days, persons and (with `population`) summary and food sources, by kind.
+    """A study's person-days, persons and (with `population`) summary, food sources, usual ratio.
 
     `study_id` None: the empty marts of a run without diary rows (they still have their columns).
     """
@@ -62,11 +64,18 @@ def one_study(
     if not population:
         return {"days": days, "persons": persons}
     summary = population_summary(days, persons, lost, divisors, reference)
+    ratio = usual_ratio(days, persons, lost, divisors, reference)
     # The study's items, its biggest frame: read last and passed unnamed (food_sources frees it).
     sources = food_sources(
         diary.item_frame(SOURCE_COLUMNS, studies), days, persons, lost, divisors, reference
     )
-    return {"days": days, "persons": persons, "summary": summary, "sources": sources}
+    return {
+        "days": days,
+        "persons": persons,
+        "summary": summary,
+        "sources": sources,
+        "ratio": ratio,
+    }
 
 
 def code_version() -> str:
@@ -151,4 +160,6 @@ def study_marts(
             else None
         )
 
-    return StudyMarts(table("days"), table("persons"), frame("summary"), frame("sources"))
+    return StudyMarts(
+        table("days"), table("persons"), frame("summary"), frame("sources"), frame("ratio")
+    )

@@ -67,7 +67,7 @@ def pseudo_persons(fit: Refit, factor: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return np.interp(t.ravel(), grid, usual), np.repeat(w / k, k)
 
 
-def _histogram_quantiles(bins, weights, edges, probs) -> np.ndarray:
+def histogram_quantiles(bins, weights, edges, probs) -> np.ndarray:
     """Weighted quantiles read from a histogram, interpolated within the bin."""
     hist = np.bincount(bins, weights, minlength=edges.size - 1)
     total = hist.sum()
@@ -94,7 +94,7 @@ def group_statistics(usual, weights, ear, ul, members, edges) -> np.ndarray:
         if idx.size == 0 or total <= 0 or not np.isfinite(usual[idx]).all():
             continue
         out[g, 0] = (w * usual[idx]).sum() / total
-        out[g, 1:6] = _histogram_quantiles(bins[idx], w, edges, probs)
+        out[g, 1:6] = histogram_quantiles(bins[idx], w, edges, probs)
         for col, hit, known in ((6, below, has_ear), (7, above, has_ul)):
             wk = w * known[idx]
             out[g, col] = 100 * (wk * hit[idx]).sum() / wk.sum() if wk.sum() > 0 else np.nan

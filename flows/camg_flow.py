@@ -130,6 +130,7 @@ def pipeline(settings: Settings, reports: bool = True) -> Path:
         crosscheck,
         summary=person.summary,
         sources=person.sources,
+        ratio=person.ratio,
     )
     steps = tasks.run_steps()
     published = tasks.publish_marts(settings.marts_dir, tables, run_id, steps, settings.keep_runs)

@@ -80,6 +80,70 @@ class PopulationSummary(FiniteNumbers):
         ]
 
 
+RATIO_STATISTICS = [
+    "mean",
+    "p5",
+    "p10",
+    "p25",
+    "p50",
+    "p75",
+    "p90",
+    "p95",
+    "pct_below",
+    "pct_above",
+]
+
+
+class UsualRatio(FiniteNumbers):
+    """One row per study x survey cycle x grouping x group x statistic of the usual Ca:Mg mass ratio.
+
+    The ratio of each person's usual Ca to usual Mg intake from the bivariate usual-intake model
+    (camg.usual_ratio, Zhang et al. 2011). `pct_below` / `pct_above` (the share below the low and above
+    the high Ca:Mg band, in percent; which band in `threshold_rule_id`) appear only for groups wholly in
+    the population the bands' sources studied. `between_correlation` is the DRI-group fit's
+    between-person correlation of transformed Ca and Mg (null for pooled groups).
+    """
+
+    study_id: str
+    survey_cycle: str
+    grouping: str = pa.Field(isin=GROUPINGS)
+    sex: str = pa.Field(isin=SUMMARY_SEXES)
+    age_group: str
+    age_months_min: int = pa.Field(ge=0)
+    life_stage: str
+    statistic: str = pa.Field(isin=RATIO_STATISTICS)
+    threshold_rule_id: str = pa.Field(nullable=True)
+    threshold_value: float = pa.Field(nullable=True)
+    value: float = pa.Field(nullable=True, ge=0)
+    se: float = pa.Field(nullable=True, ge=0)
+    se_method: str = pa.Field(nullable=True)
+    df: int = pa.Field(nullable=True, ge=1)
+    ci_low: float = pa.Field(nullable=True)
+    ci_high: float = pa.Field(nullable=True)
+    reliability: str = pa.Field(isin=RELIABILITY)
+    reliability_reason: str = pa.Field(nullable=True)
+    n_persons: int = pa.Field(ge=0)
+    population_weighted: float = pa.Field(nullable=True, ge=0)
+    between_correlation: float = pa.Field(nullable=True, ge=-1, le=1)
+    weight_variable: str
+    note: str = pa.Field(nullable=True)
+    rules_version: str
+
+    class Config:
+        """Exactly these columns; one row per group and statistic."""
+
+        strict = True
+        unique = [
+            "study_id",
+            "survey_cycle",
+            "grouping",
+            "sex",
+            "age_group",
+            "life_stage",
+            "statistic",
+        ]
+
+
 class FoodSource(FiniteNumbers):
     """One row per study x survey cycle x level (`food`/`food_group`) x food system x code: Ca, Mg shares.
 

@@ -2,7 +2,7 @@
 
 Reads happen on a read-only connection to the published file, so a run that publishes meanwhile
 swaps in a new file without disturbing this reader. Optional marts (`population_summary`,
-`food_sources`) are None when the run that published did not make them.
+`food_sources`, `usual_ratio`) are None when the run that published did not make them.
 """
 
 from dataclasses import dataclass
@@ -15,7 +15,7 @@ TOP_FOODS_PER_PERSON = 5
 # Float sums in parallel aggregates depend on the order rows arrive in; rounded to 1e-6 mg (far below
 # what a page shows) the same marts give the same numbers, so the same pages (camg.report.store).
 SUM_DIGITS = 6
-OPTIONAL_MARTS = ("population_summary", "food_sources")
+OPTIONAL_MARTS = ("population_summary", "food_sources", "usual_ratio")
 
 # Each person's foods ranked by the Ca and the Mg they gave over all recorded days.
 PERSON_TOP_FOODS_SQL = """
@@ -110,6 +110,7 @@ class MartData:
     reference_rules: pl.DataFrame
     population_summary: pl.DataFrame | None
     food_sources: pl.DataFrame | None
+    usual_ratio: pl.DataFrame | None
     quarantine_examples: pl.DataFrame
     imputed_foods: pl.DataFrame | None
 
@@ -153,6 +154,7 @@ def load_marts(marts_db: Path) -> MartData:
             reference_rules=plain["reference_rules"],
             population_summary=optional["population_summary"],
             food_sources=optional["food_sources"],
+            usual_ratio=optional["usual_ratio"],
             quarantine_examples=con.sql(
                 QUARANTINE_EXAMPLES_SQL, params={"n": QUARANTINE_EXAMPLES_PER_RULE}
             ).pl(),

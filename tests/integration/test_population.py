@@ -156,6 +156,13 @@ def test_flow_publishes_population_marts(tmp_path: Path, tmp_settings):
             "select basis, count(*) from population_summary group by basis order by basis"
         ).fetchall()
         n_sources = con.sql("select count(*) from food_sources").fetchall()[0][0]
+        adults = con.sql(
+            "select value from usual_ratio where grouping = 'headline_age_group' and sex = 'all' "
+            "and age_group = '20+ y' and statistic in ('p50', 'pct_above') order by statistic"
+        ).fetchall()
     assert [b for b, _ in bases] == ["single_day", "usual_intake"]
     assert all(n > 0 for _, n in bases)
     assert n_sources > 0
+    median, above = (v for (v,) in adults)  # usual Ca:Mg ratio of adults, and % above 2.8
+    assert 2.0 < median < 4.5
+    assert 0 < above < 100

@@ -18,6 +18,7 @@ from camg.food_sources import SOURCE_COLUMNS, food_sources
 from camg.ingest import batch, combine
 from camg.study_marts import study_marts
 from camg.summarise import population_summary
+from camg.usual_ratio_summary import usual_ratio
 from tests.conftest import RAW_DIR, people_of
 
 
@@ -50,6 +51,7 @@ def run(tmp_path_factory, reference) -> dict:
         "persons": persons,
         "summary": population_summary(days, persons, diary.lost, divisors, reference),
         "sources": food_sources(items, days, persons, diary.lost, divisors, reference),
+        "ratio": usual_ratio(days, persons, diary.lost, divisors, reference),
     }
     context = {"people": people, "divisors": divisors, "marts_dir": marts_dir}
     return {"by_study": by_study, "at_once": at_once, "diary": diary} | context
@@ -79,6 +81,8 @@ def test_population_figures_are_those_of_all_studies_at_once(run):
     assert by_study.sources.height > 0
     assert_frame_equal(by_study.summary, at_once["summary"])
     assert_frame_equal(by_study.sources, at_once["sources"])
+    assert by_study.ratio.height > 0
+    assert_frame_equal(by_study.ratio, at_once["ratio"])
 
 
 def test_a_run_without_diary_rows_has_empty_marts_with_their_columns(tmp_path, reference, run):
@@ -96,6 +100,7 @@ def test_a_run_without_diary_rows_has_empty_marts_with_their_columns(tmp_path, r
     assert marts.persons.collect().columns == run["at_once"]["persons"].columns
     assert marts.summary.height == 0
     assert marts.sources.height == 0
+    assert marts.ratio.height == 0
 
 
 def test_unchanged_studies_are_reused_and_a_changed_one_is_made_again(
