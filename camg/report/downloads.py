@@ -59,6 +59,15 @@ INTAKE_COLUMNS = [
     ("pct_above_ul_se", "above_ul"),
     ("basis", "basis"),
 ]
+USUAL_RATIO_COLUMNS = [
+    ("group", "group"),
+    ("n", "n"),
+    ("median_ci95", "p50"),
+    ("p5", "p5"),
+    ("p95", "p95"),
+    ("pct_below_low_band_se", "below"),
+    ("pct_above_high_band_se", "above"),
+]
 BAND_COLUMNS = [("band", "band"), ("share_of_participants", "share"), ("rule_id", "rule_id")]
 BAND_RULE_COLUMNS = [("rule_id", "rule_id"), ("ratio", "value"), ("source", "source")]
 SOURCE_COLUMNS = [("food", "name"), ("share", "share"), ("per_person_day", "per_day")]
@@ -95,6 +104,9 @@ def population_downloads(view: dict, stem: str) -> dict[str, dict[str, str]]:
         )
         for s in view["sources"]["nutrients"]
     }
+    if view.get("usual_ratio"):
+        rows = view["usual_ratio"]["rows"]
+        out["usual_ratio"] = table_download(f"{stem}-usual-ratio", USUAL_RATIO_COLUMNS, rows)
     quality = view["quality"]
     return out | {
         "assessment": assessment_download(f"{stem}-individual-assessment", view["assessment"]),

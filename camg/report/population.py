@@ -12,6 +12,7 @@ from camg.report.load import MartData
 from camg.report.rules import Rules
 from camg.report.sources import food_sources_view
 from camg.report.stats import study_summary
+from camg.report.usual_ratio import usual_ratio_view
 
 SEX_ORDER = {"female": 0, "male": 1, "all": 2}
 # Reliability marks (camg.reliability) -> CSS class of the table cell, and the suppressed text.
@@ -307,6 +308,7 @@ def population_view(marts: MartData, study_id: str, rules: Rules, names: dict) -
             intake_section(figures, dri, "magnesium", "Magnesium"),
         ],
         "ratio": ratio_section(persons, rules),
+        "usual_ratio": usual_ratio_view(marts.usual_ratio, study_id),
         "assessment": assessment_section(persons, marts.population_summary, study_id),
         "sources": food_sources_view(marts, study_id, names),
         "quality": quality_section(marts, study_id),

@@ -20,6 +20,7 @@ from tests.unit.test_report_marts import (
     write_tiny_marts,
 )
 from tests.unit.test_report_stats import _mart_rows
+from tests.unit.test_usual_ratio import mart as usual_ratio_mart
 
 REFERENCE_DIR = Path(__file__).resolve().parents[2] / "reference"
 
@@ -224,3 +225,25 @@ def test_quality_page_lists_imputed_foods_when_the_run_marks_them(
     imputed = list(csv.DictReader(io.StringIO(_downloads(page)["data-quality-imputed-foods.csv"])))
     assert ("study_a", "fndds 11111000") in [(f["study_id"], f["food_code"]) for f in imputed]
     assert {f["food_code"] for f in imputed} == {"fndds 11111000"}
+
+
+def test_population_report_shows_the_usual_ratio_of_adults(
+    tmp_path: Path, reference: Reference
+) -> None:
+    ratio = usual_ratio_mart(reference).with_columns(pl.lit("study_a").alias("study_id"))
+    marts = write_tiny_marts(tmp_path / "camg.duckdb", reference, {"usual_ratio": ratio})
+    build_reports(marts, tmp_path / "reports", tmp_path / "k" / ".report_key", REFERENCE_DIR)
+    page = (tmp_path / "reports" / "study_a" / "population.html").read_text()
+    assert 'id="usual-ratio-table"' in page
+    shown = list(csv.DictReader(io.StringIO(_downloads(page)["study_a-usual-ratio.csv"])))
+    # the men 40 y (DRI 31-50 y) and the 20+ y rows; the boys' group has no band shares
+    assert [r["group"] for r in shown] == ["male 31-50 y", "male 20+ y", "20+ y"]
+    men = ratio.filter(pl.col("age_group") == "31-50 y")
+    median = men.filter(pl.col("statistic") == "p50").row(0, named=True)
+    assert shown[0]["median_ci95"] == (
+        f"{median['value']:.2f} ({median['ci_low']:.2f}-{median['ci_high']:.2f})"
+    )
+    # 300 men: the share above 2.80 has a Korn-Graubard interval over 30 points wide (NCHS: suppress)
+    above = men.filter(pl.col("statistic") == "pct_above").row(0, named=True)
+    assert above["reliability"] == "suppress"
+    assert shown[0]["pct_above_high_band_se"] == "* (unreliable)"
