@@ -74,11 +74,21 @@ class Diary:
 
     parts: list[Part]
     lost: pl.DataFrame
+    # Files whose validation raised (camg.failed_files): quarantine only, no items or days.
+    failed: list[Part] = field(default_factory=list)
 
     @property
     def study_ids(self) -> list[str]:
         """The studies that have diary parts, sorted."""
         return sorted({p.study_id for p in self.parts})
+
+    def failures(self) -> pl.DataFrame:
+        """Files whose validation raised: their error and the records they hold."""
+        return pl.DataFrame(
+            [(p.source_file, p.error, p.rows_in) for p in self.failed],
+            schema={"source_file": pl.String, "error": pl.String, "rows_in": pl.Int64},
+            orient="row",
+        )
 
     def days_of(self, study_id: str) -> pl.DataFrame:
         """One study's person-day intakes."""
@@ -108,8 +118,9 @@ class Diary:
 
     def quarantine(self, others: pl.DataFrame) -> ParquetTable:
         """quarantine: every file's quarantined diary rows and `others`, by file and line."""
-        paths = [str(p.path("quarantine")) for p in self.parts if p.rows_quarantined]
-        height = sum(p.rows_quarantined for p in self.parts) + others.height
+        with_rows = [p for p in [*self.parts, *self.failed] if p.rows_quarantined]
+        paths = [str(p.path("quarantine")) for p in with_rows]
+        height = sum(p.rows_quarantined for p in with_rows) + others.height
         extra = others if others.height or not paths else None
         return ParquetTable(paths, height, extra, ["source_file", "source_line"])
 
@@ -121,7 +132,7 @@ class Diary:
     def counts(self) -> pl.DataFrame:
         """Kept and quarantined rows per diary file."""
         return pl.DataFrame(
-            [(p.source_file, p.rows_kept, p.rows_quarantined) for p in self.parts],
+            [(p.source_file, p.rows_kept, p.rows_quarantined) for p in [*self.parts, *self.failed]],
             schema={"source_file": pl.String, "rows_kept": pl.Int64, "rows_quarantined": pl.Int64},
             orient="row",
         )
@@ -208,8 +219,9 @@ def combined_days(parts: list[Part]) -> pl.DataFrame:
 
 
 def assemble_diary(parts: list[Part], marts_dir: Path) -> Diary:
-    """The run's diary from its files' parts (in file order)."""
-    parts = sorted(parts, key=lambda p: p.source_file)
+    """The run's diary from its files' parts (in file order); failed files' parts kept apart."""
+    failed = sorted((p for p in parts if p.error is not None), key=lambda p: p.source_file)
+    parts = sorted((p for p in parts if p.error is None), key=lambda p: p.source_file)
     repeats = cross_file_duplicates(parts, marts_dir)
     by_file = {f: g for (f,), g in repeats.group_by("source_file")} if repeats.height else {}
     parts = [
@@ -218,10 +230,11 @@ def assemble_diary(parts: list[Part], marts_dir: Path) -> Diary:
     ]
     lost = [pl.read_parquet(p.path("lost")) for p in parts]
     lost_days = pl.concat([LOST_SCHEMA, *lost]).unique().sort("study_id", "person_id", "recall_day")
-    return Diary(parts, lost_days)
+    return Diary(parts, lost_days, failed)
 
 
 def prune_unused_parts(marts_dir: Path, diary: Diary) -> int:
     """Delete the parts this run's diary does not use (and their originals' stale versions)."""
-    used = {p.key for p in diary.parts} | {p.key.split("-without-")[0] for p in diary.parts}
+    used = {p.key for p in [*diary.parts, *diary.failed]}
+    used |= {p.key.split("-without-")[0] for p in diary.parts}
     return prune_parts(marts_dir, used)

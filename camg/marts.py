@@ -11,6 +11,7 @@ from camg.participants import People
 from camg.reconcile import manifest_from_counts
 from camg.reference import Reference
 from camg.rules import Validated
+from camg.study_status import with_studies_without_diary
 
 
 def kept_sources(
@@ -43,13 +44,29 @@ def run_counts(diary: Diary, participants: People, totals: Validated) -> pl.Data
     return pl.concat([diary.counts(), kept_people, *small], how="diagonal").fill_null(0)
 
 
-def run_manifest(reads: Sequence[FileRead], counts: pl.DataFrame) -> pl.DataFrame:
-    """The file manifest of a run from its per-file counts."""
-    return manifest_from_counts(
+def run_manifest(
+    reads: Sequence[FileRead], counts: pl.DataFrame, diary: Diary | None = None
+) -> pl.DataFrame:
+    """The file manifest of a run from its per-file counts.
+
+    A diary file whose validation raised (`camg.failed_files`) is `failed` with its error, its
+    records counted as read back (all quarantined).
+    """
+    manifest = manifest_from_counts(
         reads,
         counts.select("source_file", "rows_kept"),
         counts.select("source_file", "rows_quarantined"),
     )
+    failures = diary.failures() if diary is not None else None
+    if failures is None or not failures.height:
+        return manifest
+    failed = manifest.join(failures, on="source_file", how="left", suffix="_failed")
+    is_failed = pl.col("error_failed").is_not_null()
+    return failed.with_columns(
+        pl.when(is_failed).then(pl.lit("failed")).otherwise("status").alias("status"),
+        pl.when(is_failed).then("error_failed").otherwise("error").alias("error"),
+        pl.when(is_failed).then("rows_in_failed").otherwise("rows_in").alias("rows_in"),
+    ).select(manifest.columns)
 
 
 def run_quarantine(diary: Diary, participants: People, totals: Validated) -> ParquetTable:
@@ -87,9 +104,16 @@ def mart_tables(
     summary: pl.DataFrame | None = None,
     sources: pl.DataFrame | None = None,
     ratio: pl.DataFrame | None = None,
+    study_status: pl.DataFrame | None = None,
 ) -> dict[str, pl.DataFrame | ParquetTable]:
-    """Tables to publish, by mart name, each in a stable row order (identical runs, identical marts)."""
+    """Tables to publish, by mart name, each in a stable row order (identical runs, identical marts).
+
+    `study_status` (camg.study_status): the studies whose person marts were attempted; every other
+    study of the manifest is added as `no_diary_rows`.
+    """
     extra = {"export_crosscheck": crosscheck} if crosscheck is not None else {}
+    if study_status is not None:
+        extra["study_status"] = with_studies_without_diary(study_status, manifest)
     # Population figures (camg.summarise, camg.food_sources, camg.usual_ratio_summary): optional, so
     # callers without them still work.
     population = {"population_summary": summary, "food_sources": sources, "usual_ratio": ratio}

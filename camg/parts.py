@@ -69,6 +69,7 @@ class Part:
     rows_quarantined: int
     keyed_days: tuple[int, ...]  # recall days of kept items with an item key (for duplicates)
     reused: bool = False
+    error: str | None = None  # set: validating the file raised (camg.failed_files)
 
     def path(self, kind: str) -> Path:
         """The part's Parquet file of one kind."""

@@ -42,9 +42,12 @@ def run_log_row(
     days: pl.DataFrame | ParquetTable,
     rules_version: str,
     composition_version: str,
+    study_status: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """The run's log row; `status` says whether any file failed."""
+    """The run's log row; `status` says whether any study or file failed (a study first)."""
     failed = manifest.filter(pl.col("status") == "failed").height
+    studies_failed = 0 if study_status is None else study_status["status"].eq("failed").sum()
+    status = "published_with_failed_files" if failed else "published"
     counts = ["n_items", "n_unmatched_items"]
     day_counts = days.collect(counts) if isinstance(days, ParquetTable) else days.select(counts)
     return pl.DataFrame(
@@ -52,9 +55,10 @@ def run_log_row(
             {
                 "started_at": started_at,
                 "finished_at": datetime.now(UTC),
-                "status": "published_with_failed_files" if failed else "published",
+                "status": "published_with_failed_studies" if studies_failed else status,
                 "n_files": manifest.height,
                 "n_files_failed": failed,
+                "n_studies_failed": int(studies_failed),
                 "rows_in": int(manifest["rows_in"].sum()),
                 "rows_kept": int(manifest["rows_kept"].sum()),
                 "rows_quarantined": int(manifest["rows_quarantined"].sum()),

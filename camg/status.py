@@ -39,6 +39,8 @@ class MartsStatus:
     quarantine_by_rule: pl.DataFrame
     # Recalls whose kept items disagree with the export's own totals (issue 17); none without one.
     disagreeing_recalls: pl.DataFrame | None = None
+    # Studies whose person and population marts are absent, with why (camg.study_status).
+    studies_not_published: pl.DataFrame | None = None
 
 
 def query_frame(db: Path, sql: str, params: dict[str, object] | None = None) -> pl.DataFrame:
@@ -114,6 +116,31 @@ def disagreeing_recalls(db: Path) -> pl.DataFrame:
         ).pl()
 
 
+def studies_not_published(db: Path) -> pl.DataFrame:
+    """The studies of the published run without person marts: status, stage and error."""
+    try:
+        return query_frame(
+            db,
+            "select study_id, status, stage, error from study_status "
+            "where status <> 'published' order by study_id",
+        )
+    except duckdb.CatalogException:  # a database from before study_status
+        return pl.DataFrame()
+
+
+def not_published_line(marts_dir: Path) -> str | None:
+    """One line naming every study the published run left without person marts, and why."""
+    db = marts_dir / MARTS_FILE
+    studies = studies_not_published(db) if db.is_file() else pl.DataFrame()
+    if not studies.height:
+        return None
+    named = "; ".join(
+        f"{r['study_id']} ({r['stage'] + ': ' if r['stage'] else ''}{r['error']})"
+        for r in studies.iter_rows(named=True)
+    )
+    return f"studies NOT published (no person or population marts): {named}"
+
+
 def marts_status(marts_dir: Path, limit: int = 10) -> MartsStatus | None:
     """The status of a marts folder; None when nothing has been published there yet."""
     db = marts_dir / MARTS_FILE
@@ -125,6 +152,7 @@ def marts_status(marts_dir: Path, limit: int = 10) -> MartsStatus | None:
         failed_files(db),
         quarantine_by_rule(db),
         disagreeing_recalls(db),
+        studies_not_published(db),
     )
 
 
@@ -191,6 +219,10 @@ def run_summary_markdown(marts_dir: Path, reports: object) -> str:
         ),
         "## Quarantined rows by rule",
         markdown_table(rules) if rules.height else "none",
+        "## Studies not published",
+        markdown_table(found.studies_not_published)
+        if found.studies_not_published is not None and found.studies_not_published.height
+        else "none",
         "## Failed files",
         markdown_table(found.failed_files) if found.failed_files.height else "none",
         "## Published",

@@ -14,6 +14,7 @@ marts without reading a row, so a run that adds one study's files recomputes tha
 
 import hashlib
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,13 @@ from camg.cache import code_hash, folder_heights, prune_folders, write_folder
 from camg.food_sources import SOURCE_COLUMNS, food_sources
 from camg.participants import People
 from camg.reference import Reference
+from camg.study_status import (
+    NoStudyPublishedError,
+    StudyFailure,
+    guarded,
+    stage,
+    status_frame,
+)
 from camg.summarise import population_summary
 from camg.usual_ratio_summary import usual_ratio
 
@@ -41,6 +49,8 @@ class StudyMarts:
     summary: pl.DataFrame | None
     sources: pl.DataFrame | None
     ratio: pl.DataFrame | None = None
+    # study_status (camg.study_status): published or failed, per study with diary rows.
+    status: pl.DataFrame | None = None
 
 
 def one_study(
@@ -56,19 +66,24 @@ def one_study(
     `study_id` None: the empty marts of a run without diary rows (they still have their columns).
     """
     studies = set() if study_id is None else {study_id}
-    days = diary.days_of(study_id) if study_id is not None else diary.days
-    days = days_with_supplement_status(days)
+    with stage("person-days"):
+        days = diary.days_of(study_id) if study_id is not None else diary.days
+        days = days_with_supplement_status(days)
     in_study = pl.col("study_id").is_in(list(studies))
     lost = diary.lost.filter(in_study)
-    persons = assess_persons(days, people.of(study_id), reference, lost)
+    with stage("assessment"):
+        persons = assess_persons(days, people.of(study_id), reference, lost)
     if not population:
         return {"days": days, "persons": persons}
-    summary = population_summary(days, persons, lost, divisors, reference)
-    ratio = usual_ratio(days, persons, lost, divisors, reference)
-    # The study's items, its biggest frame: read last and passed unnamed (food_sources frees it).
-    sources = food_sources(
-        diary.item_frame(SOURCE_COLUMNS, studies), days, persons, lost, divisors, reference
-    )
+    with stage("population summary"):
+        summary = population_summary(days, persons, lost, divisors, reference)
+    with stage("usual ratio"):
+        ratio = usual_ratio(days, persons, lost, divisors, reference)
+    with stage("food sources"):
+        # The study's items, its biggest frame: read last and passed unnamed (food_sources frees it).
+        sources = food_sources(
+            diary.item_frame(SOURCE_COLUMNS, studies), days, persons, lost, divisors, reference
+        )
     return {
         "days": days,
         "persons": persons,
@@ -139,12 +154,21 @@ def study_marts(
 ) -> StudyMarts:
     """Every study's person-level marts, one study in memory at a time (see the module docstring).
 
-    `population=False` skips the population figures (summary and sources are then None).
+    `population=False` skips the population figures (summary and sources are then None). A study
+    whose work raises is left out and named in `status` (`camg.study_status`); when every study
+    failed, NoStudyPublishedError.
     """
     root = marts_dir / STUDY_MARTS_DIR
-    folders = [
-        study_folder(root, diary, study_id, people, divisors, reference, population)
-        for study_id in diary.study_ids or [None]
+
+    def made(study_id: str) -> Callable[[], Path]:
+        return lambda: study_folder(root, diary, study_id, people, divisors, reference, population)
+
+    done = [guarded(study_id, made(study_id)) for study_id in diary.study_ids]
+    failures = [d for d in done if isinstance(d, StudyFailure)]
+    if failures and len(failures) == len(done):
+        raise NoStudyPublishedError(failures)
+    folders = [d for d in done if isinstance(d, Path)] or [
+        study_folder(root, diary, None, people, divisors, reference, population)
     ]
     prune_folders(root, folders)  # studies changed or gone since
     heights = [folder_heights(f) or {} for f in folders]
@@ -161,5 +185,10 @@ def study_marts(
         )
 
     return StudyMarts(
-        table("days"), table("persons"), frame("summary"), frame("sources"), frame("ratio")
+        table("days"),
+        table("persons"),
+        frame("summary"),
+        frame("sources"),
+        frame("ratio"),
+        status_frame(diary.study_ids, failures),
     )

@@ -108,7 +108,7 @@ def pipeline(settings: Settings, reports: bool = True) -> Path:
     )
     quarantine = tasks.run_quarantine(diary, people, totals)
     counts = tasks.run_counts(diary, people, totals)
-    manifest = tasks.run_manifest(reads, counts)
+    manifest = tasks.run_manifest(reads, counts, diary)
     tasks.check_reconciled(manifest, counts)
     run_log = tasks.run_log_row(
         started_at,
@@ -117,6 +117,7 @@ def pipeline(settings: Settings, reports: bool = True) -> Path:
         person.days,
         reference.rules_version,
         reference.composition_version,
+        person.status,
     )
     tables = tasks.mart_tables(
         diary.items(),
@@ -131,6 +132,7 @@ def pipeline(settings: Settings, reports: bool = True) -> Path:
         summary=person.summary,
         sources=person.sources,
         ratio=person.ratio,
+        study_status=person.status,
     )
     steps = tasks.run_steps()
     published = tasks.publish_marts(settings.marts_dir, tables, run_id, steps, settings.keep_runs)

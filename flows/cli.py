@@ -8,6 +8,7 @@ from typing import Annotated
 
 import polars as pl
 import typer
+from rich.markup import escape
 
 from camg.config import Settings
 from flows.server import (
@@ -95,7 +96,8 @@ def run(
     """Run the whole flow once: ingest, validate, enrich, assess and publish.
 
     Every run reads all files of the raw folder (a full run); exit code 0 when the marts were
-    published, 1 when nothing was (the published marts are then left as they were).
+    published (a study whose work raised is named on stderr: the others are published), 1 when
+    nothing was (the published marts are then left as they were).
     """
     from camg.logs import log_to_file, quiet_console_handlers
     from camg.progress import StepProgress
@@ -112,6 +114,7 @@ def run(
     use_camg_prefect_home(settings)
     use_served_prefect_api(settings)
     from camg.outcome import ReportsNotBuiltError
+    from camg.status import not_published_line
     from flows.camg_flow import with_task_runner
 
     if not verbose:
@@ -128,7 +131,7 @@ def run(
                 )
         except ReportsNotBuiltError as exc:  # published: exit 0, but say what was not
             log.warning("camg run: %s", exc.message())
-            err.print(f"[yellow]camg run:[/] {exc.message()}")
+            err.print(f"[yellow]camg run:[/] {escape(exc.message())}")
             published = exc.published
         except ServerStartTimeout as exc:
             log.info("camg run did not start: %s", exc)
@@ -136,9 +139,12 @@ def run(
             raise typer.Exit(code=1) from None
         except Exception as exc:
             log.exception("camg run failed, nothing was published")
-            err.print(f"[red]camg run failed, nothing was published:[/] {exc}")
+            err.print(f"[red]camg run failed, nothing was published:[/] {escape(str(exc))}")
             raise typer.Exit(code=1) from exc
         log.info("camg run published %s", published)
+        if (unpublished := not_published_line(settings.marts_dir)) is not None:
+            log.warning("camg run: %s", unpublished)
+            err.print(f"[yellow]camg run:[/] {escape(unpublished)}")
     out.print(f"published {published}")
     show_status(settings.marts_dir, limit=1)
 

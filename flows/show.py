@@ -62,6 +62,9 @@ def show_status(marts_dir: Path, limit: int) -> bool:
         return False
     runs = found.runs.select(list(RUN_HEADINGS)).rename(RUN_HEADINGS)
     out.print(frame_table(f"Recent runs ({found.marts_db})", runs))
+    if found.studies_not_published is not None and found.studies_not_published.height:
+        title = "Studies not published (latest run; study_status)"
+        out.print(frame_table(title, found.studies_not_published))
     if found.failed_files.height:
         out.print(frame_table("Failed files (latest run)", found.failed_files))
     else:

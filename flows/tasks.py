@@ -17,6 +17,7 @@ from prefect.cache_policies import NONE
 from camg import (
     assemble,
     crosscheck,
+    failed_files,
     marts,
     outcome,
     parts,
@@ -90,7 +91,8 @@ read_raw_file = step(
 )
 diary_jobs = step("plan diary files", parts.diary_jobs, then=expect_validation)
 # One diary file validated, enriched and written as Parquet parts (reused when unchanged).
-validate_diary_file = step(VALIDATE_FILE, parts.process_diary_file, rows=lambda p: p.rows_in)
+# A file whose validation raises is that file's failure (camg.failed_files), never the run's.
+validate_diary_file = step(VALIDATE_FILE, failed_files.process_or_fail, rows=lambda p: p.rows_in)
 assemble_diary = step("assemble diary", assemble.assemble_diary)
 prune_parts = step("prune diary parts", assemble.prune_unused_parts)
 run_counts = step("kept rows by file", marts.run_counts)

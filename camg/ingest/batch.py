@@ -7,6 +7,7 @@ file's rows are reused instead of parsed again (`camg.cache`).
 """
 
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from camg.ingest.xpt import is_xport, parse_xport
 from schemas.diary import empty_raw_diary, empty_raw_totals
 from schemas.participants import empty_raw_participants
 
+LOG = logging.getLogger(__name__)
 # Files in a batch folder that are documentation or configuration, not data.
 NOT_DATA_SUFFIXES = {".md", ".txt", ".toml", ".json", ".yaml", ".yml", ".pdf"}
 
@@ -272,7 +274,12 @@ def parsed(
     result.read_from = "parsed"
     key = result.cache_key
     sink = DiarySink(cache.stream(key, "diary")) if cache and key else None
-    parse_file(data, result, source, sink, max_expanded_bytes)
+    try:
+        parse_file(data, result, source, sink, max_expanded_bytes)
+    except BaseException:
+        if sink is not None:
+            sink.stream.close(keep=False)
+        raise
     streamed = sink is not None and sink.rows > 0 and result.status != "failed"
     if sink is not None:
         sink.stream.close(keep=streamed)  # camg.parts reads the rows from there
@@ -333,7 +340,12 @@ def read_found(
     if path == batch_dir / STUDY_FILE:
         return study_read(batch_dir, raw_dir, error)
     cache = ReadCache(marts_dir) if marts_dir is not None else None
-    return read_file(path, raw_dir, study_id, study, cache, slim, max_expanded_bytes)
+    try:
+        return read_file(path, raw_dir, study_id, study, cache, slim, max_expanded_bytes)
+    except Exception as exc:  # whatever one file raises is that file's failure, not the run's
+        LOG.error("file %s failed while read", path, exc_info=exc)
+        error = f"reading the file raised an unexpected error: {type(exc).__name__}: {exc}"
+        return not_read(raw_dir, study_id, path, "failed", " ".join(error.split()))
 
 
 def scan_found(
