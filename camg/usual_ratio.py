@@ -26,6 +26,7 @@ seed, minimum persons, quadrature nodes) from the rules table.
 """
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import polars as pl
@@ -105,10 +106,16 @@ def between_factor(comps: CovarianceComponents) -> np.ndarray:
     return np.array([[sd[0], 0.0], [r * sd[1], np.sqrt(max(1.0 - r * r, 0.0)) * sd[1]]])
 
 
+@cache
+def gauss_hermite(nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Hermite nodes and weights (computed once per count)."""
+    return np.polynomial.hermite.hermgauss(nodes)
+
+
 def expected_intake(t: np.ndarray, var_within: float, lam: float, nodes: int) -> np.ndarray:
     """E[T^-1(t + e)], e ~ N(0, var_within), by Gauss-Hermite quadrature on a grid of t."""
     grid = np.linspace(t.min(), t.max(), GRID_POINTS) if t.size else np.zeros(1)
-    x, a = np.polynomial.hermite.hermgauss(nodes)
+    x, a = gauss_hermite(nodes)
     values = sum(
         ak / np.sqrt(np.pi) * inverse_boxcox(grid + xk * np.sqrt(2.0 * var_within), lam)
         for xk, ak in zip(x, a, strict=True)

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from camg.replicates import Replicates
-from camg.survey import weighted_quantiles
 from camg.usual_ratio import BivariateFit, covariance_components, pseudo_person_ratios
 from camg.usual_se import HISTOGRAM_BINS, histogram_quantiles
 
@@ -35,6 +34,18 @@ class Bands:
     high: float
 
 
+def sorted_quantiles(order: np.ndarray, idx: np.ndarray, ratio, weights, probs) -> np.ndarray:
+    """Weighted quantiles of ratio[idx] (as `camg.survey.weighted_quantiles`) from one global sort."""
+    chosen = np.zeros(ratio.size, bool)
+    chosen[idx] = True
+    in_order = order[chosen[order] & (weights[order] > 0)]
+    y, w = ratio[in_order], weights[in_order]
+    if y.size == 0:
+        return np.full(probs.size, np.nan)
+    cdf = np.cumsum(w) / w.sum()
+    return y[np.minimum(np.searchsorted(cdf, probs - 1e-12, side="left"), y.size - 1)]
+
+
 def ratio_statistics(ratio, weights, members, covered, bands: Bands, edges=None) -> np.ndarray:
     """Groups x STATISTICS; exact weighted percentiles, or from a histogram on `edges`.
 
@@ -43,9 +54,11 @@ def ratio_statistics(ratio, weights, members, covered, bands: Bands, edges=None)
     """
     probs = np.array(RATIO_PERCENTILES) / 100
     finite = np.isfinite(ratio)
-    bins = None
+    bins = order = None
     if edges is not None:
         bins = np.clip(np.searchsorted(edges, ratio) - 1, 0, edges.size - 2)
+    else:
+        order = np.argsort(ratio, kind="stable")  # NaN last; groups below drop them
     out = np.full((len(members), len(STATISTICS)), np.nan)
     for g, idx in enumerate(members):
         idx = idx[finite[idx]]
@@ -55,7 +68,7 @@ def ratio_statistics(ratio, weights, members, covered, bands: Bands, edges=None)
         r = ratio[idx]
         out[g, 0] = (w * r).sum() / w.sum()
         if bins is None:
-            out[g, 1:-2] = weighted_quantiles(r, w, probs)
+            out[g, 1:-2] = sorted_quantiles(order, idx, ratio, weights, probs)
         else:
             out[g, 1:-2] = histogram_quantiles(bins[idx], w, edges, probs)
         if covered[idx].all():

@@ -156,10 +156,11 @@ def study_rows(study: Study, groups: list[Group], reference: Reference) -> list[
     if design.df < 1:  # without a stratum of two or more PSUs no replicate varies
         ses[:] = np.nan
     eligible = _eligible(study)
+    has_pseudo = np.bincount(pp.person, minlength=study.persons.height) > 0
     rows = []
     for g, group in enumerate(groups):
         fit = fits.get(id(group))
-        represented = int(np.unique(pp.person[members[g]]).size)
+        represented = int((group.mask & has_pseudo).sum())
         note = _note(group, fit, represented, int((group.mask & eligible).sum()), len(pp.refits))
         correlation = fit.comps.correlation if fit is not None and fit.ok else None
         n = fit.n_persons if fit is not None else represented
