@@ -52,6 +52,16 @@ def text_rank(column: pl.Series) -> pl.Series:
     return column.replace_strict(values, pl.int_range(values.len(), dtype=pl.UInt32, eager=True))
 
 
+def survey_cycle(items: pl.DataFrame, participants: pl.DataFrame | None) -> pl.Series:
+    """Each item's person's survey cycle, in item order (null when unknown)."""
+    keys = ["study_id", "person_id"]
+    if participants is None or "survey_cycle" not in participants.columns:
+        return pl.Series("survey_cycle", [None] * items.height, dtype=pl.String)
+    cycles = participants.select(*keys, "survey_cycle").unique(subset=keys, keep="first")
+    joined = items.select(keys).join(cycles, on=keys, how="left", maintain_order="left")
+    return joined["survey_cycle"]
+
+
 def in_item_order(items: pl.DataFrame) -> pl.DataFrame:
     """Items sorted by ITEM_ORDER, text keys sorted as ranks.
 
@@ -65,8 +75,15 @@ def in_item_order(items: pl.DataFrame) -> pl.DataFrame:
     return items.select(pl.all().gather(order))
 
 
-def enrich(diary: pl.DataFrame, reference: Reference) -> pl.DataFrame:
-    """Intake items: every diary row with grams, calcium_mg, magnesium_mg and is_matched."""
+def enrich(
+    diary: pl.DataFrame, reference: Reference, participants: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Intake items: every diary row with grams, calcium_mg, magnesium_mg and is_matched.
+
+    An item's `survey_cycle` is its person's (`participants`: study_id, person_id, survey_cycle);
+    null without them.
+    """
     items = pl.concat([diary, item_nutrients(diary, reference)], how="horizontal")
+    items = items.with_columns(survey_cycle(items, participants))
     columns = list(IntakeItem.to_schema().columns)
     return IntakeItem.validate(in_item_order(items.select(columns)))

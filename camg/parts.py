@@ -45,14 +45,19 @@ class DiaryJob:
     dates: pl.DataFrame  # the study's intake dates, all files (camg.ingest.sidecar)
 
     def participants(self) -> pl.DataFrame:
-        """The batch's validated participants (study_id, person_id), read when the job runs.
+        """The batch's validated participants (study_id, person_id, survey_cycle), read when the job runs.
 
         Jobs name the file rather than hold its rows: at 50 M rows the ids of 32 studies were ~110 MB
-        held by the run while its files were validated.
+        held by the run while its files were validated. Items take their survey cycle from here.
         """
+        schema = {"study_id": pl.String, "person_id": pl.String, "survey_cycle": pl.String}
         if self.participants_file is None:
-            return pl.DataFrame(schema={"study_id": pl.String, "person_id": pl.String})
-        return pl.read_parquet(self.participants_file, columns=["study_id", "person_id"])
+            return pl.DataFrame(schema=schema)
+        columns = pl.read_parquet_schema(self.participants_file)
+        frame = pl.read_parquet(self.participants_file, columns=[c for c in schema if c in columns])
+        if "survey_cycle" not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("survey_cycle"))
+        return frame
 
 
 @dataclass(frozen=True)
@@ -104,7 +109,10 @@ def diary_jobs(reads: list[FileRead], participants: People, marts_dir: Path) -> 
 
 def part_key(job: DiaryJob, participants: pl.DataFrame, reference: Reference) -> str:
     """The content key of a job's parts (`participants`: the job's, as `DiaryJob.participants`)."""
-    ids = "\0".join(sorted(participants["person_id"].to_list()))
+    cycles = participants["survey_cycle"].fill_null("").to_list()
+    ids = "\0".join(
+        sorted(f"{p}\x02{c}" for p, c in zip(participants["person_id"], cycles, strict=True))
+    )
     dates = job.dates.sort(pl.all()).write_csv()
     versions = [code_version(), reference.rules_version, reference.composition_version]
     parts = "\x01".join([*versions, job.read_key, ids, dates])
@@ -177,7 +185,7 @@ def part_frames(
     `days=False` (a slice): the person-days are summed once the slices are merged.
     """
     diary = validate.validate_diary(raw, participants, reference, job.dates)
-    items = enrich.enrich(diary.kept, reference)
+    items = enrich.enrich(diary.kept, reference, participants)
     frames = {
         "items": items,
         "quarantine": diary.quarantine,

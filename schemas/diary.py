@@ -60,7 +60,8 @@ class IntakeItem(DiaryRow):
     """One row per validated diary item with its grams and Ca/Mg (null when the food is unknown).
 
     `is_matched`: the item has composition values, from its own code or imputed (`is_imputed`, with
-    `imputation_method` and the `imputed_from_codes` behind the value).
+    `imputation_method` and the `imputed_from_codes` behind the value). `survey_cycle`: the
+    person's (null when the study does not say).
     """
 
     grams: float = pa.Field(nullable=True, ge=0)
@@ -70,6 +71,7 @@ class IntakeItem(DiaryRow):
     is_imputed: bool
     imputation_method: str = pa.Field(nullable=True)
     imputed_from_codes: str = pa.Field(nullable=True)
+    survey_cycle: str = pa.Field(nullable=True)
 
     class Config:
         """Exactly the canonical columns plus the enrichment."""

@@ -208,3 +208,15 @@ def test_participants_stay_on_disk_and_are_reused_while_their_files_are_unchange
     assert made == ["nh", "nh"]
     assert changed.frame()["person_id"].to_list() == ["1", "10", "2"]  # by id, as text
     assert len(list((marts_dir / participants_stage.PEOPLE_DIR).iterdir())) == 1
+
+
+def test_items_carry_their_person_survey_cycle(tmp_path, reference):
+    raw, marts_dir = tmp_path / "raw", tmp_path / "marts"
+    folder = raw / "cy"
+    folder.mkdir(parents=True)
+    (folder / "DEMO_E.csv").write_text(DEMO)  # NHANES letter E: 2007-2008
+    (folder / "DR1IFF_E.csv").write_text(IFF_A)
+    write_batch(raw)  # study nh: DEMO.csv names no cycle
+    items = run(raw, marts_dir, reference)["diary"].items().collect()
+    cycles = items.group_by("study_id").agg(pl.col("survey_cycle").unique()).sort("study_id")
+    assert cycles.rows() == [("cy", ["2007-2008"]), ("nh", [None])]
