@@ -111,6 +111,31 @@ class Diary:
             return empty.select(columns) if columns else empty
         return pl.read_parquet(paths, columns=columns)
 
+    def imputed_counts(self) -> pl.DataFrame:
+        """Per diary file: food items whose values were imputed (camg.imputation) and their grams.
+
+        Read from the parts' item files, two columns at a time (never the items in memory).
+        """
+        schema = {
+            "source_file": pl.String,
+            "n_imputed_items": pl.Int64,
+            "imputed_grams": pl.Float64,
+        }
+        paths = [str(p.path("items")) for p in self.parts]
+        if not paths:
+            return pl.DataFrame(schema=schema)
+        imputed = pl.col("is_imputed") & (pl.col("item_kind") == "food")
+        return (
+            pl.scan_parquet(paths)
+            .group_by("source_file")
+            .agg(
+                imputed.sum().cast(pl.Int64).alias("n_imputed_items"),
+                pl.col("grams").filter(imputed).sum().cast(pl.Float64).alias("imputed_grams"),
+            )
+            .collect()
+            .sort("source_file")
+        )
+
     def items(self) -> ParquetTable:
         """intake_item: every file's items, files in order, each ordered by person and day."""
         paths = [str(p.path("items")) for p in self.parts]

@@ -31,7 +31,10 @@ def all_quarantine(
 
 
 def run_counts(diary: Diary, participants: People, totals: Validated) -> pl.DataFrame:
-    """Rows kept and quarantined per source file: diary files from their parts, the rest counted."""
+    """Rows kept and quarantined per source file: diary files from their parts, the rest counted.
+
+    Diary files also give their imputed food items and grams (`Diary.imputed_counts`).
+    """
     small = [
         frame.group_by("source_file").agg(pl.len().cast(pl.Int64).alias(name))
         for frame, name in (
@@ -41,7 +44,24 @@ def run_counts(diary: Diary, participants: People, totals: Validated) -> pl.Data
         )
     ]
     kept_people = participants.files.select("source_file", "rows_kept")
-    return pl.concat([diary.counts(), kept_people, *small], how="diagonal").fill_null(0)
+    frames = [diary.counts(), diary.imputed_counts(), kept_people, *small]
+    return pl.concat(frames, how="diagonal_relaxed").fill_null(0)
+
+
+def with_imputed_counts(manifest: pl.DataFrame, counts: pl.DataFrame) -> pl.DataFrame:
+    """The manifest with each file's imputed food items and grams (0 for files without any)."""
+    names = ["n_imputed_items", "imputed_grams"]
+    if not set(names) <= set(counts.columns):
+        counts = counts.with_columns(pl.lit(0).alias(names[0]), pl.lit(0.0).alias(names[1]))
+    per_file = counts.group_by("source_file").agg(pl.col(*names).sum())
+    return (
+        manifest.join(per_file, on="source_file", how="left")
+        .with_columns(
+            pl.col(names[0]).fill_null(0).cast(pl.Int64),
+            pl.col(names[1]).fill_null(0.0).cast(pl.Float64),
+        )
+        .sort("source_file")
+    )
 
 
 def run_manifest(
@@ -57,6 +77,7 @@ def run_manifest(
         counts.select("source_file", "rows_kept"),
         counts.select("source_file", "rows_quarantined"),
     )
+    manifest = with_imputed_counts(manifest, counts)
     failures = diary.failures() if diary is not None else None
     if failures is None or not failures.height:
         return manifest

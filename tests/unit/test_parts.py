@@ -220,3 +220,20 @@ def test_items_carry_their_person_survey_cycle(tmp_path, reference):
     items = run(raw, marts_dir, reference)["diary"].items().collect()
     cycles = items.group_by("study_id").agg(pl.col("survey_cycle").unique()).sort("study_id")
     assert cycles.rows() == [("cy", ["2007-2008"]), ("nh", [None])]
+
+
+def test_the_manifest_counts_imputed_items_and_grams_per_file(tmp_path, reference):
+    raw, marts_dir = tmp_path / "raw", tmp_path / "marts"
+    folder = write_batch(raw)
+    # 11111009 is not in FNDDS: its values are imputed from the codes sharing its first 7 digits
+    (folder / "DR1IFF_a.csv").write_text(IFF_A + "2,2,11111009,30\n")
+    manifest = run(raw, marts_dir, reference)["manifest"]
+    by_file = {r["source_file"]: r for r in manifest.iter_rows(named=True)}
+    assert (
+        by_file["nh/DR1IFF_a.csv"]["n_imputed_items"],
+        by_file["nh/DR1IFF_a.csv"]["imputed_grams"],
+    ) == (1, 30.0)
+    assert (
+        by_file["nh/DR1IFF_b.csv"]["n_imputed_items"],
+        by_file["nh/DEMO.csv"]["imputed_grams"],
+    ) == (0, 0.0)
