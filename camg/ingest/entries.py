@@ -11,6 +11,7 @@ its descriptor (still a regular file), and its bytes are what is hashed and pars
 import os
 import stat
 from pathlib import Path
+from typing import BinaryIO
 
 # (manifest status, reason) of an entry that is not read; None: read it.
 Refusal = tuple[str, str] | None
@@ -90,19 +91,25 @@ def kind_of(mode: int) -> str:
     return next((name for test, name in kinds if test(mode)), "not a file")
 
 
-def read_regular(path: Path) -> bytes:
-    """The bytes of a regular file, opened once (a FIFO swapped in meanwhile never blocks the run).
+def open_regular(path: Path) -> BinaryIO:
+    """A regular file opened once for reading (a FIFO swapped in meanwhile never blocks the run).
 
     Raises OSError (FileNotFoundError, PermissionError, ...) or ValueError when it is no longer a
-    regular file.
+    regular file. The file is then read through this one descriptor (hashed, then parsed).
     """
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ValueError(f"not a regular file any more ({kind_of(os.fstat(fd).st_mode)})")
-        chunks = []
-        while chunk := os.read(fd, READ_BLOCK):
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise ValueError(f"not a regular file any more ({kind_of(mode)})")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb", buffering=READ_BLOCK)
+    except BaseException:
         os.close(fd)
+        raise
+
+
+def read_regular(path: Path) -> bytes:
+    """The bytes of a small regular file (a study.toml), opened as `open_regular` does."""
+    with open_regular(path) as stream:
+        return stream.read()

@@ -13,7 +13,8 @@ from collections.abc import Callable, Collection
 import polars as pl
 
 from camg import enrich, study_marts
-from camg.ingest import batch
+from camg.ingest import parse
+from camg.ingest.fileread import FileRead
 
 # Environment variables naming the studies (or files) whose stage raises, comma separated.
 ASSESSMENT = "CAMG_TEST_FAIL_ASSESSMENT"
@@ -38,9 +39,9 @@ def failing(fn: Callable, names: Collection[str], column: str) -> Callable:
 
 
 def failing_read(fn: Callable, names: Collection[str]) -> Callable:
-    """`batch.fill_rows`, raising InjectedFault for the files named (by source_file)."""
+    """`parse.fill_rows`, raising InjectedFault for the files named (by source_file)."""
 
-    def wrapped(result: batch.FileRead, *args: object, **kwargs: object) -> object:
+    def wrapped(result: FileRead, *args: object, **kwargs: object) -> object:
         if result.source_file in names:
             raise InjectedFault(f"injected fault in {fn.__name__}")
         return fn(result, *args, **kwargs)
@@ -69,7 +70,7 @@ def inject(
     if files:
         setattr_(enrich, "enrich", failing(enrich.enrich, files, "source_file"))
     if reads:
-        setattr_(batch, "fill_rows", failing_read(batch.fill_rows, reads))
+        setattr_(parse, "fill_rows", failing_read(parse.fill_rows, reads))
 
 
 def names(variable: str) -> list[str]:

@@ -16,8 +16,9 @@ from polars.testing import assert_frame_equal
 from camg.crosscheck import total_rules
 from camg.ingest import delimited
 from camg.ingest.batch import read_file
-from camg.ingest.delimited import UnreadableFileError, needs_line_handling, parse_delimited
+from camg.ingest.delimited import UnreadableFileError, parse_delimited
 from camg.ingest.food_record import read_food_record
+from camg.ingest.records import needs_line_handling
 from camg.ingest.study import Source
 from camg.participants import participant_rules, validate_participants
 from camg.validate import diary_rules, validate_diary
@@ -215,7 +216,7 @@ def test_fast_path_equals_csv_module_path(rows, delimiter, newline, trailing, se
     data = text.encode("utf-8")
     assert not needs_line_handling(text)
     outcomes = []
-    default_segment, delimited.SEGMENT_CHARS = delimited.SEGMENT_CHARS, segment
+    default_segment, delimited.SEGMENT_BYTES = delimited.SEGMENT_BYTES, segment
     try:
         for fast in (True, False):
             try:
@@ -223,7 +224,7 @@ def test_fast_path_equals_csv_module_path(rows, delimiter, newline, trailing, se
             except UnreadableFileError as exc:
                 outcomes.append(type(exc))
     finally:
-        delimited.SEGMENT_CHARS = default_segment
+        delimited.SEGMENT_BYTES = default_segment
     fast, slow = outcomes
     if isinstance(slow, type):
         assert fast is slow

@@ -9,7 +9,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from camg.cache import ReadCache
-from camg.ingest import batch, combine, nhanes
+from camg.ingest import batch, combine, delimited, nhanes
 from camg.ingest.batch import read_raw
 from camg.ingest.combine import combined_diary, combined_participants
 from camg.marts import all_quarantine, kept_sources
@@ -259,7 +259,7 @@ def test_rows_streamed_in_chunks_are_the_rows_read_whole(tmp_path, monkeypatch, 
     (folder / "export.csv").write_text(text)
     found = batch.discover(tmp_path / "raw")[0]
     whole = batch.read_found(found, tmp_path / "raw")
-    monkeypatch.setattr(batch.delimited, "CHUNK_RECORDS", 6)
+    monkeypatch.setattr(delimited, "CHUNK_RECORDS", 6)
     streamed = batch.scan_found(found, tmp_path / "raw", tmp_path / "marts")
     assert (streamed.status, streamed.n_diary) == (whole.status, whole.n_diary)
     assert streamed.diary.height == 0  # left in the cache, written chunk by chunk

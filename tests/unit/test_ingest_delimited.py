@@ -9,11 +9,11 @@ from polars.testing import assert_frame_equal
 from camg.ingest.delimited import (
     EmptyFileError,
     UnreadableFileError,
-    needs_line_handling,
     parse_delimited,
-    read_bytes,
     reader_rule,
 )
+from camg.ingest.records import needs_line_handling
+from camg.ingest.source import read_bytes
 
 HEADER = ["participant_id", "food_description", "amount"]
 # The same two records in every encoding / delimiter / line-end variant below.

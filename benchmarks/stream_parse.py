@@ -1,0 +1,74 @@
+"""Peak memory of reading one big gzip file, as a run's first pass does (issue 17: bounded memory).
+
+`python benchmarks/stream_parse.py [EXPANDED_MB] [--keep DIR]` writes a food-record CSV that expands
+to EXPANDED_MB (default 300) as gzip, then, in a fresh process, reads it with
+`camg.ingest.batch.read_file` into a file cache (`slim`, diary rows streamed into the cache, as
+`camg run` reads a file) and prints the process's peak RSS (VmHWM), the time and the rows read.
+The baseline is the same process before any file is read (Python, polars, camg imported).
+
+To compare with another checkout, put it first on the path: `PYTHONPATH=/other/checkout python
+benchmarks/stream_parse.py` (the child process prints which camg it imported).
+"""
+
+import gzip
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROW = "p{:07d},{},01077,sr,milk whole 3.25% fat,1,cup\n"
+HEADER = "participant_id,recall_day,food_code,food_system,food_description,amount,unit\n"
+
+
+def write_gzip(path: Path, expanded_mb: int) -> int:
+    """A gzip food-record file of about `expanded_mb` MB expanded; its row count."""
+    target, written, rows = expanded_mb << 20, 0, 0
+    with gzip.open(path, "wt", compresslevel=1, encoding="utf-8") as out:
+        out.write(HEADER)
+        while written < target:
+            block = "".join(ROW.format(rows + i, 1 + i % 2) for i in range(10_000))
+            out.write(block)
+            written, rows = written + len(block), rows + 10_000
+    return rows
+
+
+def child(raw: Path, marts: Path) -> None:
+    """Read the one file as a run's first pass does; print peak RSS before and after."""
+    import camg
+    from camg.cache import ReadCache
+    from camg.ingest import batch
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from _paths import peak_rss_mb
+
+    path = next((raw / "big").iterdir())
+    before = peak_rss_mb()
+    clock = time.perf_counter()
+    result = batch.read_file(path, raw, "big", cache=ReadCache(marts), slim=True)
+    seconds = time.perf_counter() - clock
+    print(f"camg imported from {Path(camg.__file__).parent}")
+    print(f"status {result.status} {result.error or ''}, rows {result.n_diary:,}")
+    print(f"peak RSS before reading {before:,.0f} MB, after {peak_rss_mb():,.0f} MB")
+    print(f"read in {seconds:,.1f} s")
+
+
+def main() -> None:
+    """Make the file, then measure a child process reading it."""
+    if sys.argv[1:2] == ["--child"]:
+        child(Path(sys.argv[2]), Path(sys.argv[3]))
+        return
+    expanded_mb = int(sys.argv[1]) if len(sys.argv) > 1 else 300
+    with tempfile.TemporaryDirectory() as tmp:
+        raw, marts = Path(tmp) / "raw", Path(tmp) / "marts"
+        (raw / "big").mkdir(parents=True)
+        marts.mkdir()
+        path = raw / "big" / "records.csv.gz"
+        rows = write_gzip(path, expanded_mb)
+        size = path.stat().st_size
+        print(f"{path.name}: {size / 1e6:,.1f} MB gzip, {expanded_mb} MB expanded, {rows:,} rows")
+        subprocess.run([sys.executable, __file__, "--child", str(raw), str(marts)], check=True)
+
+
+if __name__ == "__main__":
+    main()

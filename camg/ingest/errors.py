@@ -1,0 +1,9 @@
+"""Why a raw file cannot be read at all (its manifest row says `failed` or `empty` with the reason)."""
+
+
+class UnreadableFileError(Exception):
+    """The file cannot be read as delimited text at all (binary, truncated, empty)."""
+
+
+class EmptyFileError(UnreadableFileError):
+    """The file holds no bytes other than whitespace (manifest status `empty`, not `failed`)."""

@@ -1,0 +1,188 @@
+"""Ingest stage, one file: its open stream -> records of its format -> rows into the cache or memory.
+
+The file is read as a stream (camg.ingest.source, camg.ingest.delimited): diary rows go chunk by
+chunk into the file cache (`DiarySink`), so a run's first pass holds one chunk of a big file, never
+the whole file, its expanded text or all its rows. The bytes parsed are hashed as they are read and
+must be the bytes whose hash keys the cache entry.
+"""
+
+from itertools import chain
+from typing import BinaryIO
+
+import pandera.polars as pa
+import polars as pl
+
+from camg.cache import ParquetStream, ReadCache
+from camg.ingest import delimited, sidecar, source
+from camg.ingest.delimited import DelimitedText, stream_delimited
+from camg.ingest.errors import EmptyFileError, UnreadableFileError
+from camg.ingest.fileread import FileRead
+from camg.ingest.formats import RAW_MODELS, recognise
+from camg.ingest.study import Source
+from camg.ingest.xpt import is_xport, parse_xport
+from schemas.diary import empty_raw_diary, empty_raw_totals
+from schemas.participants import empty_raw_participants
+
+CHANGED_WHILE_READ = "file changed while it was read (its bytes differ from those hashed): not read"
+
+
+def open_text(stream: BinaryIO, max_expanded_bytes: int) -> DelimitedText:
+    """A file's records as text: SAS transport (read whole) or delimited (streamed), gzip or not."""
+    blocks = source.blocks(stream, max_expanded_bytes)
+    first = next(blocks, b"")
+    if is_xport(first):
+        return parse_xport(b"".join(chain([first], blocks)))
+    return stream_delimited(chain([first], blocks))
+
+
+class DiarySink:
+    """A file's raw diary rows streamed into the cache chunk by chunk, with their count and summaries.
+
+    A run's first pass then holds one chunk of a big file's rows, not all of them (camg.parts reads
+    the rows back from the cache in slices).
+    """
+
+    def __init__(self, stream: ParquetStream) -> None:
+        """A sink writing into `stream`."""
+        self.stream, self.rows = stream, 0
+        self.weights: list[pl.DataFrame] = []
+        self.dates: list[pl.DataFrame] = []
+
+    def __call__(self, rows: pl.DataFrame) -> None:
+        """Write one chunk and summarise it (the summaries of chunks combine like the whole's)."""
+        if rows.height:
+            self.stream.write(rows)
+            self.rows += rows.height
+            self.weights.append(sidecar.dietary_weights(rows))
+            self.dates.append(sidecar.intake_dates(rows))
+
+    def summaries(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """The weights and dates of all chunks, as `sidecar` gives them for the whole file."""
+        dates = pl.concat([sidecar.intake_dates(pl.DataFrame()), *self.dates])
+        return sidecar.combined_weights(self.weights), dates.unique().sort(pl.all())
+
+
+def fill_rows(
+    result: FileRead, text: DelimitedText, source: Source, sink: DiarySink | None = None
+) -> None:
+    """Recognise the format and run its reader chunk by chunk; no records at all is status `empty`.
+
+    With `sink`, diary rows go to it instead of `result.diary`.
+    """
+    fmt = recognise(text.header, source.study.format)
+    if fmt is None:
+        text.drain()  # the encoding is decided by every line
+        wanted = f" ({source.study.format} per study.toml)" if source.study.format else ""
+        result.status = "failed"
+        result.error = f"unrecognised format{wanted}: header matches no known export"
+        return
+    result.format = fmt.name
+    model, frames, n_rows = RAW_MODELS[fmt.yields], [], 0
+    for chunk in text.chunks(delimited.CHUNK_RECORDS):
+        rows = model.validate(fmt.read(chunk, text.header, source))
+        n_rows += rows.height
+        if sink is not None and fmt.yields == "diary":
+            sink(rows)
+        else:
+            frames.append(rows)
+    if frames:
+        setattr(result, fmt.yields, pl.concat(frames))
+    if n_rows == 0:
+        result.status, result.error = "empty", "header only: the file holds no records"
+
+
+def parse_file(
+    stream: BinaryIO,
+    result: FileRead,
+    source_: Source,
+    sink: DiarySink | None = None,
+    max_expanded_bytes: int = source.MAX_EXPANDED_BYTES,
+) -> None:
+    """Parse one open file into `result` (diary rows into `sink` if given), checking its hash."""
+    check = source.HashCheck(stream)
+    try:
+        text = open_text(check, max_expanded_bytes)
+    except EmptyFileError as exc:
+        result.status, result.error = "empty", str(exc)
+        return
+    except (UnreadableFileError, UnicodeError) as exc:
+        result.status, result.error = "failed", str(exc)
+        return
+    try:
+        fill_rows(result, text, source_, sink)
+    except (pl.exceptions.PolarsError, pa.errors.SchemaError) as exc:
+        failed(result, f"reader error: {exc}")
+    except (UnreadableFileError, UnicodeError) as exc:  # met mid-stream (gzip limit, bad bytes)
+        failed(result, str(exc))
+    result.encoding = text.encoding
+    if result.status != "failed" and check.finish() != result.sha256:
+        failed(result, CHANGED_WHILE_READ)
+
+
+def failed(result: FileRead, error: str) -> None:
+    """Mark `result` failed with `error`, holding no rows."""
+    result.status, result.error = "failed", error
+    result.diary, result.participants = empty_raw_diary(), empty_raw_participants()
+    result.totals = empty_raw_totals()
+
+
+CACHED_FIELDS = ("format", "status", "error", "encoding")
+# Row counts an entry records for the rows a first pass leaves in the cache.
+COUNTED_KINDS = ("diary_rows", "participant_rows")
+SIDE_KINDS = ("weights", "dates")
+
+
+def with_side_summaries(result: FileRead) -> None:
+    """Summarise the diary rows' weights and dates (cached with them; see `camg.ingest.sidecar`)."""
+    result.weights = sidecar.dietary_weights(result.diary)
+    result.dates = sidecar.intake_dates(result.diary)
+
+
+def from_cache(result: FileRead, meta: dict, frames: dict[str, pl.DataFrame], slim: bool) -> None:
+    """Fill `result` from a cache entry; `slim` leaves the diary rows in the cache."""
+    for name in CACHED_FIELDS:
+        setattr(result, name, meta[name])
+    for kind, frame in frames.items():
+        setattr(result, kind, frame)
+    if slim:
+        result.diary_rows = meta["diary_rows"]
+        result.participant_rows = meta["participant_rows"]
+    result.read_from = "cache"
+
+
+def parsed(
+    stream: BinaryIO,
+    result: FileRead,
+    source: Source,
+    cache: ReadCache | None,
+    max_expanded_bytes: int,
+) -> None:
+    """Parse into `result`; with `cache` (a first pass), diary rows stream into its entry."""
+    result.read_from = "parsed"
+    key = result.cache_key
+    sink = DiarySink(cache.stream(key, "diary")) if cache and key else None
+    try:
+        parse_file(stream, result, source, sink, max_expanded_bytes)
+    except BaseException:
+        if sink is not None:
+            sink.stream.close(keep=False)
+        raise
+    streamed = sink is not None and sink.rows > 0 and result.status != "failed"
+    if sink is not None:
+        sink.stream.close(keep=streamed)  # camg.parts reads the rows from there
+    if streamed:
+        result.diary_rows = sink.rows
+        result.weights, result.dates = sink.summaries()
+        result.streamed = True
+    else:
+        with_side_summaries(result)
+
+
+def store(cache: ReadCache, result: FileRead) -> None:
+    """Write a parsed file's entry (its streamed diary rows are already there)."""
+    meta = {name: getattr(result, name) for name in CACHED_FIELDS}
+    meta["diary_rows"] = result.n_diary
+    meta["participant_rows"] = result.participants.height
+    kinds = [*RAW_MODELS, *SIDE_KINDS]
+    frames = {k: getattr(result, k) for k in kinds if getattr(result, k).height}
+    cache.store(result.cache_key, meta, frames, streamed=["diary"] if result.streamed else [])
