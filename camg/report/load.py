@@ -15,7 +15,13 @@ TOP_FOODS_PER_PERSON = 5
 # Float sums in parallel aggregates depend on the order rows arrive in; rounded to 1e-6 mg (far below
 # what a page shows) the same marts give the same numbers, so the same pages (camg.report.store).
 SUM_DIGITS = 6
-OPTIONAL_MARTS = ("population_summary", "food_sources", "usual_ratio")
+OPTIONAL_MARTS = (
+    "population_summary",
+    "food_sources",
+    "usual_ratio",
+    "export_crosscheck",
+    "study_status",
+)
 
 # Each person's foods ranked by the Ca and the Mg they gave over all recorded days.
 PERSON_TOP_FOODS_SQL = """
@@ -113,6 +119,9 @@ class MartData:
     usual_ratio: pl.DataFrame | None
     quarantine_examples: pl.DataFrame
     imputed_foods: pl.DataFrame | None
+    # Recalls beside the export's own totals (ASA24), and each study's status (issue 17).
+    export_crosscheck: pl.DataFrame | None = None
+    study_status: pl.DataFrame | None = None
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -161,4 +170,6 @@ def load_marts(marts_db: Path) -> MartData:
             imputed_foods=con.sql(IMPUTED_FOODS_SQL, params={"digits": SUM_DIGITS}).pl()
             if IMPUTED_FLAG in _columns(con, "intake_item")
             else None,
+            export_crosscheck=optional["export_crosscheck"],
+            study_status=optional["study_status"],
         )

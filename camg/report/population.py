@@ -9,6 +9,7 @@ from camg.report import fmt
 from camg.report.assessment import assessment_section
 from camg.report.charts import RangeRow, range_chart, ratio_histogram
 from camg.report.load import MartData
+from camg.report.quality import crosscheck_view
 from camg.report.rules import Rules
 from camg.report.sources import food_sources_view
 from camg.report.stats import study_summary
@@ -254,6 +255,7 @@ def quality_section(marts: MartData, study_id: str) -> dict:
         ],
         "n_unmatched": fmt.number(unmatched.height),
         "imputation": imputation_counts(unmatched),
+        "crosscheck": crosscheck_view(marts.export_crosscheck, study_id),
     }
 
 

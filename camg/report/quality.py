@@ -2,7 +2,9 @@
 
 What a survey team checks after a delivery: every file with its status and counts (rows in = kept +
 quarantined), each broken rule with a few of its rows as they arrived (text, escaped by the template),
-the food codes the composition table lacks and, when the run imputes nutrients, the imputed foods.
+the food codes the composition table lacks and, when the run imputes nutrients, the imputed foods;
+the studies a run could not publish, and the recalls whose kept items disagree with the export's
+own totals (`export_crosscheck.is_items_disagreeing`, issue 17).
 """
 
 import polars as pl
@@ -34,6 +36,26 @@ EXAMPLE_COLUMNS = [
     ("line", "line"),
     ("message", "message"),
     ("raw", "raw"),
+]
+CROSSCHECK_COLUMNS = [
+    ("study_id", "study"),
+    ("totals_file", "file"),
+    ("person_id", "person"),
+    ("recall_day", "recall_day"),
+    ("n_items", "n_items"),
+    ("calcium_mg_camg", "ca_camg"),
+    ("calcium_mg_items_reported", "ca_items"),
+    ("calcium_mg_export", "ca_export"),
+    ("magnesium_mg_camg", "mg_camg"),
+    ("magnesium_mg_items_reported", "mg_items"),
+    ("magnesium_mg_export", "mg_export"),
+]
+RECALLS_SHOWN = 200
+STATUS_COLUMNS = [
+    ("study_id", "study"),
+    ("status", "status"),
+    ("stage", "stage"),
+    ("error", "error"),
 ]
 FOOD_COLUMNS = [
     ("study_id", "study"),
@@ -106,6 +128,73 @@ def food_rows(foods: pl.DataFrame | None) -> list[dict]:
     ]
 
 
+def crosscheck_view(crosscheck: pl.DataFrame | None, study_id: str | None = None) -> dict:
+    """Recalls whose kept items disagree with the export's totals: per totals file, and listed.
+
+    `study_id`: that study's only. A run without an export that ships totals (or a database from
+    before the flag) has none to show.
+    """
+    if crosscheck is None or "is_items_disagreeing" not in crosscheck.columns:
+        return {"present": False, "files": [], "recalls": [], "n_disagreeing": "0"}
+    if study_id is not None:
+        crosscheck = crosscheck.filter(pl.col("study_id") == study_id)
+    flag = pl.col("is_items_disagreeing").fill_null(False)
+    per_file = (
+        crosscheck.group_by("study_id", "source_file")
+        .agg(pl.len().alias("n_recalls"), flag.sum().alias("n_disagreeing"))
+        .sort("study_id", "source_file")
+    )
+    recalls = crosscheck.filter(flag).sort("study_id", "source_file", "person_id", "recall_day")
+    return {
+        "present": crosscheck.height > 0,
+        "files": [
+            {
+                "study": r["study_id"],
+                "file": r["source_file"],
+                "n_recalls": fmt.number(r["n_recalls"]),
+                "n_disagreeing": fmt.number(r["n_disagreeing"]),
+            }
+            for r in per_file.iter_rows(named=True)
+        ],
+        "recalls": [recall_row(r) for r in recalls.iter_rows(named=True)],
+        "n_disagreeing": fmt.number(recalls.height),
+    }
+
+
+def recall_row(r: dict) -> dict[str, str]:
+    """One disagreeing recall: camg's, the export's items' and the export's totals, Ca and Mg."""
+    return {
+        "study": r["study_id"],
+        "file": r["source_file"],
+        "person": r["person_id"],
+        "recall_day": str(r["recall_day"]),
+        "n_items": fmt.number(r["n_items"]),
+        "ca_camg": fmt.mg(r["calcium_mg_camg"]),
+        "ca_items": fmt.mg(r["calcium_mg_items_reported"]),
+        "ca_export": fmt.mg(r["calcium_mg_export"]),
+        "mg_camg": fmt.mg(r["magnesium_mg_camg"]),
+        "mg_items": fmt.mg(r["magnesium_mg_items_reported"]),
+        "mg_export": fmt.mg(r["magnesium_mg_export"]),
+    }
+
+
+def unpublished_rows(status: pl.DataFrame | None) -> list[dict]:
+    """The studies the run did not publish (study_status), with the stage and the error."""
+    if status is None:
+        return []
+    return [
+        {
+            "study": r["study_id"],
+            "status": r["status"],
+            "stage": r["stage"] or "",
+            "error": r["error"] or "",
+        }
+        for r in status.filter(pl.col("status") != "published")
+        .sort("study_id")
+        .iter_rows(named=True)
+    ]
+
+
 def quality_view(marts: MartData) -> dict:
     """The data-quality page: files, rules with examples, unmatched and imputed foods, downloads."""
     files = file_rows(marts.file_manifest)
@@ -114,6 +203,8 @@ def quality_view(marts: MartData) -> dict:
     imputed = food_rows(marts.imputed_foods)
     manifest = marts.file_manifest
     examples = [e for r in rules for e in r["examples"]]
+    crosscheck = crosscheck_view(marts.export_crosscheck)
+    unpublished = unpublished_rows(marts.study_status)
     return {
         "totals": {
             k: fmt.number(manifest[k].sum()) for k in ("rows_in", "rows_kept", "rows_quarantined")
@@ -126,7 +217,15 @@ def quality_view(marts: MartData) -> dict:
         "n_unmatched": fmt.number(len(unmatched)),
         "imputed": imputed,
         "has_imputation": marts.imputed_foods is not None,
+        "crosscheck": crosscheck | {"shown": crosscheck["recalls"][:RECALLS_SHOWN]},
+        "unpublished": unpublished,
         "downloads": {
+            "crosscheck": table_download(
+                "data-quality-disagreeing-recalls", CROSSCHECK_COLUMNS, crosscheck["recalls"]
+            ),
+            "unpublished": table_download(
+                "data-quality-studies-not-published", STATUS_COLUMNS, unpublished
+            ),
             "files": table_download("data-quality-files", FILE_COLUMNS, files),
             "rules": table_download("data-quality-rules", RULE_COLUMNS, rules),
             "examples": table_download("data-quality-examples", EXAMPLE_COLUMNS, examples),

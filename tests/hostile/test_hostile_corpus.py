@@ -7,6 +7,7 @@ Each test checks one class through the published marts, as an analyst would see 
 
 import math
 import os
+import re
 from pathlib import Path
 
 import polars as pl
@@ -54,7 +55,13 @@ def runs(tmp_path_factory) -> dict:
         first = read_tables(camg_flow(settings))
         damaged = damage_caches(settings.marts_dir)
         second = read_tables(camg_flow(settings))
-    return {"first": first, "second": second, "damaged": damaged, "marts": settings.marts_dir}
+    return {
+        "first": first,
+        "second": second,
+        "damaged": damaged,
+        "marts": settings.marts_dir,
+        "reports": settings.reports_dir,
+    }
 
 
 def manifest_row(tables: dict, source_file: str) -> dict:
@@ -156,6 +163,20 @@ def test_status_shows_recalls_that_disagree_with_the_export_totals(runs):
     assert "disagree with the export's totals" in said
     assert "asa24_components" in said
     assert "u2 recall 1" in said
+
+
+def test_the_data_quality_pages_list_the_disagreeing_recall(runs):
+    quality = " ".join((runs["reports"] / "quality.html").read_text(encoding="utf-8").split())
+    row = re.search(
+        r"<td>asa24_components</td><td>([^<]+)</td><th scope=\"row\">u2</th>(.*?)</tr>", quality
+    )
+    assert row is not None, "u2's recall is listed"
+    assert row.group(1) == "asa24_components/Study_Totals.csv"
+    cells = re.findall(r'<td class="num">([^<]*)</td>', row.group(2))
+    assert cells == ["1", "1", "276 mg", "276 mg", "1,100 mg", "24 mg", "24 mg", "300 mg"]
+    assert '<th scope="row">u1</th>' not in quality  # u1's items add up
+    population = (runs["reports"] / "asa24_components" / "population.html").read_text("utf-8")
+    assert "disagree with the export's own totals (1;" in " ".join(population.split())
 
 
 def test_unterminated_quote_quarantines_one_record_and_reading_resumes(runs):

@@ -247,3 +247,74 @@ def test_population_report_shows_the_usual_ratio_of_adults(
     above = men.filter(pl.col("statistic") == "pct_above").row(0, named=True)
     assert above["reliability"] == "suppress"
     assert shown[0]["pct_above_high_band_se"] == "* (unreliable)"
+
+
+def _crosscheck(person: str, disagreeing: bool) -> dict:
+    return {
+        "study_id": "study_a",
+        "person_id": person,
+        "recall_day": 1,
+        "source_file": "study_a/Study_Totals.csv",
+        "n_items": 1,
+        "n_unmatched_items": 0,
+        "calcium_mg_camg": 276.0,
+        "calcium_mg_export": 1100.0 if disagreeing else 276.0,
+        "calcium_mg_difference": -824.0 if disagreeing else 0.0,
+        "magnesium_mg_camg": 24.0,
+        "magnesium_mg_export": 300.0 if disagreeing else 24.0,
+        "magnesium_mg_difference": -276.0 if disagreeing else 0.0,
+        "calcium_mg_items_reported": 276.0,
+        "magnesium_mg_items_reported": 24.0,
+        "is_items_disagreeing": disagreeing,
+    }
+
+
+def test_quality_pages_list_recalls_that_disagree_with_the_export_totals(
+    tmp_path: Path, reference: Reference
+) -> None:
+    crosscheck = pl.DataFrame([_crosscheck(HOSTILE_ID, True), _crosscheck("p-agrees", False)])
+    status = pl.DataFrame(
+        {
+            "study_id": ["study_a", "<b>broken</b>"],
+            "status": ["published", "failed"],
+            "stage": [None, "assessment"],
+            "error": [None, "ValueError: <i>bad</i>"],
+        }
+    )
+    marts = write_tiny_marts(
+        tmp_path / "camg.duckdb",
+        reference,
+        {"export_crosscheck": crosscheck, "study_status": status},
+    )
+    reports = tmp_path / "reports"
+    build_reports(marts, reports, tmp_path / "k" / ".report_key", REFERENCE_DIR)
+    page = (reports / "quality.html").read_text()
+    assert "Recalls whose items disagree with the export's totals" in page
+    assert "1 recalls: the export" in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # the person id, escaped
+    assert HOSTILE_ID not in page
+    assert "1,100 mg" in page
+    assert "300 mg" in page
+    assert "p-agrees" not in page  # only disagreeing recalls are listed
+    per_file = re.search(
+        r"Study_Totals\.csv</th><td class=\"num\">(\d+)</td><td class=\"num\">(\d+)", page
+    )
+    assert per_file is not None
+    assert per_file.groups() == ("2", "1")
+    recalls = list(
+        csv.DictReader(io.StringIO(_downloads(page)["data-quality-disagreeing-recalls.csv"]))
+    )
+    assert [(r["person_id"], r["calcium_mg_export"]) for r in recalls] == [(HOSTILE_ID, "1,100 mg")]
+    assert "Studies not published" in page
+    assert "&lt;b&gt;broken&lt;/b&gt;" in page
+    assert "ValueError: &lt;i&gt;bad&lt;/i&gt;" in page
+    population = (reports / "study_a" / "population.html").read_text()
+    assert "Recalls whose kept items disagree with the export's own totals (1;" in population
+    assert '&lt;script&gt;alert(1)&lt;/script&gt;</th><td class="num">1</td>' in population
+
+
+def test_quality_page_says_when_no_export_ships_totals(built: tuple) -> None:
+    reports, _key, _summary = built
+    page = (reports / "quality.html").read_text()
+    assert "nothing to cross-check" in page
+    assert "Studies not published" not in page
