@@ -22,6 +22,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import camg.enrich.export_totals
+import camg.pipeline.diary_files
+import camg.pipeline.run_diary
+import camg.pipeline.run_tables
+import camg.pipeline.studies
+import camg.population.groups
+import camg.publish.reconcile
+import camg.publish.run_folder
+import camg.publish.runlog
+
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE_DIR = REPO / "reference"
 FNDDS = REFERENCE_DIR / "fndds" / "fndds_ca_mg_per100g.csv.gz"
@@ -68,24 +78,15 @@ def camg_path(raw: Path, out: Path, step: Steps) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from camg import (
-        assemble,
-        crosscheck,
-        marts,
-        parts,
-        population,
-        publish,
-        reconcile,
         reference,
-        runlog,
-        study_marts,
     )
-    from camg import participants as participants_stage
-    from camg.config import Settings
     from camg.ingest import batch, combine
+    from camg.ops.config import Settings
+    from camg.validate import participants as participants_stage
 
     step("import")
     marts_dir = out / "marts"
-    run_id, started_at = runlog.new_run_id(), datetime.now(UTC)
+    run_id, started_at = camg.publish.runlog.new_run_id(), datetime.now(UTC)
     ref = reference.load_reference(REFERENCE_DIR)
     step("load_reference")
     pool = ThreadPoolExecutor(max_workers=Settings().file_workers)
@@ -96,22 +97,28 @@ def camg_path(raw: Path, out: Path, step: Steps) -> None:
     step("read files")
     people = participants_stage.validate_by_study(reads, marts_dir, ref)
     step("participants")
-    jobs = parts.diary_jobs(reads, people, marts_dir)
-    diary_parts = list(pool.map(lambda job: parts.process_diary_file(job, ref, marts_dir), jobs))
+    jobs = camg.pipeline.diary_files.diary_jobs(reads, people, marts_dir)
+    diary_parts = list(
+        pool.map(
+            lambda job: camg.pipeline.diary_files.process_diary_file(job, ref, marts_dir), jobs
+        )
+    )
     step("validate+enrich per file")
-    diary = assemble.assemble_diary(diary_parts, marts_dir)
-    assemble.prune_unused_parts(marts_dir, diary)
+    diary = camg.pipeline.run_diary.assemble_diary(diary_parts, marts_dir)
+    camg.pipeline.run_diary.prune_unused_parts(marts_dir, diary)
     step("assemble")
-    divisors = population.weight_divisors(people.files)
-    person = study_marts.study_marts(diary, people, divisors, ref, marts_dir)
+    divisors = camg.population.groups.weight_divisors(people.files)
+    person = camg.pipeline.studies.study_marts(diary, people, divisors, ref, marts_dir)
     step("persons+population (by study)")
-    totals = crosscheck.validate_recall_totals(combine.combined_totals(reads))
-    checked = crosscheck.export_crosscheck(marts.source_items(diary, totals.kept), totals.kept, ref)
-    quarantine = marts.run_quarantine(diary, people, totals)
-    counts = marts.run_counts(diary, people, totals)
-    manifest = marts.run_manifest(reads, counts)
-    reconcile.check_reconciled(manifest, counts)
-    log = runlog.run_log_row(
+    totals = camg.enrich.export_totals.validate_recall_totals(combine.combined_totals(reads))
+    checked = camg.enrich.export_totals.export_crosscheck(
+        camg.pipeline.run_tables.source_items(diary, totals.kept), totals.kept, ref
+    )
+    quarantine = camg.pipeline.run_tables.run_quarantine(diary, people, totals)
+    counts = camg.pipeline.run_tables.run_counts(diary, people, totals)
+    manifest = camg.pipeline.run_tables.run_manifest(reads, counts)
+    camg.publish.reconcile.check_reconciled(manifest, counts)
+    log = camg.publish.runlog.run_log_row(
         started_at,
         manifest,
         person.persons,
@@ -120,7 +127,7 @@ def camg_path(raw: Path, out: Path, step: Steps) -> None:
         ref.composition_version,
     )
     step("crosscheck+manifest")
-    tables = marts.mart_tables(
+    tables = camg.pipeline.run_tables.mart_tables(
         diary.items(),
         person.days,
         person.persons,
@@ -134,13 +141,13 @@ def camg_path(raw: Path, out: Path, step: Steps) -> None:
         sources=person.sources,
         ratio=person.ratio,
     )
-    publish.publish(marts_dir, tables, run_id)
+    camg.publish.run_folder.publish(marts_dir, tables, run_id)
     step("publish")
 
 
 def camg_flow_path(raw: Path, out: Path, step: Steps) -> None:
     """The Prefect flow itself, on a temporary API server like `camg run`."""
-    from camg.config import Settings
+    from camg.ops.config import Settings
     from flows.camg_flow import camg_flow
 
     step("import")

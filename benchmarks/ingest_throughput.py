@@ -85,9 +85,9 @@ def measure(raw: Path, marts: Path) -> dict:
     """Time parse, validate and cached re-read on the workload under raw/."""
     from camg.ingest.batch import read_raw
     from camg.ingest.combine import combined_diary, combined_participants
-    from camg.participants import validate_participants
     from camg.reference import load_reference
-    from camg.validate import validate_diary
+    from camg.validate.diary_rows import validate_diary
+    from camg.validate.participants import validate_participants
 
     reference = load_reference(REPO / "reference")
     t0 = time.perf_counter()

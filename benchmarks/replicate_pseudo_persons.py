@@ -23,9 +23,9 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "validation"))
 from pipeline import run_batch
 
+from camg.population.summarise import population_summary
+from camg.population.usual_ratio_summary import usual_ratio
 from camg.reference import Reference
-from camg.summarise import population_summary
-from camg.usual_ratio_summary import usual_ratio
 
 RULE = "usual.replicate_pseudo_persons"
 KEYS = ["study_id", "survey_cycle", "grouping", "sex", "age_group", "life_stage", "statistic"]

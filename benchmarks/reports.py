@@ -48,7 +48,7 @@ def replicated_marts(source: Path, target: Path, n: int) -> tuple[str, int, int]
             "select study_id, count(*) from intake_person group by 1 order by 2 desc limit 1"
         ).fetchall()[0]
         copies = -(-n // size)
-        # intake_item is a view over the run's item store in published marts (camg.item_store).
+        # intake_item is a view over the run's item store in published marts (camg.publish.item_table).
         views = con.sql("select view_name from duckdb_views() where not internal").fetchall()
         item_kind = "view" if ("intake_item",) in views else "table"
         script = REPLICATE_SQL.replace("{item_kind}", item_kind)

@@ -36,8 +36,8 @@ def write_gzip(path: Path, expanded_mb: int) -> int:
 def child(raw: Path, marts: Path) -> None:
     """Read the one file as a run's first pass does; print peak RSS before and after."""
     import camg
-    from camg.cache import ReadCache
     from camg.ingest import batch
+    from camg.ops.cache import ReadCache
 
     sys.path.insert(0, str(Path(__file__).parent))
     from _paths import peak_rss_mb

@@ -9,11 +9,11 @@ from prefect import Flow, flow, get_run_logger, unmapped
 from prefect.runtime import flow_run
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-from camg.config import ENV_PREFIX, Settings
-from camg.liveness import alive_marker
-from camg.lock import run_lock
-from camg.logs import log_to_file
-from camg.runlog import new_run_id
+from camg.ops.config import ENV_PREFIX, Settings
+from camg.ops.liveness import alive_marker
+from camg.ops.lock import run_lock
+from camg.ops.logs import log_to_file
+from camg.publish.runlog import new_run_id
 from flows import tasks
 from flows.crashes import record_crashed_runs
 
@@ -69,7 +69,7 @@ def camg_flow(settings: Settings | None = None, reports: bool = True) -> Path:
     settings = settings or Settings.load()
     marts_dir = settings.marts_dir
     # A served run is a process of its own, so the flow is an entry point too. Its marker says
-    # "this run is alive" for as long as its process is (camg.liveness).
+    # "this run is alive" for as long as its process is (camg.ops.liveness).
     with log_to_file(settings), alive_marker(marts_dir, flow_run.id or new_run_id()):
         record_crashed_runs(marts_dir)
         with run_lock(marts_dir, settings.lock_timeout_seconds):

@@ -10,7 +10,7 @@ import polars as pl
 import typer
 from rich.markup import escape
 
-from camg.config import Settings
+from camg.ops.config import Settings
 from flows.server import (
     STARTUP_TIMEOUT_DEFAULT,
     STARTUP_TIMEOUT_SETTING,
@@ -99,8 +99,8 @@ def run(
     published (a study whose work raised is named on stderr: the others are published), 1 when
     nothing was (the published marts are then left as they were).
     """
-    from camg.logs import log_to_file, quiet_console_handlers
-    from camg.progress import StepProgress
+    from camg.ops.logs import log_to_file, quiet_console_handlers
+    from camg.ops.progress import StepProgress
 
     settings = load_settings(
         config,
@@ -113,8 +113,8 @@ def run(
     require_raw_dir(settings)
     use_camg_prefect_home(settings)
     use_served_prefect_api(settings)
-    from camg.outcome import ReportsNotBuiltError
-    from camg.status import not_published_line
+    from camg.pipeline.outcome import ReportsNotBuiltError
+    from camg.report.status import not_published_line
     from flows.camg_flow import with_task_runner
 
     if not verbose:
@@ -164,7 +164,7 @@ def serve(
     Uses the Prefect server that PREFECT_API_URL names; without one, starts a local
     `prefect server start` (SQLite in PREFECT_HOME, UI at http://127.0.0.1:PORT) and stops it on exit.
     """
-    from camg.logs import log_to_file
+    from camg.ops.logs import log_to_file
     from flows import deploy
 
     settings = load_settings(
@@ -207,9 +207,9 @@ def report(
     marts: MartsOption = None, reports: ReportsOption = None, config: ConfigOption = None
 ) -> None:
     """Rebuild the HTML reports from the published marts (no new run)."""
-    from camg.logs import log_to_file
-    from camg.progress import StepProgress
-    from camg.publish import MARTS_FILE
+    from camg.ops.logs import log_to_file
+    from camg.ops.progress import StepProgress
+    from camg.publish.kept_runs import MARTS_FILE
 
     settings = load_settings(config, marts_dir=marts, reports_dir=reports)
     from camg.report import build_reports
@@ -252,7 +252,7 @@ def status(
 @app.command()
 def runs(marts: MartsOption = None, config: ConfigOption = None) -> None:
     """List the kept runs, newest first; `is_current` marks the published one (reads no database)."""
-    from camg.history import RUNS_DIR, list_runs
+    from camg.publish.kept_runs import RUNS_DIR, list_runs
 
     settings = load_settings(config, marts_dir=marts)
     kept = list_runs(settings.marts_dir)
@@ -280,17 +280,17 @@ def rollback(
     config: ConfigOption = None,
 ) -> None:
     """Publish a kept earlier run again, atomically, with its reports; the next run publishes anew."""
-    from camg import history
+    from camg.publish import kept_runs
     from camg.report import switch_reports
 
     settings = load_settings(config, marts_dir=marts, reports_dir=reports)
     try:
-        history.rollback(settings.marts_dir, run_id)
-    except history.UnknownRunError as exc:
+        kept_runs.rollback(settings.marts_dir, run_id)
+    except kept_runs.UnknownRunError as exc:
         err.print(f"[red]camg rollback:[/] {exc} (see `camg runs`)")
         raise typer.Exit(code=2) from exc
-    out.print(f"published run {run_id} again: {settings.marts_dir / history.MARTS_FILE}")
-    marts_db = settings.marts_dir / history.MARTS_FILE
+    out.print(f"published run {run_id} again: {settings.marts_dir / kept_runs.MARTS_FILE}")
+    marts_db = settings.marts_dir / kept_runs.MARTS_FILE
     key, reference = settings.report_key_path(), settings.reference_dir
     out.print(str(switch_reports(marts_db, settings.reports_dir, key, reference)))
 
@@ -310,8 +310,8 @@ def validate(
     file could not be read at all; quarantined rows alone are not an error.
     """
     from camg.ingest.batch import NoInputError
-    from camg.preview import expected_headers, preview
-    from camg.progress import StepProgress
+    from camg.ops.progress import StepProgress
+    from camg.pipeline.preview import expected_headers, preview
     from camg.reference import load_reference
 
     settings = load_settings(config)

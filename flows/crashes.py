@@ -1,7 +1,7 @@
 """Crashed runs: flow runs whose process died without telling Prefect are recorded as Crashed.
 
 A run killed with SIGKILL (or on a machine that went down) stays "Running" in Prefect for ever. Its
-camg marker (`camg.liveness`) tells: no live process holds it. The next run records the crash in
+camg marker (`camg.ops.liveness`) tells: no live process holds it. The next run records the crash in
 Prefect, so the UI and `camg status` say what happened; `camg status` says it before that too.
 """
 
@@ -9,7 +9,7 @@ import logging
 from pathlib import Path
 from uuid import UUID
 
-from camg import liveness
+from camg.ops import liveness
 
 log = logging.getLogger("camg.crashes")
 CRASH_MESSAGE = "the run's process ended without reporting (killed, or the machine stopped)"

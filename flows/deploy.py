@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from camg.config import Settings
+from camg.ops.config import Settings
 from flows.server import serve_api_path, served_api_url
 
 FLOW_NAME = "camg"

@@ -16,7 +16,7 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.objects import TaskRun
 from prefect.runtime import flow_run, task_run
 
-from camg import runlog
+from camg.publish import runlog
 
 PAGE = 200
 SETTLE_SECONDS = 0.2

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from camg.config import Settings
+from camg.ops.config import Settings
 
 # Prefect's home inside the marts folder (`use_camg_prefect_home`).
 PREFECT_HOME_DIR = ".prefect"

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from camg.config import Settings
+from camg.ops.config import Settings
 
 # Piped into a file or a mail, tables keep their rows on one line each (not the 80 columns default).
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
@@ -52,7 +52,7 @@ def frame_table(title: str, frame: pl.DataFrame) -> Table:
 
 def show_status(marts_dir: Path, limit: int) -> bool:
     """Print the recent runs, failed files and quarantine of the published marts (False: none)."""
-    from camg.status import marts_status
+    from camg.report.status import marts_status
 
     found = marts_status(marts_dir, limit)
     if found is None:
@@ -100,7 +100,7 @@ def show_prefect_runs(settings: Settings, limit: int) -> None:
 
 def show_validation(quarantine: pl.DataFrame, unmatched: pl.DataFrame, limit: int) -> None:
     """Print the quarantine per rule, the bad lines with their values and the unmatched foods."""
-    from camg.preview import bad_lines, quarantine_summary
+    from camg.pipeline.preview import bad_lines, quarantine_summary
 
     if not quarantine.height:
         out.print("Would be quarantined: nothing")

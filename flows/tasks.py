@@ -14,26 +14,24 @@ from prefect import Task, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE
 
-from camg import (
-    assemble,
-    crosscheck,
-    failed_files,
-    marts,
-    outcome,
-    parts,
-    population,
-    preview,
-    progress,
-    publish,
-    reconcile,
-    reference,
-    runlog,
-    status,
-    study_marts,
-)
-from camg import participants as participants_stage
+from camg import reference
+from camg.enrich import export_totals
 from camg.ingest import batch, combine
 from camg.ingest.batch import FileRead
+from camg.ops import progress
+from camg.pipeline import (
+    diary_files,
+    failed_files,
+    outcome,
+    preview,
+    run_diary,
+    run_tables,
+    studies,
+)
+from camg.population import groups
+from camg.publish import reconcile, run_folder, runlog
+from camg.report import status
+from camg.validate import participants as participants_stage
 from flows import lineage
 
 READ_FILE = "read raw file"
@@ -89,33 +87,33 @@ discover_raw = step("discover raw files", preview.batch_files, then=expect_reads
 read_raw_file = step(
     READ_FILE, batch.scan_found, rows=lambda r: r.n_diary, retries=2, retry_delay_seconds=5
 )
-diary_jobs = step("plan diary files", parts.diary_jobs, then=expect_validation)
+diary_jobs = step("plan diary files", diary_files.diary_jobs, then=expect_validation)
 # One diary file validated, enriched and written as Parquet parts (reused when unchanged).
-# A file whose validation raises is that file's failure (camg.failed_files), never the run's.
+# A file whose validation raises is that file's failure (camg.pipeline.failed_files), never the run's.
 validate_diary_file = step(VALIDATE_FILE, failed_files.process_or_fail, rows=lambda p: p.rows_in)
-assemble_diary = step("assemble diary", assemble.assemble_diary)
-prune_parts = step("prune diary parts", assemble.prune_unused_parts)
-run_counts = step("kept rows by file", marts.run_counts)
-run_manifest = step("file manifest", marts.run_manifest)
-run_quarantine = step("collect quarantine", marts.run_quarantine)
-source_items = step("items for population figures", marts.source_items)
+assemble_diary = step("assemble diary", run_diary.assemble_diary)
+prune_parts = step("prune diary parts", run_diary.prune_unused_parts)
+run_counts = step("kept rows by file", run_tables.run_counts)
+run_manifest = step("file manifest", run_tables.run_manifest)
+run_quarantine = step("collect quarantine", run_tables.run_quarantine)
+source_items = step("items for population figures", run_tables.source_items)
 prune_cache = step("prune file cache", batch.prune_cache)
 combined_totals = step("combine export totals", combine.combined_totals)
-validate_recall_totals = step("validate export totals", crosscheck.validate_recall_totals)
-export_crosscheck = step("cross-check export totals", crosscheck.export_crosscheck)
+validate_recall_totals = step("validate export totals", export_totals.validate_recall_totals)
+export_crosscheck = step("cross-check export totals", export_totals.export_crosscheck)
 load_reference = step("load reference data", reference.load_reference)
 validate_participants = step("validate participants", participants_stage.validate_by_study)
 # Person-days, persons and population figures (issue 5), one study in memory at a time.
-person_marts = step("person intakes, flags and population figures", study_marts.study_marts)
+person_marts = step("person intakes, flags and population figures", studies.study_marts)
 check_reconciled = step("reconcile counts", reconcile.check_reconciled)
 run_log_row = step("run log", runlog.run_log_row)
-mart_tables = step("assemble marts", marts.mart_tables)
-publish_marts = step("publish marts", publish.publish, retries=2, retry_delay_seconds=5)
+mart_tables = step("assemble marts", run_tables.mart_tables)
+publish_marts = step("publish marts", run_folder.publish, retries=2, retry_delay_seconds=5)
 # Lineage (issue 6): how long every task so far took, from Prefect's task-run records.
 run_steps = step("step timings", lineage.run_step_table)
-weight_divisors = step("survey weight divisors", population.weight_divisors)
+weight_divisors = step("survey weight divisors", groups.weight_divisors)
 # Reports (issue 7): population, participant and dietitian pages from the published marts.
-# After publishing: a failure here says the marts were published (camg.outcome).
+# After publishing: a failure here says the marts were published (camg.pipeline.outcome).
 build_reports = step("build reports", outcome.reports_after_publish)
 
 

@@ -12,7 +12,7 @@ ITEM_KINDS = ["food", "supplement"]
 class RawDiaryRow(RawRecord):
     """One row per record read from a diary export, every value still the text the export held.
 
-    Readers emit this; `camg.validate` turns it into `DiaryRow` or quarantines it.
+    Readers emit this; `camg.validate.diary_rows` turns it into `DiaryRow` or quarantines it.
     """
 
     recall_day: str = pa.Field(nullable=True)

@@ -21,7 +21,7 @@ STATISTICS = [
     "pct_above",
 ]
 SOURCE_LEVELS = ["food", "food_group"]
-# camg.reliability: NCHS standards for proportions (Parker et al. 2017), RSE / n rule for means.
+# camg.population.reliability: NCHS standards for proportions (Parker et al. 2017), RSE / n rule for means.
 RELIABILITY = ["reliable", "review", "suppress", "not_estimated"]
 
 
@@ -98,7 +98,7 @@ class UsualRatio(FiniteNumbers):
     """One row per study x survey cycle x grouping x group x statistic of the usual Ca:Mg mass ratio.
 
     The ratio of each person's usual Ca to usual Mg intake from the bivariate usual-intake model
-    (camg.usual_ratio, Zhang et al. 2011). `pct_below` / `pct_above` (the share below the low and above
+    (population.usual_ratio, Zhang et al. 2011). `pct_below` / `pct_above` (the share below the low and above
     the high Ca:Mg band, in percent; which band in `threshold_rule_id`) appear only for groups wholly in
     the population the bands' sources studied. `between_correlation` is the DRI-group fit's
     between-person correlation of transformed Ca and Mg (null for pooled groups).

@@ -8,9 +8,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from camg.config import Settings
-from camg.participants import People
+from camg.ops.config import Settings
 from camg.reference import Reference, load_reference
+from camg.validate.participants import People
 from schemas import empty_frame
 from schemas.quarantine import QuarantineRow
 

@@ -3,7 +3,7 @@
 Usage: python validation/compare_bailey2010.py
 
 Runs camg's plain stage functions (no Prefect) on data/raw/nhanes_2007_2012, fits the NCI amount-only
-usual-intake model per sex x DRI age group (camg.summarise) and prints, per group, camg's mean usual
+usual-intake model per sex x DRI age group (population.summarise) and prints, per group, camg's mean usual
 calcium intake beside the published mean (NHANES 2003-2006, food and water only), the % difference
 and whether it is within 15 %.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 from pipeline import run_batch
 
-from camg.summarise import population_summary
+from camg.population.summarise import population_summary
 
 PUBLISHED = Path(__file__).parent / "published" / "bailey2010_table3_calcium.csv"
 TOLERANCE_PCT = 15.0

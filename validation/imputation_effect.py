@@ -3,7 +3,7 @@
 Usage: python validation/imputation_effect.py
 
 Coverage: per cycle, the kept food items (and grams) with their own code's values, imputed from the
-composition table's hierarchy (camg.imputation, by method) or still unmatched.
+composition table's hierarchy (camg.enrich.imputation, by method) or still unmatched.
 Before / after: day-1 survey-weighted mean Ca and Mg (all cycles, day-1 weight / 3) by sex for ages 2+ and
 the WWEIA age groups (both sexes), computed two ways on the same persons:
 - before: as camg did without imputation: unmatched foods count as 0 mg and every day is used;
@@ -16,9 +16,9 @@ import numpy as np
 import polars as pl
 from pipeline import run_batch
 
-from camg import assess
-from camg.population import HEADLINE_AGE_GROUPS, WWEIA_AGE_GROUPS
-from camg.survey import weighted_mean
+from camg.assess import intakes
+from camg.population.groups import HEADLINE_AGE_GROUPS, WWEIA_AGE_GROUPS
+from camg.population.survey import weighted_mean
 
 CYCLES = {"E": "2007-2008", "F": "2009-2010", "G": "2011-2012"}
 
@@ -61,7 +61,7 @@ def day_one(items: pl.DataFrame, persons: pl.DataFrame, lost: pl.DataFrame, befo
             pl.when(pl.col("is_imputed")).then(None).otherwise(pl.col(c)).alias(c)
             for c in ("calcium_mg", "magnesium_mg")
         )
-    days = assess.person_days(items).filter(pl.col("recall_day") == 1)
+    days = intakes.person_days(items).filter(pl.col("recall_day") == 1)
     days = days.join(lost, on=["study_id", "person_id", "recall_day"], how="anti")
     if not before:
         days = days.filter(pl.col("n_unmatched_items") == 0)

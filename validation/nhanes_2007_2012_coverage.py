@@ -15,8 +15,8 @@ import time
 import polars as pl
 from pipeline import run_batch
 
-from camg.food_sources import food_sources
-from camg.summarise import population_summary
+from camg.population.food_sources import food_sources
+from camg.population.summarise import population_summary
 
 CYCLES = {"E": "2007-2008", "F": "2009-2010", "G": "2011-2012"}
 

@@ -19,7 +19,7 @@ import time
 import polars as pl
 from pipeline import run_batch
 
-from camg.summarise import population_summary
+from camg.population.summarise import population_summary
 
 SEXES = ("male", "female", "all")
 

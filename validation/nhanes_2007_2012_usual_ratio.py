@@ -17,7 +17,7 @@ import time
 import polars as pl
 from pipeline import run_batch
 
-from camg.usual_ratio_summary import usual_ratio
+from camg.population.usual_ratio_summary import usual_ratio
 
 SEXES = ("male", "female", "all")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from camg.nhanes_check import person_day_comparison, with_official_day1_totals
+from camg.assess.nhanes_check import person_day_comparison, with_official_day1_totals
 
 REPO = Path(__file__).resolve().parents[1]
 

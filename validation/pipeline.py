@@ -9,10 +9,13 @@ from pathlib import Path
 
 import polars as pl
 
-from camg import assess, enrich, population, validate
-from camg import participants as participants_stage
+from camg.assess import intakes
+from camg.enrich import composition
 from camg.ingest import batch, combine
+from camg.population import groups
 from camg.reference import Reference, load_reference
+from camg.validate import diary_rows
+from camg.validate import participants as participants_stage
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,11 +45,11 @@ def run_batch(study_id: str = "nhanes_2007_2012") -> Run:
         combine.combined_participants(reads), reference
     )
     people = participants_stage.attach_dietary_weights(participants.kept, raw_diary)
-    divisors = population.weight_divisors(people)
-    diary = validate.validate_diary(raw_diary, people, reference)
-    items = enrich.enrich(diary.kept, reference, people)
-    days = assess.days_with_supplement_status(assess.person_days(items))
+    divisors = groups.weight_divisors(people)
+    diary = diary_rows.validate_diary(raw_diary, people, reference)
+    items = composition.enrich(diary.kept, reference)
+    days = intakes.days_with_supplement_status(intakes.person_days(items))
     quarantine = pl.concat([participants.quarantine, diary.quarantine])
-    lost = population.days_with_lost_items(quarantine, raw_diary)
-    persons = assess.assess_persons(days, people, reference, lost)
+    lost = groups.days_with_lost_items(quarantine, raw_diary)
+    persons = intakes.assess_persons(days, people, reference, lost)
     return Run(reference, raw_diary, items, days, persons, quarantine, lost, divisors)

@@ -7,7 +7,7 @@ alike, as in NHANES) has known usual Ca intakes (lognormal); its true mean usual
 below the EAR (800 mg) are computed from those usual intakes. Each simulated survey draws 2 PSUs per
 stratum (NHANES-like: BRR with Fay's factor applies) and 70 persons per PSU (weights = inverse
 inclusion probabilities), two recalls each (day-to-day noise, lognormal), fits camg's NCI
-amount-only model and its replicate SEs (camg.usual_se, camg.replicates), and checks whether
+amount-only model and its replicate SEs (population.usual_se, .replicates), and checks whether
 value +- t(df) SE covers the truth. Seeded: every run prints the same figures.
 """
 
@@ -18,9 +18,9 @@ import sys
 import numpy as np
 from scipy import stats
 
-from camg.replicates import replicate_design
-from camg.usual_intake import estimate_usual_intake
-from camg.usual_se import STATISTICS, refit_inputs, replicate_ses
+from camg.population.replicates import replicate_design
+from camg.population.usual_intake import estimate_usual_intake
+from camg.population.usual_se import STATISTICS, refit_inputs, replicate_ses
 
 STRATA, PSUS, PER_PSU_POP, PER_PSU_SAMPLE = 15, 8, 1000, 70
 EAR, N_SIM, K, FAY = 800.0, 100, 10, 0.3

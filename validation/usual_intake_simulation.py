@@ -4,7 +4,7 @@ Usage: python validation/usual_intake_simulation.py [replicates]
 
 Each scenario draws N persons with a known usual intake T, two recalls for ~85 % of them
 (daily intake = T * mean-one lognormal noise, day 2 5 % lower), and compares, over
-replicates, the in-sample true share of T < EAR with camg.usual_intake's estimate and with
+replicates, the in-sample true share of T < EAR with camg.population.usual_intake's estimate and with
 the naive day-1 share. Shows mean error and its SD (percentage points).
 """
 
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from camg.usual_intake import estimate_usual_intake
+from camg.population.usual_intake import estimate_usual_intake
 
 Draw = Callable[[np.random.Generator, int], np.ndarray]
 

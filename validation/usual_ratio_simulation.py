@@ -9,7 +9,7 @@ population's own distribution of usual Ca / usual Mg: its median and the shares 
 2.80 (ratio.detrimental_low / ratio.detrimental_high). Each simulated survey draws 2 PSUs per stratum
 and 70 persons per PSU (weights = inverse inclusion probabilities), two recalls each (day effects:
 log SDs 0.5 and 0.4, correlated 0.6, mean one on the intake scale), fits camg's bivariate model
-(camg.usual_ratio) and its replicate SEs (camg.usual_ratio_se: BRR with Fay's factor, as for NHANES),
+(population.usual_ratio) and its replicate SEs (usual_ratio_se: BRR with Fay's factor, as NHANES),
 and checks whether value +- t(df) SE (Korn-Graubard for shares, as published) covers the truth. The
 same fit with the between-person correlation set to 0 (what two univariate fits would give) is
 printed beside it. Seeded: every run prints the same figures.
@@ -23,10 +23,16 @@ from dataclasses import replace
 import numpy as np
 from scipy import stats
 
-from camg.reliability import korn_graubard
-from camg.replicates import replicate_design
-from camg.usual_ratio import draws, fit_bivariate, pseudo_person_ratios
-from camg.usual_ratio_se import STATISTICS, Bands, RatioRefit, ratio_ses, ratio_statistics
+from camg.population.reliability import korn_graubard
+from camg.population.replicates import replicate_design
+from camg.population.usual_ratio import draws, fit_bivariate, pseudo_person_ratios
+from camg.population.usual_ratio_se import (
+    STATISTICS,
+    Bands,
+    RatioRefit,
+    ratio_ses,
+    ratio_statistics,
+)
 
 STRATA, PSUS, PER_PSU_POP, PER_PSU_SAMPLE = 15, 8, 1000, 70
 N_SIM, K, FAY, NODES, SEED = 100, 10, 0.3, 9, 20110101

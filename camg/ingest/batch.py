@@ -3,7 +3,7 @@
 A batch is `raw/<study_id>/`; every file in it is read on its own, its format recognised from its
 content (a batch's study.toml may narrow the formats and set defaults). A file that cannot be read is
 recorded in the manifest with its status and error, and the rest go on. With a cache, an unchanged
-file's rows are reused instead of parsed again (`camg.cache`).
+file's rows are reused instead of parsed again (`camg.ops.cache`).
 """
 
 import hashlib
@@ -11,11 +11,11 @@ import logging
 from pathlib import Path
 from typing import BinaryIO
 
-from camg.cache import ReadCache, entry_key
 from camg.ingest import entries, parse
 from camg.ingest.fileread import FileRead
 from camg.ingest.source import MAX_EXPANDED_BYTES, file_digest
 from camg.ingest.study import STUDY_FILE, Source, StudyConfig, load_study
+from camg.ops.cache import ReadCache, entry_key
 from schemas.diary import empty_raw_diary
 from schemas.participants import empty_raw_participants
 

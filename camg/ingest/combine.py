@@ -9,9 +9,9 @@ from pathlib import Path
 
 import polars as pl
 
-from camg.cache import ReadCache
 from camg.ingest import sidecar
 from camg.ingest.batch import FileRead
+from camg.ops.cache import ReadCache
 from schemas.diary import empty_raw_diary, empty_raw_totals
 from schemas.participants import empty_raw_participants
 

@@ -1,7 +1,7 @@
 """Ingest reader: NHANES individual-foods (DR1IFF/DR2IFF) and DEMO files -> raw canonical rows.
 
 NHANES names its columns by recall day (`DR1IFDCD` on day 1, `DR2IFDCD` on day 2), so the day comes
-from the columns the file holds. Values stay text here; `camg.validate` types and checks them.
+from the columns the file holds. Values stay text here; `camg.validate.diary_rows` types and checks them.
 """
 
 import re

@@ -12,7 +12,6 @@ from typing import BinaryIO
 import pandera.polars as pa
 import polars as pl
 
-from camg.cache import ParquetStream, ReadCache
 from camg.ingest import delimited, sidecar, source
 from camg.ingest.delimited import DelimitedText, stream_delimited
 from camg.ingest.errors import EmptyFileError, UnreadableFileError
@@ -20,6 +19,7 @@ from camg.ingest.fileread import FileRead
 from camg.ingest.formats import RAW_MODELS, recognise
 from camg.ingest.study import Source
 from camg.ingest.xpt import is_xport, parse_xport
+from camg.ops.cache import ParquetStream, ReadCache
 from schemas.diary import empty_raw_diary, empty_raw_totals
 from schemas.participants import empty_raw_participants
 

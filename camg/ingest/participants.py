@@ -3,7 +3,7 @@
 Columns (case-insensitive): `participant_id`, `sex` (male/female, M/F, 1/2), `age_years` or
 `age_months`, optional `life_stage`, and the survey design `weight`, `strata`, `psu` (or the columns
 the batch's study.toml names for them), optional `survey_cycle` (the wave or cycle a person was
-sampled in, when a study holds several). Values stay text; `camg.validate` types and checks them.
+sampled in, when a study holds several). Values stay text; `camg.validate.diary_rows` types and checks them.
 """
 
 import polars as pl

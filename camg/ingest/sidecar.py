@@ -10,8 +10,8 @@ import math
 
 import polars as pl
 
-from camg.rules import number as _number
-from camg.rules import text as _text
+from camg.ingest.cells import number as _number
+from camg.ingest.cells import text as _text
 
 WEIGHT_SCHEMA = {"study_id": pl.String, "person_id": pl.String}
 WEIGHT_SCHEMA |= {"weight_one_day": pl.Float64, "weight_two_day": pl.Float64}
@@ -37,7 +37,7 @@ def dietary_weights(raw: pl.DataFrame) -> pl.DataFrame:
 def usable_weight(column: str, max_weight: float = math.inf) -> pl.Expr:
     """A weight as a float; null when negative, infinite or not a number.
 
-    The rows that carry such a weight are quarantined as `weight.invalid` (`camg.validate`).
+    The rows that carry such a weight are quarantined as `weight.invalid` (`camg.validate.diary_rows`).
     """
     value = _number(column)
     return pl.when((value >= 0) & value.is_finite() & (value <= max_weight)).then(value)

@@ -13,7 +13,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from camg import history, progress
+from camg.ops import progress
+from camg.publish import kept_runs
 from camg.report import store
 from camg.report.charts import Bands
 from camg.report.dietitian import island, island_json, risk_counts
@@ -183,12 +184,12 @@ def write_private_index(path: Path, rows: list[list[str]]) -> None:
 def manifest_name(run: dict) -> str:
     """The manifest's name: the run id when it is a camg run id, else `unversioned`."""
     run_id = str(run.get("run_id", ""))
-    return run_id if history.RUN_ID.match(run_id) else "unversioned"
+    return run_id if kept_runs.RUN_ID.match(run_id) else "unversioned"
 
 
 def kept_run_ids(marts_db: Path) -> set[str]:
     """The runs the marts folder keeps (their report manifests are kept too)."""
-    return set(history.kept_runs(marts_db.parent))
+    return set(kept_runs.kept_runs(marts_db.parent))
 
 
 def render_pages(ctx: BuildContext, pages: store.PageSet) -> list[list[str]]:
@@ -269,7 +270,7 @@ def switch_reports(
     with --no-reports, or one whose pages were pruned) the reports are built from its marts.
     """
     reports_dir, key_path = reports_dir.resolve(), key_path.resolve()
-    run_id = history.current_run_id(marts_db.parent) or "unversioned"
+    run_id = kept_runs.current_run_id(marts_db.parent) or "unversioned"
     objects = store.store_dir(reports_dir)
     with store.store_lock(objects):
         found = store.read_manifest(store.manifest_path(key_path, run_id))

@@ -1,4 +1,4 @@
-"""Plain-language names of the person flags of `camg.assess` (long for participants, short for tables).
+"""Plain-language names of the person flags of `assess.intakes` (long for participants, short for tables).
 
 Each sentence says what the flag means in words a participant understands (README, docs/risk.md).
 """

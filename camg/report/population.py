@@ -16,7 +16,7 @@ from camg.report.stats import study_summary
 from camg.report.usual_ratio import usual_ratio_view
 
 SEX_ORDER = {"female": 0, "male": 1, "all": 2}
-# Reliability marks (camg.reliability) -> CSS class of the table cell, and the suppressed text.
+# Reliability marks (camg.population.reliability) -> CSS class of the table cell, and the suppressed text.
 MARK_CLASS = {"suppress": "unreliable", "review": "review"}
 SUPPRESSED = "* (unreliable)"
 RATIO_BIN_WIDTH = 0.25
@@ -26,7 +26,7 @@ RATIO_BINS_MAX = 6.0
 def _figures(long: pl.DataFrame) -> dict[tuple, dict[str, tuple]]:
     """(sex, age_group, life_stage, measure) -> statistic -> (value, se, basis, n, age_min, mark).
 
-    mark: the row's reliability (camg.reliability; None when unknown).
+    mark: the row's reliability (camg.population.reliability; None when unknown).
     """
     out: dict[tuple, dict[str, tuple]] = {}
     keys = ["sex", "age_group", "life_stage", "measure", "statistic"]
@@ -77,7 +77,7 @@ def group_size(stats: dict[str, tuple]) -> int:
 def _intake_row(label: str, stats: dict, ear: float | None, target: float | None) -> dict:
     """One group's table row: percentiles, DRI values, prevalence with SE, basis and marks.
 
-    A figure marked `suppress` (NCHS reliability standards, camg.reliability) is not shown; one
+    A figure marked `suppress` (NCHS reliability standards, camg.population.reliability) is not shown; one
     marked `review` is shown in grey with a dagger; `marks` gives each cell's CSS class.
     """
     value = {s: v[0] for s, v in stats.items()}

@@ -2,7 +2,7 @@
 
 One row per group the Ca:Mg bands apply to (the mart gives band shares only there): the adult DRI
 groups and ages 20+ by sex and for both sexes, all survey cycles together. Figures failing the NCHS
-standards (`camg.reliability`) are not shown, as in the intake tables.
+standards (`camg.population.reliability`) are not shown, as in the intake tables.
 """
 
 import polars as pl

@@ -4,9 +4,9 @@
 -- nutrient = grams x per-100 g value / 100, null when the food or that nutrient is unknown.
 -- Supplement rows are never joined to the food table: nutrient = amount x mg per unit.
 -- A food code the table lacks takes the values imputed for it from the table's own hierarchy
--- (imputed_composition, camg.imputation), marked is_imputed with the method and source codes.
+-- (imputed_composition, camg.enrich.imputation), marked is_imputed with the method and source codes.
 -- Inputs (registered frames): diary_rows (row_index and the columns read here), food_composition,
--- imputed_composition, food_portion. Out: row_index and the computed columns only, unordered; camg.enrich puts them
+-- imputed_composition, food_portion. Out: row_index and the computed columns only, unordered; camg.enrich.composition puts them
 -- beside their diary rows (copying every text column through DuckDB cost GBs at 10 M items).
 with
 

@@ -13,7 +13,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from camg.assess import assess_persons, person_days
+from camg.assess.intakes import assess_persons, person_days
 from camg.reference import Reference
 from camg.report import build_reports
 from camg.report.keys import load_or_create_key, participant_token

@@ -12,9 +12,10 @@ from collections.abc import Callable, Collection
 
 import polars as pl
 
-from camg import enrich, study_marts
+from camg.enrich import composition
 from camg.ingest import parse
 from camg.ingest.fileread import FileRead
+from camg.pipeline import studies as study_marts
 
 # Environment variables naming the studies (or files) whose stage raises, comma separated.
 ASSESSMENT = "CAMG_TEST_FAIL_ASSESSMENT"
@@ -68,7 +69,7 @@ def inject(
             study_marts, "food_sources", failing(study_marts.food_sources, food_sources, "study_id")
         )
     if files:
-        setattr_(enrich, "enrich", failing(enrich.enrich, files, "source_file"))
+        setattr_(composition, "enrich", failing(composition.enrich, files, "source_file"))
     if reads:
         setattr_(parse, "fill_rows", failing_read(parse.fill_rows, reads))
 

@@ -15,7 +15,7 @@ import pytest
 from polars.testing import assert_frame_equal
 from prefect.testing.utilities import prefect_test_harness
 
-from camg.config import Settings
+from camg.ops.config import Settings
 from flows.camg_flow import camg_flow
 from tests.conftest import read_tables, settings_in
 from tests.hostile import corpus

@@ -8,8 +8,8 @@ the new run): no error, no answer mixing runs, and the reader sees every run.
 import json
 from pathlib import Path
 
-from camg import history
-from camg.publish import publish
+from camg.publish import kept_runs
+from camg.publish.run_folder import publish
 from tests.integration.test_publish_concurrency import Child, quiet, run_id
 from tests.unit.test_publish_items import part, tables_of
 
@@ -36,4 +36,4 @@ def test_readme_parquet_query_meets_no_vanishing_file_during_publishes(tmp_path)
     print(f"README Parquet reader: {summary['queries']} queries, {summary['errors']} errors")
     assert (summary["errors"], summary["error"], summary["mixed"]) == (0, "", 0)
     assert summary["runs_seen"] == [run_id(n) for n in range(6)]
-    assert history.kept_runs(marts) == [run_id(4), run_id(5)]
+    assert kept_runs.kept_runs(marts) == [run_id(4), run_id(5)]

@@ -1,7 +1,7 @@
 """A run's publish step for the kill tests: publish seed frames, announcing every point reached.
 
 Usage: python publish_killed.py SEED_DIR MARTS_DIR RUN_ID [PAUSE_AT]
-Publishes SEED_DIR/<table>.parquet with camg.publish.publish. Its progress callback (the documented
+Publishes SEED_DIR/<table>.parquet with camg.publish.run_folder.publish. Its progress callback (the documented
 `on_step`) prints `reached <point>` for each point; at a point starting with PAUSE_AT it waits on
 stdin, so the parent can SIGKILL the process exactly there. Production code has no hook for this.
 """
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
-from camg.publish import publish
+from camg.publish.run_folder import publish
 
 
 def announcer(pause_at: str):

@@ -258,7 +258,9 @@ def test_run_one_study_and_a_locked_marts_folder(published, tmp_path):
     [(_, n_files, n_files_failed, _)] = run_log(study_marts)
     assert (n_files, n_files_failed) == (4, 0)  # the bad batch was not read
 
-    hold = "import sys, pathlib, camg.lock as l\nwith l.run_lock(pathlib.Path(sys.argv[1]), 0):\n"
+    hold = (
+        "import sys, pathlib, camg.ops.lock as l\nwith l.run_lock(pathlib.Path(sys.argv[1]), 0):\n"
+    )
     hold += "    print('held', flush=True); sys.stdin.read()"
     holder = subprocess.Popen(
         [sys.executable, "-c", hold, str(study_marts)],

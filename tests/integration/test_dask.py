@@ -17,7 +17,7 @@ from distributed import LocalCluster
 from polars.testing import assert_frame_equal
 from prefect.testing.utilities import prefect_test_harness
 
-from camg.config import Settings
+from camg.ops.config import Settings
 from flows.camg_flow import runner_environment, runner_settings, with_task_runner
 from tests.conftest import REFERENCE_DIR, copy_batch
 

@@ -228,7 +228,7 @@ def test_serve_refuses_a_port_another_server_holds(served):
 
 def test_a_one_off_run_uses_only_its_own_folders_served_server(served, tmp_path):
     """`camg serve` writes its API address in its Prefect home; a dead or missing address is none."""
-    from camg.config import Settings
+    from camg.ops.config import Settings
     from flows.server import serve_api_path, served_api_url
 
     settings = Settings(marts_dir=tmp_path / "marts")

@@ -12,7 +12,7 @@ import pytest
 from polars.testing import assert_frame_equal
 from prefect.testing.utilities import prefect_test_harness
 
-from camg.nhanes_check import person_day_comparison, with_official_day1_totals
+from camg.assess.nhanes_check import person_day_comparison, with_official_day1_totals
 from flows.camg_flow import camg_flow
 from tests.conftest import TEST_DATA, copy_batch, read_tables, settings_in
 

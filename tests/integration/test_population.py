@@ -12,12 +12,14 @@ import polars as pl
 import pytest
 from prefect.testing.utilities import prefect_test_harness
 
-from camg import assess, enrich, validate
-from camg import participants as participants_stage
-from camg.food_sources import food_sources
+from camg.assess import intakes
+from camg.enrich import composition
 from camg.ingest import batch, combine
-from camg.population import days_with_lost_items, weight_divisors
-from camg.summarise import population_summary
+from camg.population.food_sources import food_sources
+from camg.population.groups import days_with_lost_items, weight_divisors
+from camg.population.summarise import population_summary
+from camg.validate import diary_rows
+from camg.validate import participants as participants_stage
 from flows.camg_flow import camg_flow
 from tests.conftest import REPO, copy_batch
 
@@ -39,11 +41,11 @@ def nhanes_2007_2012(tmp_path_factory, reference) -> dict[str, pl.DataFrame]:
         combine.combined_participants(reads), reference
     )
     people = participants_stage.attach_dietary_weights(participants.kept, raw_diary)
-    diary = validate.validate_diary(raw_diary, people, reference)
-    items = enrich.enrich(diary.kept, reference)
-    days = assess.days_with_supplement_status(assess.person_days(items))
+    diary = diary_rows.validate_diary(raw_diary, people, reference)
+    items = composition.enrich(diary.kept, reference)
+    days = intakes.days_with_supplement_status(intakes.person_days(items))
     lost = days_with_lost_items(diary.quarantine, raw_diary)
-    persons = assess.assess_persons(days, people, reference, lost)
+    persons = intakes.assess_persons(days, people, reference, lost)
     divisors = weight_divisors(people)
     return {
         "items": items,

@@ -1,7 +1,7 @@
 """Publishing while analysts read, and runs killed while publishing: real processes, real files.
 
 The frames come from one real flow run on the bundled NHANES 2015-2016 batch (module fixture); each
-test then publishes them with `camg.publish.publish` under new run ids, which costs about a second a
+test then publishes them with `run_folder.publish` under new run ids, which costs about a second a
 run instead of a whole flow. Readers and killed runs are separate processes (tests/integration/
 publish_reader.py and publish_killed.py), as analysts' sessions and the nightly run are.
 """
@@ -22,8 +22,8 @@ import polars as pl
 import pytest
 from prefect.testing.utilities import prefect_test_harness
 
-from camg import history
-from camg.publish import DERIVED_MARTS, publish
+from camg.publish import kept_runs
+from camg.publish.run_folder import DERIVED_MARTS, publish
 from flows.camg_flow import camg_flow
 from tests.conftest import copy_batch, settings_in
 
@@ -166,7 +166,7 @@ def test_readers_see_whole_runs_and_no_errors_while_three_runs_publish(seed, tmp
     assert summaries["parquet"]["runs_seen"] == every_run
     # The session left open keeps its run: whole, and readable after retention deleted its files.
     assert summaries["held"]["runs_seen"] == [run_id(0)]
-    assert history.kept_runs(marts) == [run_id(2), run_id(3)]
+    assert kept_runs.kept_runs(marts) == [run_id(2), run_id(3)]
     assert published_run(marts, seed) == run_id(3)
 
 
@@ -235,7 +235,7 @@ def test_sigkill_at_a_named_point_leaves_old_or_new_marts_whole(
 
 
 def building(marts: Path) -> Path:
-    return history.building_dir(marts, run_id(2))
+    return kept_runs.building_dir(marts, run_id(2))
 
 
 def file_size(path: Path) -> int:

@@ -15,8 +15,8 @@ import pytest
 from polars.testing import assert_frame_equal
 from prefect.testing.utilities import prefect_test_harness
 
-from camg import dictionary, history
-from camg.publish import view_files
+from camg.publish import dictionary, kept_runs
+from camg.publish.run_folder import view_files
 from flows.camg_flow import camg_flow
 from tests.conftest import copy_batch, settings_in
 
@@ -43,14 +43,14 @@ def runs(tmp_path_factory) -> dict:
     # The temporary server starts slowly on a busy machine (30 s by default).
     with prefect_test_harness(server_startup_timeout=None):
         camg_flow(settings)
-        first = history.current_run_id(settings.marts_dir)
+        first = kept_runs.current_run_id(settings.marts_dir)
         camg_flow(settings)
-        second = history.current_run_id(settings.marts_dir)
+        second = kept_runs.current_run_id(settings.marts_dir)
     return {"settings": settings, "marts": settings.marts_dir, "first": first, "second": second}
 
 
 def run_db(runs: dict, which: str) -> Path:
-    return history.run_dir(runs["marts"], runs[which]) / "camg.duckdb"
+    return kept_runs.run_dir(runs["marts"], runs[which]) / "camg.duckdb"
 
 
 def relations(db: Path) -> dict[str, pl.DataFrame]:
@@ -69,7 +69,7 @@ def test_every_published_column_is_documented_and_every_entry_is_published(runs)
             "union all select view_name, comment from duckdb_views() where not internal"
         ).fetchall()
         rules_version = con.sql("select rules_version from run_log").fetchall()[0][0]
-    assert missing == [], f"add these to camg/dictionary.toml: {missing}"
+    assert missing == [], f"add these to camg/publish/dictionary.toml: {missing}"
     entries = dictionary.load_dictionary().relations
     stale = [
         f"{name}.{col}"
@@ -124,7 +124,7 @@ def test_file_manifest_holds_each_input_file_hash(runs):
 
 def test_parquet_copy_equals_the_database(runs):
     tables = relations(run_db(runs, "second"))
-    folder = history.run_dir(runs["marts"], runs["second"]) / "parquet"
+    folder = kept_runs.run_dir(runs["marts"], runs["second"]) / "parquet"
     exported = {p.stem for p in folder.glob("*.parquet")}
     assert exported == {n for n in tables if n not in view_files()}
     with duckdb.connect() as con:  # read back as DuckDB reads it, times in the same session zone
@@ -133,7 +133,7 @@ def test_parquet_copy_equals_the_database(runs):
             parquet = con.sql("select * from read_parquet($p)", params={"p": path}).pl()
             assert_frame_equal(parquet, tables[name], check_exact=True)
     # intake_item is one file too (issue 17), its run's parts kept beside parquet/ as hard links.
-    parts = history.run_dir(runs["marts"], runs["second"]) / "item_parts"
+    parts = kept_runs.run_dir(runs["marts"], runs["second"]) / "item_parts"
     order = ["source_file", "source_line"]
     linked = pl.read_parquet(parts / "*.parquet").sort(order)
     expected = tables["intake_item"].drop("run_id").sort(order)
@@ -174,5 +174,5 @@ def test_runs_lists_the_kept_runs_and_rollback_switches_to_one(runs):
     assert relations(marts / "camg.duckdb")["run_log"]["run_id"].to_list() == [runs["first"]]
     refused = camg("rollback", "20990101T000000-00000000", marts=marts)
     assert refused.returncode == 2
-    assert history.current_run_id(marts) == runs["first"]
-    history.rollback(marts, runs["second"])
+    assert kept_runs.current_run_id(marts) == runs["first"]
+    kept_runs.rollback(marts, runs["second"])

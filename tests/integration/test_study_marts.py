@@ -1,4 +1,4 @@
-"""camg.study_marts: one study at a time gives exactly the marts of all studies at once.
+"""camg.pipeline.studies: one study at a time gives exactly the marts of all studies at once.
 
 Two real studies from the bundled NHANES 2015-2016 batch: the whole batch, and its day-1 file with
 a third of its participants (so the studies differ in persons, days and usual-intake fits).
@@ -11,14 +11,16 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from camg import assemble, assess, parts, population
-from camg import participants as participants_stage
-from camg import study_marts as study_marts_module
-from camg.food_sources import SOURCE_COLUMNS, food_sources
+from camg.assess import intakes
 from camg.ingest import batch, combine
-from camg.study_marts import study_marts
-from camg.summarise import population_summary
-from camg.usual_ratio_summary import usual_ratio
+from camg.pipeline import diary_files, run_diary
+from camg.pipeline import studies as study_marts_module
+from camg.pipeline.studies import study_marts
+from camg.population import groups
+from camg.population.food_sources import SOURCE_COLUMNS, food_sources
+from camg.population.summarise import population_summary
+from camg.population.usual_ratio_summary import usual_ratio
+from camg.validate import participants as participants_stage
 from tests.conftest import RAW_DIR, people_of
 
 
@@ -38,13 +40,13 @@ def run(tmp_path_factory, reference) -> dict:
     write_studies(raw)
     reads = [batch.scan_found(found, raw, marts_dir) for found in batch.discover(raw)]
     people = participants_stage.validate_by_study(reads, marts_dir, reference)
-    jobs = parts.diary_jobs(reads, people, marts_dir)
-    made = [parts.process_diary_file(job, reference, marts_dir) for job in jobs]
-    diary = assemble.assemble_diary(made, marts_dir)
-    divisors = population.weight_divisors(people.files)
+    jobs = diary_files.diary_jobs(reads, people, marts_dir)
+    made = [diary_files.process_diary_file(job, reference, marts_dir) for job in jobs]
+    diary = run_diary.assemble_diary(made, marts_dir)
+    divisors = groups.weight_divisors(people.files)
     by_study = study_marts(diary, people, divisors, reference, marts_dir)
-    days = assess.days_with_supplement_status(diary.days)
-    persons = assess.assess_persons(days, people.frame(), reference, diary.lost)
+    days = intakes.days_with_supplement_status(diary.days)
+    persons = intakes.assess_persons(days, people.frame(), reference, diary.lost)
     items = diary.item_frame(SOURCE_COLUMNS)
     at_once = {
         "days": days,
@@ -86,12 +88,12 @@ def test_population_figures_are_those_of_all_studies_at_once(run):
 
 
 def test_a_run_without_diary_rows_has_empty_marts_with_their_columns(tmp_path, reference, run):
-    empty = assemble.Diary([], run["diary"].lost.clear())
+    empty = run_diary.Diary([], run["diary"].lost.clear())
     people = participants_stage.attach_weights(
         participants_stage.validate_participants(combine.combined_participants([]), reference).kept,
         combine.combined_weights([]),
     )
-    divisors = population.weight_divisors(people)
+    divisors = groups.weight_divisors(people)
     marts = study_marts(
         empty, people_of(people, tmp_path / "people"), divisors, reference, tmp_path
     )

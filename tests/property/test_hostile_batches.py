@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 from prefect.testing.utilities import prefect_test_harness
 
-from camg.config import Settings
+from camg.ops.config import Settings
 from flows.camg_flow import camg_flow
 from tests.conftest import REFERENCE_DIR, read_tables
 from tests.hostile import corpus

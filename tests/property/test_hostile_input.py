@@ -13,15 +13,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from camg.crosscheck import total_rules
+from camg.enrich.export_totals import total_rules
 from camg.ingest import delimited
 from camg.ingest.batch import read_file
 from camg.ingest.delimited import UnreadableFileError, parse_delimited
 from camg.ingest.food_record import read_food_record
 from camg.ingest.records import needs_line_handling
 from camg.ingest.study import Source
-from camg.participants import participant_rules, validate_participants
-from camg.validate import diary_rules, validate_diary
+from camg.validate.diary_rows import diary_rules, validate_diary
+from camg.validate.participants import participant_rules, validate_participants
 
 FAST = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

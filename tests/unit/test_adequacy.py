@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from camg import adequacy
+from camg.assess import adequacy
 
 LEVEL = 0.85  # assess.confidence_level (IOM 2000 Table B-1: D/SDD = 1 gives about 85 percent)
 

@@ -9,7 +9,7 @@ import pytest
 import camg
 
 
-@pytest.mark.parametrize("entry", ["flows.cli", "flows.camg_flow", "camg.parts"])
+@pytest.mark.parametrize("entry", ["flows.cli", "flows.camg_flow", "camg.pipeline.diary_files"])
 def test_an_entry_point_leaves_camgs_jemalloc_options_in_force(entry):
     environ = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
     probe = f"import {entry}, os; print(os.environ['_RJEM_MALLOC_CONF'])"

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from camg.assess import assess_persons, days_with_supplement_status, person_days
+from camg.assess.intakes import assess_persons, days_with_supplement_status, person_days
 
 
 def items(rows: list[tuple]) -> pl.DataFrame:

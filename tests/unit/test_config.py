@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from camg.config import Settings, SettingsError, converted, machine_timezone
+from camg.ops.config import Settings, SettingsError, converted, machine_timezone
 
 TOML = """
 [camg]

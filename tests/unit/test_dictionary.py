@@ -5,8 +5,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from camg import dictionary
-from camg.publish import view_files
+from camg.publish import dictionary
+from camg.publish.run_folder import view_files
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -26,7 +26,9 @@ weight_grams = "Weight, g (the cook's scale)."
 def test_committed_docs_match_the_dictionary():
     expected = dictionary.render_markdown(dictionary.load_dictionary())
     committed = (REPO / "docs" / "marts.md").read_text(encoding="utf-8")
-    assert committed == expected, "docs/marts.md is stale: python -m camg.dictionary docs/marts.md"
+    assert committed == expected, (
+        "docs/marts.md is stale: python -m camg.publish.dictionary docs/marts.md"
+    )
 
 
 def test_every_view_file_is_documented_and_every_documented_view_has_a_file():

@@ -3,7 +3,7 @@
 import polars as pl
 import pytest
 
-from camg.dri import dri_for_profiles
+from camg.nutrition.dri import dri_for_profiles
 
 
 def lookup(reference, sex: str, age_months: int, life_stage: str = "general") -> dict:

@@ -1,9 +1,9 @@
-"""Unit tests for camg.food_sources (population-ratio shares of Ca and Mg)."""
+"""Unit tests for camg.population.food_sources (population-ratio shares of Ca and Mg)."""
 
 import polars as pl
 import pytest
 
-from camg.food_sources import food_sources, group_description
+from camg.population.food_sources import food_sources, group_description
 
 STUDY = "s"
 MILK, BREAD, UNKNOWN = "11111000", "51101010", "99999999"
@@ -36,7 +36,7 @@ def items(rows: list[tuple]) -> pl.DataFrame:
 
 
 def days_of(item_rows: pl.DataFrame) -> pl.DataFrame:
-    """Person-day totals of the items (unknown nutrients count 0, as in camg.assess)."""
+    """Person-day totals of the items (unknown nutrients count 0, as in camg.assess.intakes)."""
     return item_rows.group_by("study_id", "person_id", "recall_day").agg(
         pl.col("calcium_mg").fill_null(0).sum(),
         pl.col("magnesium_mg").fill_null(0).sum(),

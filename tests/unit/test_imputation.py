@@ -1,11 +1,11 @@
-"""Unit tests for camg.imputation (FNDDS codes the composition table lacks, by shared prefix)."""
+"""Unit tests for camg.enrich.imputation (FNDDS codes the composition table lacks, by shared prefix)."""
 
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from camg.enrich import enrich
-from camg.imputation import imputed_composition
+from camg.enrich.composition import enrich
+from camg.enrich.imputation import imputed_composition
 
 COMPOSITION = pl.DataFrame(
     {

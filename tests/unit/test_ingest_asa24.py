@@ -1,4 +1,4 @@
-"""camg.ingest.asa24 + camg.crosscheck: an ASA24 researcher export (Items, Totals, participants)."""
+"""camg.ingest.asa24 + camg.enrich.export_totals: an ASA24 researcher export (Items, Totals, participants)."""
 
 import csv
 import io
@@ -8,12 +8,12 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from camg.crosscheck import export_crosscheck, validate_recall_totals
-from camg.enrich import enrich
+from camg.enrich.composition import enrich
+from camg.enrich.export_totals import export_crosscheck, validate_recall_totals
 from camg.ingest.batch import read_raw
 from camg.ingest.combine import combined_diary, combined_participants, combined_totals
-from camg.participants import validate_participants
-from camg.validate import validate_diary
+from camg.validate.diary_rows import validate_diary
+from camg.validate.participants import validate_participants
 
 # ASA24-2016+ Items columns (a documented subset, in export order; the rest are carried as raw text).
 ITEMS_HEADER = [

@@ -8,14 +8,14 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from camg.cache import ReadCache
 from camg.ingest import batch, combine, delimited, nhanes
 from camg.ingest.batch import read_raw
 from camg.ingest.combine import combined_diary, combined_participants
-from camg.marts import all_quarantine, kept_sources
-from camg.participants import validate_participants
-from camg.reconcile import check_reconciled, file_manifest
-from camg.validate import validate_diary
+from camg.ops.cache import ReadCache
+from camg.pipeline.run_tables import all_quarantine, kept_sources
+from camg.publish.reconcile import check_reconciled, file_manifest
+from camg.validate.diary_rows import validate_diary
+from camg.validate.participants import validate_participants
 from tests.conftest import TEST_DATA
 
 BAD = TEST_DATA / "bad"
@@ -221,7 +221,7 @@ def test_cache_entry_without_its_row_counts_means_parse_again(tmp_path):
 
 
 def test_a_file_that_does_not_reconcile_stops_the_run(corpus):
-    from camg.reconcile import ReconciliationError
+    from camg.publish.reconcile import ReconciliationError
 
     lost = corpus["quarantine"].filter(pl.col("source_line") != 3)  # one quarantined row vanishes
     manifest = corpus["manifest"].with_columns(

@@ -6,11 +6,11 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from camg.enrich import enrich
+from camg.enrich.composition import enrich
 from camg.ingest.batch import read_raw
 from camg.ingest.combine import combined_diary, combined_participants
-from camg.participants import validate_participants
-from camg.validate import validate_diary
+from camg.validate.diary_rows import validate_diary
+from camg.validate.participants import validate_participants
 
 # SR24 (reference/usda_sr24): 01077 whole milk 113 mg Ca, 10 mg Mg per 100 g, cup 244 g, tbsp 15 g,
 # fl oz 30.5 g; 01009 cheddar, oz 28.35 g; 20044 white rice (no oz portion); 09003 apple,

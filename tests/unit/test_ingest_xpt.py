@@ -12,8 +12,8 @@ from polars.testing import assert_frame_equal
 from camg.ingest.batch import read_raw
 from camg.ingest.combine import combined_diary, combined_participants
 from camg.ingest.xpt import is_xport, parse_xport
-from camg.participants import validate_participants
-from camg.validate import validate_diary
+from camg.validate.diary_rows import validate_diary
+from camg.validate.participants import validate_participants
 from tests.conftest import RAW_DIR
 
 NHANES = RAW_DIR / "nhanes_2015_2016"

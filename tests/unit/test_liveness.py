@@ -5,11 +5,11 @@ import sys
 
 import pytest
 
-from camg import liveness
+from camg.ops import liveness
 
 HOLD = """
 import sys, pathlib
-from camg.liveness import alive_marker
+from camg.ops.liveness import alive_marker
 with alive_marker(pathlib.Path(sys.argv[1]), sys.argv[2]):
     print("held", flush=True)
     sys.stdin.read()

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from camg.lock import RunLockTimeout, holder, run_lock
+from camg.ops.lock import RunLockTimeout, holder, run_lock
 
 # A process that takes the lock, says so, and holds it until its stdin closes.
 HOLD = """
 import sys
 from pathlib import Path
-from camg.lock import run_lock
+from camg.ops.lock import run_lock
 with run_lock(Path(sys.argv[1]), timeout_seconds=float(sys.argv[2])):
     print("held", flush=True)
     sys.stdin.read()

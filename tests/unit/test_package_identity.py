@@ -7,7 +7,7 @@ import pytest
 
 import camg
 import schemas
-from camg.cache import package_identity
+from camg.ops.cache import package_identity
 
 PACKAGES = [Path(camg.__file__).parent, Path(schemas.__file__).parent]
 

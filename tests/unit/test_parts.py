@@ -1,4 +1,4 @@
-"""camg.parts + camg.assemble: per-file parts, their reuse, cross-file repeats, bounded DuckDB."""
+"""pipeline.diary_files + pipeline.run_diary: per-file parts, reuse, cross-file repeats, bounded DuckDB."""
 
 import shutil
 from pathlib import Path
@@ -7,10 +7,12 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from camg import assemble, marts, parts, validate
-from camg import participants as participants_stage
 from camg.ingest import batch, combine
-from camg.reconcile import check_reconciled
+from camg.ops.engine import bounded_connection
+from camg.pipeline import diary_files, run_diary, run_tables
+from camg.publish.reconcile import check_reconciled
+from camg.validate import diary_rows
+from camg.validate import participants as participants_stage
 from tests.conftest import TEST_DATA
 
 DEMO = "SEQN,RIAGENDR,RIDAGEYR\n1,2,30\n2,1,40\n"
@@ -32,13 +34,13 @@ def run(raw: Path, marts_dir: Path, reference) -> dict:
     """The flow's data path without Prefect: first pass, parts, assembly, counts."""
     reads = [batch.scan_found(found, raw, marts_dir) for found in batch.discover(raw)]
     people = participants_stage.validate_by_study(reads, marts_dir, reference)
-    jobs = parts.diary_jobs(reads, people, marts_dir)
-    made = [parts.process_diary_file(job, reference, marts_dir) for job in jobs]
-    diary = assemble.assemble_diary(made, marts_dir)
-    assemble.prune_unused_parts(marts_dir, diary)
-    totals = validate.Validated(people.frame().clear(), people.quarantine.clear())
-    counts = marts.run_counts(diary, people, totals)
-    manifest = marts.run_manifest(reads, counts)
+    jobs = diary_files.diary_jobs(reads, people, marts_dir)
+    made = [diary_files.process_diary_file(job, reference, marts_dir) for job in jobs]
+    diary = run_diary.assemble_diary(made, marts_dir)
+    run_diary.prune_unused_parts(marts_dir, diary)
+    totals = diary_rows.Validated(people.frame().clear(), people.quarantine.clear())
+    counts = run_tables.run_counts(diary, people, totals)
+    manifest = run_tables.run_manifest(reads, counts)
     check_reconciled(manifest, counts)
     return {"reads": reads, "parts": made, "diary": diary, "manifest": manifest}
 
@@ -119,7 +121,7 @@ def test_a_changed_participants_file_invalidates_its_batch_parts(dirs, reference
         ("nh/DR1IFF_b.csv", 3),
     ]
     # Pruning kept only what this run used: 2 files' parts and b's part without its repeat.
-    assert len(list(parts.parts_root(marts_dir).iterdir())) == 3
+    assert len(list(diary_files.parts_root(marts_dir).iterdir())) == 3
 
 
 def test_intake_dates_are_numbered_over_every_file_of_the_study(tmp_path, reference):
@@ -138,7 +140,7 @@ def test_intake_dates_are_numbered_over_every_file_of_the_study(tmp_path, refere
 
 
 def test_duckdb_over_parts_is_memory_bounded_and_spills_under_the_marts(tmp_path):
-    with parts.bounded_connection(tmp_path) as con:
+    with bounded_connection(tmp_path) as con:
         limit, spill = con.sql(
             "select current_setting('memory_limit'), current_setting('temp_directory')"
         ).fetchall()[0]

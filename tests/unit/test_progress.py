@@ -5,8 +5,8 @@ import re
 
 from rich.console import Console
 
-from camg import progress
-from camg.progress import StepProgress, StepState
+from camg.ops import progress
+from camg.ops.progress import StepProgress, StepState
 
 
 def test_counts_show_what_is_known():

@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from camg import history
-from camg.publish import publish
+from camg.publish import kept_runs
+from camg.publish.run_folder import publish
 
 RUN_A = "20260101T000000-aaaaaaaa"
 RUN_B = "20260102T000000-bbbbbbbb"
@@ -97,31 +97,31 @@ def test_next_publish_switches_and_keeps_the_earlier_run(tmp_path):
     publish(tmp_path, tiny_tables(), RUN_A, on_step=quiet)
     publish(tmp_path, tiny_tables(3), RUN_B, on_step=quiet)
     assert published_run_ids(tmp_path) == {RUN_B}
-    runs = history.list_runs(tmp_path)
+    runs = kept_runs.list_runs(tmp_path)
     assert runs.select("run_id", "is_current").rows() == [(RUN_B, True), (RUN_A, False)]
 
 
 def test_retention_keeps_the_newest_runs(tmp_path):
     for run_id in (RUN_A, RUN_B, RUN_C):
         publish(tmp_path, tiny_tables(), run_id, keep_runs=2, on_step=quiet)
-    assert history.kept_runs(tmp_path) == [RUN_B, RUN_C]
+    assert kept_runs.kept_runs(tmp_path) == [RUN_B, RUN_C]
 
 
 def test_retention_never_deletes_the_published_run(tmp_path):
     for run_id in (RUN_A, RUN_B, RUN_C):
         publish(tmp_path, tiny_tables(), run_id, on_step=quiet)
-    history.rollback(tmp_path, RUN_A)
-    with history.publish_lock(tmp_path):
-        removed = history.prune(tmp_path, keep=1)
+    kept_runs.rollback(tmp_path, RUN_A)
+    with kept_runs.publish_lock(tmp_path):
+        removed = kept_runs.prune(tmp_path, keep=1)
     assert removed == [RUN_B]
-    assert history.kept_runs(tmp_path) == [RUN_A, RUN_C]
+    assert kept_runs.kept_runs(tmp_path) == [RUN_A, RUN_C]
     assert published_run_ids(tmp_path) == {RUN_A}
 
 
 def test_rollback_publishes_an_earlier_run_again(tmp_path):
     publish(tmp_path, tiny_tables(), RUN_A, on_step=quiet)
     publish(tmp_path, tiny_tables(), RUN_B, on_step=quiet)
-    history.rollback(tmp_path, RUN_A)
+    kept_runs.rollback(tmp_path, RUN_A)
     assert published_run_ids(tmp_path) == {RUN_A}
     assert pl.read_parquet(tmp_path / "parquet" / "run_log.parquet")["run_id"].to_list() == [RUN_A]
 
@@ -129,14 +129,14 @@ def test_rollback_publishes_an_earlier_run_again(tmp_path):
 @pytest.mark.parametrize("run_id", ["20260109T000000-deadbeef", "../../etc", "current", ""])
 def test_rollback_refuses_a_run_that_is_not_kept(tmp_path, run_id):
     publish(tmp_path, tiny_tables(), RUN_A, on_step=quiet)
-    with pytest.raises(history.UnknownRunError):
-        history.rollback(tmp_path, run_id)
+    with pytest.raises(kept_runs.UnknownRunError):
+        kept_runs.rollback(tmp_path, run_id)
     assert published_run_ids(tmp_path) == {RUN_A}
 
 
 def test_leftovers_of_killed_runs_are_removed_by_the_next_publish(tmp_path):
     publish(tmp_path, tiny_tables(), RUN_A, on_step=quiet)
-    building = history.building_dir(tmp_path, RUN_B)
+    building = kept_runs.building_dir(tmp_path, RUN_B)
     building.mkdir()
     (building / "camg.duckdb").write_bytes(b"half a database")
     (building / "camg.duckdb.wal").write_bytes(b"wal")
@@ -189,5 +189,5 @@ def test_views_are_created_only_when_their_input_tables_are_published(tmp_path):
         by_rule = con.sql("select study_id, rule_id, n_rows, first_line from quarantine_by_rule")
         assert by_rule.fetchall() == [("s", "r", 1, 3)]
     # intake_person is not among the tiny tables, so its views are left out; intake_item is a view
-    # over store.intake_item (camg.item_store).
+    # over store.intake_item (camg.publish.item_table).
     assert views == {"intake_item", "quarantine_by_rule", "run_summary"}

@@ -7,9 +7,9 @@ import duckdb
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from camg import history
-from camg.assemble import ParquetTable
-from camg.publish import publish
+from camg.publish import kept_runs
+from camg.publish.parquet_table import ParquetTable
+from camg.publish.run_folder import publish
 from tests.unit.test_publish import RUN_A, RUN_B, RUN_C, tiny_tables
 
 
@@ -81,7 +81,7 @@ def test_a_small_change_carries_rows_over_and_equals_a_full_build(tmp_path):
     with duckdb.connect(str(marts / "camg.duckdb"), read_only=True) as con:
         unmatched = con.sql("select food_code, n_items from unmatched_foods").fetchall()
     assert unmatched == [("99999999", 3)]
-    assert items(history.run_dir(marts, RUN_A) / "camg.duckdb").height == 40  # A untouched
+    assert items(kept_runs.run_dir(marts, RUN_A) / "camg.duckdb").height == 40  # A untouched
 
 
 def test_unchanged_parts_publish_the_same_rows_in_the_same_order(tmp_path):

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from camg.runlog import run_steps, timed_step
+from camg.publish.runlog import run_steps, timed_step
 
 
 def at(second: int) -> datetime:

@@ -1,12 +1,12 @@
-"""Unit tests for camg.replicates (replicate weights) and camg.reliability (intervals and marks)."""
+"""population.replicates (replicate weights) and population.reliability (intervals and marks)."""
 
 import numpy as np
 import polars as pl
 import pytest
 
-from camg.reliability import korn_graubard, with_intervals
-from camg.replicates import hadamard, replicate_design
-from camg.survey import linearized_variance
+from camg.population.reliability import korn_graubard, with_intervals
+from camg.population.replicates import hadamard, replicate_design
+from camg.population.survey import linearized_variance
 
 RULES = {
     "min_n": 30,

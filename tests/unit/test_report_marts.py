@@ -1,6 +1,6 @@
 """A tiny published marts file for the report tests (hostile ids and names included), and its checks.
 
-The intake_person rows come from the real `camg.assess` code on literal items, so the reports are
+The intake_person rows come from the real `camg.assess.intakes` code on literal items, so the reports are
 tested on the columns the pipeline really publishes. Other modules import `write_tiny_marts`.
 """
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from camg.assess import assess_persons, person_days
+from camg.assess.intakes import assess_persons, person_days
 from camg.reference import Reference
 
 HOSTILE_ID = "<script>alert(1)</script>"
@@ -183,7 +183,7 @@ def side_tables(run_id: str, rules_version: str) -> dict[str, pl.DataFrame]:
 def write_tiny_marts(
     path: Path, reference: Reference, extra: dict[str, pl.DataFrame] | None = None
 ) -> Path:
-    """A marts file like `camg.publish` writes, from the tiny frames (plus optional extra tables)."""
+    """A marts file like `publish.run_folder` writes, from the tiny frames (plus optional extra tables)."""
     items = tiny_items()
     days = person_days(items)
     persons = assess_persons(days, tiny_participants(), reference)

@@ -5,7 +5,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from camg import history
+from camg.publish import kept_runs
 from camg.reference import Reference
 from camg.report import build_reports, switch_reports
 from camg.report.keys import load_or_create_key, participant_token
@@ -28,16 +28,16 @@ def _files(reports: Path) -> dict[str, tuple[int, int]]:
 
 def _publish_run(marts: Path, run_id: str, reference: Reference, leaves: str | None) -> None:
     """A kept run folder holding the tiny marts (without person `leaves` of study_a), published."""
-    folder = marts / history.RUNS_DIR / run_id
+    folder = marts / kept_runs.RUNS_DIR / run_id
     folder.mkdir(parents=True)
-    db = write_tiny_marts(folder / history.MARTS_FILE, reference)
+    db = write_tiny_marts(folder / kept_runs.MARTS_FILE, reference)
     with duckdb.connect(str(db)) as con:
         con.execute("update run_log set run_id = $r", {"r": run_id})
         for table in ("intake_person", "intake_item"):
             con.execute(
                 f"delete from {table} where study_id = 'study_a' and person_id = $p", {"p": leaves}
             )
-    history.switch(marts, run_id)
+    kept_runs.switch(marts, run_id)
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def folders(tmp_path: Path) -> dict[str, Path]:
 
 
 def _build(f: dict[str, Path]) -> object:
-    return build_reports(f["marts"] / history.MARTS_FILE, f["reports"], f["key"], REFERENCE_DIR)
+    return build_reports(f["marts"] / kept_runs.MARTS_FILE, f["reports"], f["key"], REFERENCE_DIR)
 
 
 def test_an_unchanged_rebuild_writes_no_file(folders: dict, reference: Reference) -> None:
@@ -87,8 +87,8 @@ def test_a_leaving_participant_loses_their_page_and_rollback_brings_it_back(
     same = [k for k, v in a_files.items() if now.get(k) == v]  # same inode and mtime
     assert len(same) == len(a_files) - 1 - b.n_written
 
-    history.rollback(marts, RUN_A)
-    back = switch_reports(marts / history.MARTS_FILE, reports, folders["key"], REFERENCE_DIR)
+    kept_runs.rollback(marts, RUN_A)
+    back = switch_reports(marts / kept_runs.MARTS_FILE, reports, folders["key"], REFERENCE_DIR)
     assert (back.run_id, back.n_written, back.n_participants) == (RUN_A, 0, 4)
     assert p1.read_bytes() == a_page
     assert _files(reports) == a_files  # the very files run A had
@@ -103,8 +103,8 @@ def test_rollback_to_a_run_without_reports_builds_them(folders: dict, reference:
     _publish_run(marts, RUN_A, reference, leaves=None)  # published with --no-reports
     _publish_run(marts, RUN_B, reference, leaves="p1")
     _build(folders)
-    history.rollback(marts, RUN_A)
-    back = switch_reports(marts / history.MARTS_FILE, reports, folders["key"], REFERENCE_DIR)
+    kept_runs.rollback(marts, RUN_A)
+    back = switch_reports(marts / kept_runs.MARTS_FILE, reports, folders["key"], REFERENCE_DIR)
     assert (back.run_id, back.n_participants) == (RUN_A, 4)
     assert len(list((reports / "study_a" / "p").iterdir())) == 3
 
@@ -114,7 +114,7 @@ def test_pruned_runs_take_their_pages_along(folders: dict, reference: Reference)
     _publish_run(marts, RUN_A, reference, leaves=None)
     _build(folders)
     _publish_run(marts, RUN_B, reference, leaves="p1")
-    history.prune(marts, keep=1)  # run A is no longer kept
+    kept_runs.prune(marts, keep=1)  # run A is no longer kept
     _build(folders)
     key = load_or_create_key(folders["key"])
     token = participant_token(key, "study_a", "p1")

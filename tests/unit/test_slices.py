@@ -1,4 +1,4 @@
-"""camg.slices: a diary file bigger than one slice gives exactly what validating it whole gives."""
+"""pipeline.large_files: a diary file bigger than one slice gives exactly what validating it whole gives."""
 
 import itertools
 import uuid
@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from camg import participants as participants_stage
-from camg import parts, slices
-from camg.enrich import ITEM_ORDER
+from camg.enrich.composition import ITEM_ORDER
 from camg.ingest import batch
+from camg.pipeline import diary_files, large_files
+from camg.validate import participants as participants_stage
 
 DEMO = "SEQN,RIAGENDR,RIDAGEYR\n1,2,30\n2,1,40\n3,2,50\n"
 # 12 rows, so 3 slices of 4: every person's day spans slices (rows are not in person order);
@@ -52,13 +52,13 @@ def parts_of(raw: Path, marts_dir: Path, reference, slice_rows: int) -> pl.DataF
     """The one diary file's part, validated with `slice_rows` rows at a time."""
     reads = [batch.scan_found(found, raw, marts_dir) for found in batch.discover(raw)]
     people = participants_stage.validate_by_study(reads, marts_dir, reference)
-    (job,) = parts.diary_jobs(reads, people, marts_dir)
-    return parts.process_diary_file(job, reference, marts_dir, slice_rows=slice_rows)
+    (job,) = diary_files.diary_jobs(reads, people, marts_dir)
+    return diary_files.process_diary_file(job, reference, marts_dir, slice_rows=slice_rows)
 
 
-def frames(part: parts.Part) -> dict[str, pl.DataFrame]:
+def frames(part: diary_files.Part) -> dict[str, pl.DataFrame]:
     """A part's frames, quarantine by line (its order within a file is not part of the contract)."""
-    out = {kind: pl.read_parquet(part.path(kind)) for kind in parts.KINDS}
+    out = {kind: pl.read_parquet(part.path(kind)) for kind in diary_files.KINDS}
     out["quarantine"] = out["quarantine"].sort("source_line")
     return out
 
@@ -78,7 +78,7 @@ def test_a_file_validated_in_slices_gives_what_it_gives_whole(tmp_path, referenc
     assert (sliced.rows_in, sliced.rows_kept, sliced.rows_quarantined) == (12, 8, 4)
     assert sliced.keyed_days == whole.keyed_days == (1,)
     expected, got = frames(whole), frames(sliced)
-    for kind in parts.KINDS:
+    for kind in diary_files.KINDS:
         assert_frame_equal(got[kind], expected[kind], check_exact=True)
     # Line 11 repeats line 2 from another slice, line 13 line 12 within one: both duplicates.
     dup = got["quarantine"].filter(pl.col("rule_id") == "row.duplicate")
@@ -98,7 +98,7 @@ def test_a_sorted_file_in_slices_gives_what_it_gives_whole(tmp_path, reference):
     assert (sliced.rows_kept, sliced.rows_quarantined) == (whole.rows_kept, whole.rows_quarantined)
     assert (sliced.rows_kept, sliced.rows_quarantined) == (6, 1)
     expected, got = frames(whole), frames(sliced)
-    for kind in parts.KINDS:
+    for kind in diary_files.KINDS:
         assert_frame_equal(got[kind], expected[kind], check_exact=True)
     assert got["quarantine"]["source_line"].to_list() == [4]
 
@@ -110,9 +110,9 @@ def test_slices_are_in_item_order_only_when_each_starts_after_the_last(tmp_path)
         paths.append(tmp_path / f"items-{i}.parquet")
         pl.DataFrame(key | {"person_id": [person], "source_line": [line]}).write_parquet(paths[-1])
     # Person ids are text: "10" sorts before "2", and person 1 after person 2 breaks the order.
-    assert slices.in_item_order(paths[:4])
-    assert not slices.in_item_order(paths)
-    assert not slices.in_item_order([paths[1], paths[0]])
+    assert large_files.in_item_order(paths[:4])
+    assert not large_files.in_item_order(paths)
+    assert not large_files.in_item_order([paths[1], paths[0]])
 
 
 def test_only_the_slices_results_stay_in_the_part_folder(tmp_path, reference):
@@ -154,7 +154,7 @@ def test_person_ranges_give_the_slices_items_in_item_order(tmp_path, people, n_s
         rows.gather_every(n_slices, offset=i).sort(ITEM_ORDER).write_parquet(
             paths[-1], row_group_size=2
         )
-    ranges = list(slices.by_person_range(paths, n_ranges))
+    ranges = list(large_files.by_person_range(paths, n_ranges))
     assert_frame_equal(pl.concat([rows.clear(), *ranges]), rows.sort(ITEM_ORDER))
     assert len(ranges) <= n_ranges
     assert all(a["person_id"].max() < b["person_id"].min() for a, b in itertools.pairwise(ranges))

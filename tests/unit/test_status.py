@@ -1,6 +1,6 @@
 """Status: the run summary's markdown cells show untrusted text as text."""
 
-from camg.status import markdown_cell
+from camg.report.status import markdown_cell
 
 
 def test_markdown_cells_escape_once_and_group_thousands():

@@ -1,18 +1,18 @@
-"""Unit tests for camg.summarise and camg.population (population_summary on tiny literal frames)."""
+"""Unit tests for population.summarise and population.groups (population_summary on tiny literal frames)."""
 
 import numpy as np
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from camg.assess import assess_persons
-from camg.population import (
+from camg.assess.intakes import assess_persons
+from camg.population.groups import (
     days_with_lost_items,
     design_weights,
     dri_label_months,
     weight_divisors,
 )
-from camg.summarise import population_summary
+from camg.population.summarise import population_summary
 
 STUDY = "s"
 

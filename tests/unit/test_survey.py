@@ -1,11 +1,11 @@
-"""Unit tests for camg.survey: weighted mean/quantiles and Taylor-linearisation SEs."""
+"""Unit tests for camg.population.survey: weighted mean/quantiles and Taylor-linearisation SEs."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from camg.survey import (
+from camg.population.survey import (
     linearized_variance,
     survey_mean,
     survey_proportion,

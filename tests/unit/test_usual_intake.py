@@ -1,4 +1,4 @@
-"""Unit tests for camg.usual_intake (NCI amount-only model, EAR cut-point method)."""
+"""Unit tests for camg.population.usual_intake (NCI amount-only model, EAR cut-point method)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from camg.usual_intake import (
+from camg.population.usual_intake import (
     VarianceComponents,
     boxcox,
     choose_boxcox_lambda,

@@ -1,4 +1,4 @@
-"""Unit tests for camg.usual_ratio (bivariate usual-intake model) and the usual_ratio mart."""
+"""Unit tests for camg.population.usual_ratio (bivariate usual-intake model) and the usual_ratio mart."""
 
 from dataclasses import replace
 
@@ -8,17 +8,17 @@ import pytest
 from polars.testing import assert_frame_equal
 from scipy import stats
 
-from camg.assess import assess_persons
-from camg.usual_intake import variance_components
-from camg.usual_ratio import (
+from camg.assess.intakes import assess_persons
+from camg.population.usual_intake import variance_components
+from camg.population.usual_ratio import (
     covariance_components,
     draws,
     fit_bivariate,
     pseudo_person_ratios,
     usual_ratio,
 )
-from camg.usual_ratio_se import Bands, ratio_statistics
-from camg.usual_ratio_summary import usual_ratio as usual_ratio_mart
+from camg.population.usual_ratio_se import Bands, ratio_statistics
+from camg.population.usual_ratio_summary import usual_ratio as usual_ratio_mart
 from tests.unit.test_summarise import NO_LOST, ONE, participants, person_days
 
 # A known bivariate truth on the log scale: person effects sd .3 each, correlation .9; day effects

@@ -1,11 +1,11 @@
-"""camg.validate: every named rule, one table row each, and rows in = kept + quarantined."""
+"""camg.validate.diary_rows: every named rule, one table row each, and rows in = kept + quarantined."""
 
 import polars as pl
 import pytest
 
-from camg.crosscheck import total_rules
-from camg.participants import participant_rules, validate_participants
-from camg.validate import diary_rules, validate_diary
+from camg.enrich.export_totals import total_rules
+from camg.validate.diary_rows import diary_rules, validate_diary
+from camg.validate.participants import participant_rules, validate_participants
 from schemas.diary import RawDiaryRow
 from schemas.participants import RawParticipant
 

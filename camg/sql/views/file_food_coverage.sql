@@ -1,6 +1,6 @@
 -- file_food_coverage: one row per diary input file: how many of its kept items (and grams) had
 -- composition values from their own code, how many were imputed from the composition table's
--- hierarchy (camg.imputation) and how many stayed unmatched. Beside file_manifest's row counts.
+-- hierarchy (camg.enrich.imputation) and how many stayed unmatched. Beside file_manifest's row counts.
 -- Inputs (mart tables): intake_item, file_manifest.
 create or replace view file_food_coverage as
 

@@ -1,0 +1,1 @@
+"""Assess stage: intake items -> person-day and person intakes, Ca:Mg ratio, DRI assessment."""

@@ -1,0 +1,165 @@
+"""Summarise stage: person-days + persons + survey design -> the `population_summary` mart.
+
+Two bases, both published and labelled in `basis`:
+- `single_day`: the first recall day of each person, weighted means, percentiles and prevalences with
+  Taylor-linearisation SEs (strata and PSU where the study has them; `population.survey`). Prevalence below
+  the EAR uses each person's own EAR (cut-point method applied per person), so groups that mix DRI
+  groups (WWEIA ages, overall) are still right. Single days overstate the tails (IOM 2000).
+- `usual_intake`: the NCI amount-only model (`camg.population.usual_intake`, Tooze et al. 2006) fitted per DRI
+  group (one EAR per group), with two-day weights where the study has them; other groups pool their
+  members' pseudo-persons (`camg.population.usual_summary`).
+
+Person-days that lost an item to quarantine (e.g. NHANES human milk without grams) have unknown
+intake and are left out. Weights are divided by the study's `weight_divisor` (the number of NHANES
+cycles combined, `camg.population.groups.weight_divisors`), so that combined cycles estimate one population;
+means, shares and SEs do not depend on it, the weighted population counts do.
+"""
+
+import numpy as np
+import polars as pl
+
+from camg.population.groups import Group, Study, person_groups, studies
+from camg.population.reliability import reliability_rules, with_intervals
+from camg.population.survey import SurveyEstimate, survey_mean, survey_quantiles
+from camg.population.usual_intake import PERCENTILES
+from camg.population.usual_summary import group_value, usual_intake_rows
+from camg.reference import Reference
+from schemas.population import PopulationSummary
+
+QUANTILE_PROBS = [p / 100 for p in PERCENTILES]
+SE_METHOD = {True: "taylor_strata_psu", False: "taylor_srs"}
+MAGNESIUM_UL_NOTE = "the Mg UL applies to Mg from supplements only: share with supplemental Mg > UL"
+
+
+def _column(frame: pl.DataFrame, name: str) -> np.ndarray:
+    """A numeric column as float numpy (null -> NaN)."""
+    return frame[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
+
+
+def _indicator(value: np.ndarray, cut: np.ndarray, below: bool) -> np.ndarray:
+    """1/0 for value below (above) the cut; NaN where either is unknown."""
+    hit = value < cut if below else value > cut
+    return np.where(np.isfinite(value) & np.isfinite(cut), hit.astype(float), np.nan)
+
+
+def single_day_rows(study: Study, group: Group, reference: Reference) -> list[dict]:
+    """Rows of one group's single-day statistics: mean, percentiles and prevalences per measure."""
+    frame, w = study.persons, _column(study.persons, "single_day_weight")
+    in_group = group.mask & (w > 0)
+    design = (w, study.strata, study.psu)
+    rows = []
+    for measure in ("calcium_mg", "magnesium_mg", "calcium_to_magnesium_mass_ratio"):
+        y = _column(frame, measure)
+        est = survey_mean(y, *design, domain=in_group)
+        rows.append(_stat(group, measure, "mean", est, w, in_group & np.isfinite(y)))
+        quantiles = survey_quantiles(y, *design, QUANTILE_PROBS, domain=in_group, df=study.df)
+        for p, q in zip(PERCENTILES, quantiles, strict=True):
+            rows.append(_stat(group, measure, f"p{p}", q, w, in_group & np.isfinite(y)))
+        for statistic, indicator, rule, cut in thresholds(frame, group, measure, y, reference):
+            est = survey_mean(indicator, *design, domain=in_group)
+            pct = SurveyEstimate(100 * est.estimate, 100 * est.se, est.n)
+            used = in_group & np.isfinite(indicator)
+            rows.append(_stat(group, measure, statistic, pct, w, used, rule, cut))
+            if measure == "magnesium_mg" and statistic == "pct_above_ul":
+                rows[-1]["note"] = MAGNESIUM_UL_NOTE
+    se_method = SE_METHOD[study.has_design]
+    for row in rows:
+        is_percentile = row["statistic"][1:].isdigit()
+        row["se_method"] = "woodruff_" + se_method if is_percentile else se_method
+        row["weight_variable"] = frame["single_day_weight_variable"][0]
+        row["df"] = study.df
+    return rows
+
+
+def thresholds(
+    frame: pl.DataFrame, group: Group, measure: str, y: np.ndarray, reference: Reference
+) -> list[tuple[str, np.ndarray, str | None, float | None]]:
+    """(statistic, 0/1 indicator, rule id, cut) for each prevalence of a measure.
+
+    EAR and UL compare each person with their own value; the rule id and value are given when the
+    whole group shares one (a DRI group), else null.
+    """
+    if measure == "calcium_to_magnesium_mass_ratio":
+        bands = [("pct_below", "ratio.detrimental_low", True)]
+        bands += [("pct_above", "ratio.optimal_high", False)]
+        bands += [("pct_above", "ratio.detrimental_high", False)]
+        out = []
+        for statistic, rule, below in bands:
+            cut = reference.threshold(rule)
+            out.append((statistic, _indicator(y, np.full(y.size, cut), below), rule, cut))
+        return out
+    nutrient = measure.removesuffix("_mg")
+    members = frame.filter(pl.Series(group.mask))
+    ul_value = y if nutrient == "calcium" else _column(frame, "magnesium_supplement_mg")
+    ear = _indicator(y, _column(frame, f"{nutrient}_ear_mg"), True)
+    ul = _indicator(ul_value, _column(frame, f"{nutrient}_ul_mg"), False)
+    return [
+        ("pct_below_ear", ear, *group_value(members, f"{nutrient}_ear")),
+        ("pct_above_ul", ul, *group_value(members, f"{nutrient}_ul")),
+    ]
+
+
+def _stat(
+    group: Group,
+    measure: str,
+    statistic: str,
+    est: SurveyEstimate,
+    w: np.ndarray,
+    used: np.ndarray,
+    rule: str | None = None,
+    cut: float | None = None,
+) -> dict:
+    """One output row (the estimate's NaNs become nulls)."""
+    value, se = float(est.estimate), float(est.se)
+    return {
+        **group.labels,
+        "measure": measure,
+        "statistic": statistic,
+        "threshold_rule_id": rule,
+        "threshold_value": cut,
+        "value": value if np.isfinite(value) else None,
+        "se": se if np.isfinite(se) else None,
+        "n_persons": int(used.sum()),
+        "population_weighted": float(w[used].sum()),
+        "note": None,
+    }
+
+
+def population_summary(
+    days: pl.DataFrame,
+    persons: pl.DataFrame,
+    lost: pl.DataFrame,
+    divisors: pl.DataFrame,
+    reference: Reference,
+) -> pl.DataFrame:
+    """The `population_summary` mart: single-day and usual-intake figures for every study and group."""
+    rows: list[dict] = []
+    for study in studies(days, persons, lost, divisors):
+        base = {"study_id": study.study_id, "survey_cycle": study.survey_cycle}
+        groups = list(person_groups(study.persons))
+        for group in groups:
+            single = single_day_rows(study, group, reference)
+            rows += [base | {"basis": "single_day"} | r for r in single]
+        usual = usual_intake_rows(study, groups, reference)
+        rows += [base | {"basis": "usual_intake"} | r for r in usual]
+    frame = with_intervals(pl.DataFrame(rows, schema=_schema()), reliability_rules(reference))
+    frame = frame.with_columns(pl.lit(reference.rules_version).alias("rules_version"))
+    order = [
+        "study_id",
+        "survey_cycle",
+        "basis",
+        "grouping",
+        "sex",
+        "age_months_min",
+        "life_stage",
+        "measure",
+    ]
+    return PopulationSummary.validate(frame.sort(order, maintain_order=True))
+
+
+def _schema() -> dict[str, type[pl.DataType]]:
+    """Column types of the summary rows before the rules version is added."""
+    kinds = {"n_persons": pl.Int64, "age_months_min": pl.Int64, "df": pl.Int64}
+    floats = {"threshold_value", "value", "se", "population_weighted", "ci_low", "ci_high"}
+    columns = [c for c in PopulationSummary.to_schema().columns if c != "rules_version"]
+    return {c: kinds.get(c, pl.Float64 if c in floats else pl.String) for c in columns}

@@ -1,0 +1,1 @@
+"""Publish stage: a run's tables -> a new run folder (DuckDB + Parquet), switched in atomically."""

@@ -1,0 +1,286 @@
+"""Validate stage: raw text rows -> typed canonical rows, or quarantine with the rule they broke.
+
+The rules for diary and participant rows live here; the machinery that applies them (and the pandera
+backstop at the stage boundary) is in `camg.validate.rules`.
+"""
+
+import polars as pl
+
+from camg.ingest import sidecar
+from camg.ingest.cells import number, text
+from camg.ingest.sidecar import usable_weight
+from camg.reference import ANY_FOOD, Reference, canonical_unit
+from camg.validate.rules import (
+    INT_TEXT,
+    NOT_FINITE_TEXT,
+    Rule,
+    Validated,
+    apply_rules,
+    quarantine_rows,
+    reader_rules,
+    split_on_schema,
+)
+from schemas.diary import ITEM_KINDS, DiaryRow
+
+# The dietary weights a diary export may carry on each row (NHANES WTDRD1, WTDR2D).
+WEIGHT_COLUMNS = ("weight_one_day", "weight_two_day")
+
+
+def diary_rules(reference: Reference) -> list[Rule]:
+    """The named rules for diary rows, in the order they are checked.
+
+    They read the parsed columns `with_lookups` adds (each value trimmed and parsed once, not once
+    per rule that reads it); `_known` comes from the participants of the row's batch.
+    """
+    grams_max = reference.threshold("plausibility.item_grams_max")
+    ml_max = reference.threshold("plausibility.item_ml_max")
+    units_max = reference.threshold("plausibility.household_units_max")
+    day_max = reference.threshold("plausibility.recall_day_max")
+    per_unit_max = reference.threshold("plausibility.supplement_mg_per_unit_max")
+    weight_max = reference.threshold("plausibility.survey_weight_max")
+    amount, amount_text, unit, kind = (
+        pl.col("_amount"), pl.col("_amount_text"), pl.col("_unit"), pl.col("_kind")
+    )  # fmt: skip
+    day_text, code, system = pl.col("_day_text"), pl.col("_code"), pl.col("_system")
+    is_supplement = (kind == "supplement").fill_null(False)
+    systems = reference.composition["food_system"].unique().to_list()
+    limit = (
+        pl.when(unit == "g").then(grams_max).when(unit == "ml").then(ml_max).otherwise(units_max)
+    )
+    ca_unit, mg_unit = pl.col("_ca_per_unit"), pl.col("_mg_per_unit")
+    return [
+        *reader_rules(),
+        Rule("person_id.missing", "participant id is empty", pl.col("_person_id").is_null()),
+        Rule(
+            "intake_date.invalid",
+            "intake date is not an ISO date (YYYY-MM-DD) and there is no recall day",
+            day_text.is_null() & text("intake_date").is_not_null() & intake_date().is_null(),
+        ),
+        Rule(
+            "recall_day.invalid",
+            "recall day (or intake date) is missing, or the day is not a whole number",
+            ~day_text.str.contains(INT_TEXT).fill_null(False),
+        ),
+        Rule(
+            "recall_day.out_of_range",
+            f"recall day is below 1 or above {day_max:.0f}",
+            ~pl.col("_day").is_between(1, day_max),
+        ),
+        Rule(
+            "recall.not_reliable",
+            "the export marks this recall as not reliable or not done",
+            pl.col("is_reliable_recall") == "false",
+        ),
+        Rule(
+            "item_kind.unknown",
+            f"item kind is not one of {ITEM_KINDS}",
+            kind.is_not_null() & ~kind.is_in(ITEM_KINDS),
+        ),
+        Rule(
+            "weight.invalid",
+            f"the row's survey weight is negative, above {weight_max:.0f}, infinite or not a number",
+            pl.any_horizontal(
+                text(w).is_not_null() & usable_weight(w, weight_max).is_null()
+                for w in WEIGHT_COLUMNS
+            ),
+        ),
+        Rule("amount.missing", "amount is empty", amount_text.is_null()),
+        Rule(
+            "amount.not_finite",
+            "amount is NaN or infinite",
+            amount_text.str.contains(NOT_FINITE_TEXT),
+        ),
+        Rule("amount.unparseable", "amount is not a number", amount.is_null()),
+        Rule("amount.not_positive", "amount is zero or negative", amount <= 0),
+        Rule(
+            "amount.implausible",
+            "amount is above the plausible maximum for its unit",
+            amount > limit,
+        ),
+        Rule(
+            "food_code.missing",
+            "food item has neither a food code nor a description",
+            ~is_supplement & code.is_null() & text("food_description").is_null(),
+        ),
+        Rule(
+            "food_system.unknown",
+            f"food system is not one of {sorted(systems)}",
+            ~is_supplement & code.is_not_null() & ~system.is_in(systems).fill_null(False),
+        ),
+        Rule(
+            "unit.unknown",
+            "unit is not g, a mass unit or a household measure (or ml) of this food",
+            ~is_supplement
+            & (unit != "g")
+            & pl.col("_portion_known").is_null()
+            & pl.col("_mass_unit").is_null(),
+        ),
+        Rule(
+            "supplement.missing_nutrients",
+            "supplement row carries no Ca or Mg per unit",
+            is_supplement & ca_unit.is_null() & mg_unit.is_null(),
+        ),
+        Rule(
+            "supplement.implausible",
+            "supplement Ca or Mg per unit is negative or implausible",
+            is_supplement
+            & ((ca_unit < 0) | (mg_unit < 0) | (ca_unit > per_unit_max) | (mg_unit > per_unit_max)),
+        ),
+        Rule(
+            "participant.missing",
+            "participant is not in the batch's participants file (or their row there was quarantined)",
+            pl.col("_known").is_null(),
+        ),
+    ]
+
+
+def typed_diary(frame: pl.DataFrame) -> pl.DataFrame:
+    """Diary rows that passed the rules as canonical typed rows (from `with_lookups`' parsed columns)."""
+    return frame.select(
+        "source_file",
+        "source_line",
+        "study_id",
+        pl.col("_person_id").alias("person_id"),
+        pl.col("_day").cast(pl.Int64).alias("recall_day"),
+        pl.col("_kind").fill_null("food").alias("item_kind"),
+        text("item_key").alias("item_key"),
+        pl.col("_code").alias("food_code"),
+        pl.col("_system").alias("food_system"),
+        pl.col("food_description").alias("food_description"),
+        pl.col("_amount").alias("amount"),
+        pl.col("_unit").alias("unit"),
+        number("reported_calcium_mg").alias("reported_calcium_mg"),
+        number("reported_magnesium_mg").alias("reported_magnesium_mg"),
+        pl.col("_ca_per_unit").alias("supplement_calcium_mg_per_unit"),
+        pl.col("_mg_per_unit").alias("supplement_magnesium_mg_per_unit"),
+        "raw_line",
+    )
+
+
+def with_duplicate_rule(frame: pl.DataFrame) -> pl.DataFrame:
+    """Mark repeats of an export's own item key (same person, day and item line) as duplicates.
+
+    The first in (file, line) order is kept. Only rows whose key occurs twice are ordered, so the
+    common case (no repeats) costs one hash pass, not a window over every row.
+    """
+    key = pl.struct("study_id", "person_id", "recall_day", "item_key")
+    indexed = frame.with_row_index("_row")
+    repeats = (
+        indexed.filter(pl.col("item_key").is_not_null() & pl.col("rule_id").is_null())
+        .filter(key.is_duplicated())
+        .sort("source_file", "source_line")
+        .filter(~key.is_first_distinct())
+        .select("_row", pl.lit(True).alias("_is_repeat"))
+    )
+    is_dup = pl.col("_is_repeat").fill_null(False)
+    return (
+        indexed.join(repeats, on="_row", how="left", maintain_order="left")
+        .with_columns(
+            pl.when(is_dup).then(pl.lit("row.duplicate")).otherwise("rule_id").alias("rule_id"),
+            pl.when(is_dup)
+            .then(pl.lit("repeats an item already recorded for this person and day"))
+            .otherwise("message")
+            .alias("message"),
+        )
+        .drop("_row", "_is_repeat")
+    )
+
+
+def intake_date() -> pl.Expr:
+    """The `intake_date` text as a date (ISO `YYYY-MM-DD`), null when missing or not a date."""
+    return text("intake_date").str.to_date("%Y-%m-%d", strict=False)
+
+
+def with_recall_day_from_dates(
+    raw: pl.DataFrame, dates: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Rows dated by `intake_date` (and no recall day) numbered per person: first date = day 1.
+
+    The number depends only on the person's distinct dates, not on row or file order, so it is the
+    same on every run. `dates` (`camg.ingest.sidecar.intake_dates` of every file of the study) numbers
+    a file's rows among the person's dates in all files; without it, among this frame's dates.
+    """
+    dates = sidecar.intake_dates(raw) if dates is None else dates
+    days = dates.unique().with_columns(
+        pl.col("intake_date").rank("dense").over("study_id", "person_id").alias("_day")
+    )
+    dated = pl.when(text("recall_day").is_null()).then(intake_date())
+    keyed = raw.with_columns(text("person_id").alias("_pid"), dated.alias("_date"))
+    numbered = keyed.join(
+        days.rename({"person_id": "_pid", "intake_date": "_date"}),
+        on=["study_id", "_pid", "_date"],
+        how="left",
+        maintain_order="left",
+    )
+    day = pl.col("_day").cast(pl.Int64).cast(pl.String)
+    # text(): an empty or blank recall_day cell is no day, so the date numbers the row (issue 17).
+    return numbered.with_columns(pl.coalesce(text("recall_day"), day).alias("recall_day")).drop(
+        "_pid", "_date", "_day"
+    )
+
+
+def with_lookups(
+    raw: pl.DataFrame, participants: pl.DataFrame, reference: Reference
+) -> pl.DataFrame:
+    """Raw rows with what the rules look up: is the participant known, is the unit known for the food."""
+    keys = ["study_id", "_person_id"]
+    known = participants.select(
+        "study_id", pl.col("person_id").alias("_person_id"), pl.lit(True).alias("_known")
+    ).unique()
+    portions = reference.portions.filter(pl.col("food_system") != ANY_FOOD)
+    food_units = portions.select(
+        pl.col("food_system").alias("_system"),
+        pl.col("food_code").alias("_code"),
+        pl.col("unit").alias("_unit"),
+        pl.lit(True).alias("_portion_known"),
+    )
+    mass_units = reference.portions.filter(pl.col("food_system") == ANY_FOOD).select(
+        pl.col("unit").alias("_unit"), pl.lit(True).alias("_mass_unit")
+    )
+    return (
+        raw.with_columns(
+            text("person_id").alias("_person_id"),
+            text("food_system").str.to_lowercase().alias("_system"),
+            text("food_code").alias("_code"),
+            canonical_unit(text("unit")).fill_null("g").alias("_unit"),
+            text("recall_day").alias("_day_text"),
+            number("recall_day").alias("_day"),
+            text("item_kind").str.to_lowercase().alias("_kind"),
+            text("amount").alias("_amount_text"),
+            number("amount").alias("_amount"),
+            number("supplement_calcium_mg_per_unit").alias("_ca_per_unit"),
+            number("supplement_magnesium_mg_per_unit").alias("_mg_per_unit"),
+        )
+        .join(known, on=keys, how="left", maintain_order="left")
+        .join(food_units, on=["_system", "_code", "_unit"], how="left", maintain_order="left")
+        .join(mass_units, on="_unit", how="left", maintain_order="left")
+    )
+
+
+def validate_diary(
+    raw: pl.DataFrame,
+    participants: pl.DataFrame,
+    reference: Reference,
+    dates: pl.DataFrame | None = None,
+) -> Validated:
+    """Raw diary rows -> `DiaryRow` rows and quarantine; rows in = kept + quarantined.
+
+    `dates`: the study's intake dates when `raw` is one of its files (see with_recall_day_from_dates).
+    """
+    for column in ("is_reliable_recall", "intake_date", *WEIGHT_COLUMNS):
+        if column not in raw.columns:
+            raw = raw.with_columns(pl.lit(None, dtype=pl.String).alias(column))
+    with_known = with_lookups(with_recall_day_from_dates(raw, dates), participants, reference)
+    checked = apply_rules(with_known, diary_rules(reference))
+    bad_by_rule = checked.filter(pl.col("rule_id").is_not_null())
+    passed = checked.filter(pl.col("rule_id").is_null())
+    typed = typed_diary(passed).with_columns(
+        pl.lit(None, dtype=pl.String).alias("rule_id"),
+        pl.lit(None, dtype=pl.String).alias("message"),
+    )
+    typed = with_duplicate_rule(typed)
+    dup = typed.filter(pl.col("rule_id").is_not_null())
+    typed = typed.filter(pl.col("rule_id").is_null()).drop("rule_id", "message")
+    good, bad_schema = split_on_schema(typed, DiaryRow, carry=["raw_line"])
+    quarantine = quarantine_rows([bad_by_rule, dup, bad_schema], "diary")
+    return Validated(good.drop("raw_line"), quarantine)
