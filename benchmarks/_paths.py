@@ -19,18 +19,7 @@ import resource
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
-
-import camg.enrich.export_totals
-import camg.pipeline.diary_files
-import camg.pipeline.run_diary
-import camg.pipeline.run_tables
-import camg.pipeline.studies
-import camg.population.groups
-import camg.publish.reconcile
-import camg.publish.run_folder
-import camg.publish.runlog
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE_DIR = REPO / "reference"
@@ -70,79 +59,35 @@ class Steps:
 
 
 def camg_path(raw: Path, out: Path, step: Steps) -> None:
-    """Camg's plain functions in the order `flows/camg_flow.py:pipeline` calls them.
+    """Camg's pipeline order (`camg.pipeline.run`, as the flow runs it) without Prefect or reports.
 
     Per-file work runs on `file_workers` threads (CAMG_FILE_WORKERS, default 2), as the flow's
-    default task runner does; reports are left out (`camg report` builds them from the marts).
+    default task runner does; reports are left out (`camg run --no-reports`, then `camg report`).
     """
-    from concurrent.futures import ThreadPoolExecutor
-
-    from camg import (
-        reference,
-    )
-    from camg.ingest import batch, combine
     from camg.ops.config import Settings
-    from camg.validate import participants as participants_stage
+    from camg.pipeline.run import Runner, run
+
+    class MeasuredRunner(Runner):
+        """The plain runner, with wall time and peak RSS after each step (per-file steps: once)."""
+
+        def step(self, fn: Callable) -> Callable:
+            timed = super().step(fn)
+
+            def measured(*args: object, **kwargs: object) -> object:
+                result = timed(*args, **kwargs)
+                step(fn.__name__)
+                return result
+
+            return measured
+
+        def fan_out(self, fn: Callable, items: list, *shared: object) -> list:
+            result = Runner(self.threads, self.records).fan_out(fn, items, *shared)
+            step(fn.__name__ + " (per file)")
+            return result
 
     step("import")
-    marts_dir = out / "marts"
-    run_id, started_at = camg.publish.runlog.new_run_id(), datetime.now(UTC)
-    ref = reference.load_reference(REFERENCE_DIR)
-    step("load_reference")
-    pool = ThreadPoolExecutor(max_workers=Settings().file_workers)
-    reads = list(
-        pool.map(lambda found: batch.scan_found(found, raw, marts_dir), batch.discover(raw))
-    )
-    batch.prune_cache(marts_dir, reads)
-    step("read files")
-    people = participants_stage.validate_by_study(reads, marts_dir, ref)
-    step("participants")
-    jobs = camg.pipeline.diary_files.diary_jobs(reads, people, marts_dir)
-    diary_parts = list(
-        pool.map(
-            lambda job: camg.pipeline.diary_files.process_diary_file(job, ref, marts_dir), jobs
-        )
-    )
-    step("validate+enrich per file")
-    diary = camg.pipeline.run_diary.assemble_diary(diary_parts, marts_dir)
-    camg.pipeline.run_diary.prune_unused_parts(marts_dir, diary)
-    step("assemble")
-    divisors = camg.population.groups.weight_divisors(people.files)
-    person = camg.pipeline.studies.study_marts(diary, people, divisors, ref, marts_dir)
-    step("persons+population (by study)")
-    totals = camg.enrich.export_totals.validate_recall_totals(combine.combined_totals(reads))
-    checked = camg.enrich.export_totals.export_crosscheck(
-        camg.pipeline.run_tables.source_items(diary, totals.kept), totals.kept, ref
-    )
-    quarantine = camg.pipeline.run_tables.run_quarantine(diary, people, totals)
-    counts = camg.pipeline.run_tables.run_counts(diary, people, totals)
-    manifest = camg.pipeline.run_tables.run_manifest(reads, counts)
-    camg.publish.reconcile.check_reconciled(manifest, counts)
-    log = camg.publish.runlog.run_log_row(
-        started_at,
-        manifest,
-        person.persons,
-        person.days,
-        ref.rules_version,
-        ref.composition_version,
-    )
-    step("crosscheck+manifest")
-    tables = camg.pipeline.run_tables.mart_tables(
-        diary.items(),
-        person.days,
-        person.persons,
-        people,
-        quarantine,
-        manifest,
-        log,
-        ref,
-        checked,
-        summary=person.summary,
-        sources=person.sources,
-        ratio=person.ratio,
-    )
-    camg.publish.run_folder.publish(marts_dir, tables, run_id)
-    step("publish")
+    settings = Settings(raw_dir=raw, marts_dir=out / "marts", reference_dir=REFERENCE_DIR)
+    run(settings, reports=False, runner=MeasuredRunner(settings.file_workers))
 
 
 def camg_flow_path(raw: Path, out: Path, step: Steps) -> None:

@@ -2,10 +2,9 @@
 
 import os
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 
-from prefect import Flow, flow, get_run_logger, unmapped
+from prefect import Flow, flow, get_run_logger
 from prefect.runtime import flow_run
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
@@ -13,6 +12,7 @@ from camg.ops.config import ENV_PREFIX, Settings
 from camg.ops.liveness import alive_marker
 from camg.ops.lock import run_lock
 from camg.ops.logs import log_to_file
+from camg.pipeline.run import run
 from camg.publish.runlog import new_run_id
 from flows import tasks
 from flows.crashes import record_crashed_runs
@@ -78,71 +78,8 @@ def camg_flow(settings: Settings | None = None, reports: bool = True) -> Path:
 
 
 def pipeline(settings: Settings, reports: bool = True) -> Path:
-    """Run the whole pipeline once on `settings.raw_dir` and publish to `settings.marts_dir`."""
-    run_id, started_at = new_run_id(), datetime.now(UTC)
-    reference = tasks.load_reference(settings.reference_dir)
-    found = tasks.discover_raw(settings.raw_dir, settings.study)
-    # Per-file work is mapped, so a Dask task runner (settings.dask_scheduler) can fan it out.
-    reads = tasks.read_raw_file.map(
-        found,
-        unmapped(settings.raw_dir),
-        unmapped(settings.marts_dir),
-        unmapped(settings.max_expanded_bytes),
-    ).result()
-    tasks.prune_cache(settings.marts_dir, reads)
-    # Participants, with the dietary weights their diary files carry (on disk, one file per study).
-    people = tasks.validate_participants(reads, settings.marts_dir, reference)
-    # Each diary file becomes Parquet parts on disk; the flow holds their counts, not their rows.
-    jobs = tasks.diary_jobs(reads, people, settings.marts_dir)
-    parts = tasks.validate_diary_file.map(
-        jobs, unmapped(reference), unmapped(settings.marts_dir)
-    ).result()
-    diary = tasks.assemble_diary(parts, settings.marts_dir)
-    tasks.prune_parts(settings.marts_dir, diary)
-    divisors = tasks.weight_divisors(people.files)
-    # Person-days and persons stay on disk; one study is in memory at a time.
-    person = tasks.person_marts(diary, people, divisors, reference, settings.marts_dir)
-    totals = tasks.validate_recall_totals(tasks.combined_totals(reads))
-    crosscheck = tasks.export_crosscheck(
-        tasks.source_items(diary, totals.kept), totals.kept, reference
-    )
-    quarantine = tasks.run_quarantine(diary, people, totals)
-    counts = tasks.run_counts(diary, people, totals)
-    manifest = tasks.run_manifest(reads, counts, diary)
-    tasks.check_reconciled(manifest, counts)
-    run_log = tasks.run_log_row(
-        started_at,
-        manifest,
-        person.persons,
-        person.days,
-        reference.rules_version,
-        reference.composition_version,
-        person.status,
-    )
-    tables = tasks.mart_tables(
-        diary.items(),
-        person.days,
-        person.persons,
-        people,
-        quarantine,
-        manifest,
-        run_log,
-        reference,
-        crosscheck,
-        summary=person.summary,
-        sources=person.sources,
-        ratio=person.ratio,
-        study_status=person.status,
-    )
-    steps = tasks.run_steps()
-    published = tasks.publish_marts(settings.marts_dir, tables, run_id, steps, settings.keep_runs)
-    built = None
-    if reports:
-        built = tasks.build_reports(
-            published, settings.reports_dir, settings.report_key_path(), settings.reference_dir
-        )
-    tasks.run_summary(settings.marts_dir, built)
-    return published
+    """Run the whole pipeline once (camg.pipeline.run), each step a Prefect task."""
+    return run(settings, reports, tasks.PrefectRunner())
 
 
 def with_task_runner(settings: Settings) -> Flow:

@@ -312,12 +312,11 @@ def validate(
     from camg.ingest.batch import NoInputError
     from camg.ops.progress import StepProgress
     from camg.pipeline.preview import expected_headers, preview
-    from camg.reference import load_reference
 
     settings = load_settings(config)
     try:
         with StepProgress(err, first="reading the reference tables"):
-            result = preview(path, load_reference(settings.reference_dir))
+            result = preview(path, settings.reference_dir)
     except (FileNotFoundError, NoInputError) as exc:
         err.print(f"[red]camg validate:[/] {exc}")
         raise typer.Exit(code=2) from exc

@@ -6,11 +6,12 @@ a later step will reach (files found, diary files planned) are said by the step 
 """
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from prefect import Task, task
+import polars as pl
+from prefect import Task, task, unmapped
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE
 
@@ -23,11 +24,11 @@ from camg.pipeline import (
     diary_files,
     failed_files,
     outcome,
-    preview,
     run_diary,
     run_tables,
     studies,
 )
+from camg.pipeline.run import Runner
 from camg.population import groups
 from camg.publish import reconcile, run_folder, runlog
 from camg.report import status
@@ -79,7 +80,7 @@ def expect_validation(jobs: list, reads: list[FileRead], *_: Any, **__: Any) -> 
 # Retries only where I/O can fail transiently: reading raw files and publishing.
 read_raw = step("read raw exports", batch.read_raw, retries=2, retry_delay_seconds=5)
 # Every batch's files, or `settings.study`'s only (`camg run --study`).
-discover_raw = step("discover raw files", preview.batch_files, then=expect_reads)
+discover_raw = step("discover raw files", batch.batch_files, then=expect_reads)
 
 
 # One discovered file (with its batch's study.toml and the file cache): the unit a runner fans out.
@@ -127,3 +128,33 @@ def publish_run_summary(marts_dir: Path, reports: object) -> str:
 
 
 run_summary = step("run summary", publish_run_summary)
+
+
+# The plain function of every task above -> its task (each wraps its function: `step`).
+TASKS: dict[Callable, Task] = {
+    task_.fn.__wrapped__: task_ for task_ in list(globals().values()) if isinstance(task_, Task)
+}
+
+
+class PrefectRunner(Runner):
+    """camg's pipeline order (camg.pipeline.run) with every step run as its task above.
+
+    Per-file steps are mapped, so a Dask task runner (settings.dask_scheduler) fans them out;
+    step timings come from Prefect's task-run records; the run ends with its summary artifact.
+    """
+
+    def step(self, fn: Callable) -> Callable:
+        """The task of `fn` (a KeyError names a pipeline step that has no task here)."""
+        return TASKS[fn]
+
+    def fan_out(self, fn: Callable, items: Sequence, *shared: Any) -> list:
+        """The task of `fn` mapped over `items`, the `shared` arguments unmapped."""
+        return TASKS[fn].map(items, *(unmapped(value) for value in shared)).result()
+
+    def step_table(self) -> pl.DataFrame:
+        """Step timings from Prefect's task-run records."""
+        return run_steps()
+
+    def after_run(self, marts_dir: Path, reports: object) -> None:
+        """The run summary artifact in Prefect's UI."""
+        run_summary(marts_dir, reports)

@@ -16,8 +16,6 @@ from pathlib import Path
 import polars as pl
 from pipeline import run_batch
 
-from camg.population.summarise import population_summary
-
 PUBLISHED = Path(__file__).parent / "published" / "bailey2010_table3_calcium.csv"
 TOLERANCE_PCT = 15.0
 
@@ -54,7 +52,7 @@ def comparison(summary: pl.DataFrame) -> pl.DataFrame:
 def main() -> None:
     started = time.perf_counter()
     run = run_batch("nhanes_2007_2012")
-    summary = population_summary(run.days, run.persons, run.lost, run.divisors, run.reference)
+    summary = run.summary
     table = comparison(summary)
     print(
         "camg (NHANES 2007-2012, WTDR2D/3) vs Bailey 2010 Table 3 (NHANES 2003-2006), "

@@ -15,9 +15,6 @@ import time
 import polars as pl
 from pipeline import run_batch
 
-from camg.population.food_sources import food_sources
-from camg.population.summarise import population_summary
-
 CYCLES = {"E": "2007-2008", "F": "2009-2010", "G": "2011-2012"}
 
 
@@ -62,9 +59,9 @@ def main() -> None:
         f"({run.lost['person_id'].n_unique()} persons)"
     )
     started = time.perf_counter()
-    summary = population_summary(run.days, run.persons, run.lost, run.divisors, run.reference)
+    summary = run.summary
     middle = time.perf_counter()
-    sources = food_sources(run.items, run.days, run.persons, run.lost, run.divisors, run.reference)
+    sources = run.sources
     done = time.perf_counter()
     print(
         f"population_summary: {summary.height} rows in {middle - started:.1f} s; "

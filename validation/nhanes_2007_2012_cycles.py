@@ -19,8 +19,6 @@ import time
 import polars as pl
 from pipeline import run_batch
 
-from camg.population.summarise import population_summary
-
 SEXES = ("male", "female", "all")
 
 
@@ -70,7 +68,7 @@ def usual_below_ear(summary: pl.DataFrame, cycle: str) -> None:
 def main() -> None:
     run = run_batch("nhanes_2007_2012")
     started, cpu = time.perf_counter(), time.process_time()
-    summary = population_summary(run.days, run.persons, run.lost, run.divisors, run.reference)
+    summary = run.summary
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     cycles = [*sorted(c for c in summary["survey_cycle"].unique() if c != "all"), "all"]
     for cycle in cycles:

@@ -1,4 +1,4 @@
-"""Run camg's plain stage functions (no Prefect) on one bundled batch; shared by the validation scripts."""
+"""Run camg's pipeline order (camg.pipeline.run) on one bundled batch, for the validation scripts."""
 
 from __future__ import annotations
 
@@ -9,47 +9,46 @@ from pathlib import Path
 
 import polars as pl
 
-from camg.assess import intakes
-from camg.enrich import composition
-from camg.ingest import batch, combine
-from camg.population import groups
-from camg.reference import Reference, load_reference
-from camg.validate import diary_rows
-from camg.validate import participants as participants_stage
+from camg.ops.config import Settings
+from camg.pipeline.run import Runner, run_tables_of
+from camg.reference import Reference
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)
 class Run:
+    """The frames of one batch's run (camg.pipeline.run's tables, before publishing)."""
+
     reference: Reference
-    raw_diary: pl.DataFrame
     items: pl.DataFrame
     days: pl.DataFrame
     persons: pl.DataFrame
     quarantine: pl.DataFrame
     lost: pl.DataFrame
     divisors: pl.DataFrame
+    summary: pl.DataFrame
+    sources: pl.DataFrame
 
 
 def run_batch(study_id: str = "nhanes_2007_2012") -> Run:
-    """Ingest, validate, enrich and assess one batch of data/raw (read from a temporary copy)."""
-    reference = load_reference(REPO / "reference")
+    """Run the pipeline's order (as `camg run` does) on one batch of data/raw, in a temporary folder."""
     with tempfile.TemporaryDirectory() as tmp:
-        raw = Path(tmp)
+        raw = Path(tmp) / "raw"
         # a copy: camg refuses symlinks that leave the raw folder (issue 17)
         shutil.copytree(REPO / "data" / "raw" / study_id, raw / study_id)
-        reads = batch.read_raw(raw)
-    raw_diary = combine.combined_diary(reads)
-    participants = participants_stage.validate_participants(
-        combine.combined_participants(reads), reference
-    )
-    people = participants_stage.attach_dietary_weights(participants.kept, raw_diary)
-    divisors = groups.weight_divisors(people)
-    diary = diary_rows.validate_diary(raw_diary, people, reference)
-    items = composition.enrich(diary.kept, reference)
-    days = intakes.days_with_supplement_status(intakes.person_days(items))
-    quarantine = pl.concat([participants.quarantine, diary.quarantine])
-    lost = groups.days_with_lost_items(quarantine, raw_diary)
-    persons = intakes.assess_persons(days, people, reference, lost)
-    return Run(reference, raw_diary, items, days, persons, quarantine, lost, divisors)
+        settings = Settings(
+            raw_dir=raw, marts_dir=Path(tmp) / "marts", reference_dir=REPO / "reference"
+        )
+        made = run_tables_of(settings, Runner())
+        return Run(
+            made.reference,
+            made.diary.items().collect(),
+            made.days.collect(),
+            made.persons.collect(),
+            made.tables["quarantine"].collect(),
+            made.diary.lost,
+            made.divisors,
+            made.tables["population_summary"],
+            made.tables["food_sources"],
+        )

@@ -169,6 +169,16 @@ def read_found(
         return not_read(raw_dir, study_id, path, "failed", " ".join(error.split()))
 
 
+def batch_files(raw_dir: Path, study: str = "") -> list[tuple[str, Path]]:
+    """The (study_id, path) entries a run reads: every batch's, or only batch `study`'s.
+
+    Why a filter and not a folder of links to the one batch: the raw folder's trust boundary
+    refuses links that lead out of it, and a batch keeps its own `source_file` names this way.
+    """
+    found = discover(raw_dir)
+    return [entry for entry in found if entry[0] == study] if study else found
+
+
 def scan_found(
     found: tuple[str, Path],
     raw_dir: Path,

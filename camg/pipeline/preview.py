@@ -1,23 +1,20 @@
 """Preview: one batch folder or export file -> what a run would keep and quarantine (nothing published).
 
 The batch's parent folder is read as a raw folder with discovery narrowed to the batch
-(`batch_files`): the run's own readers see it exactly as under `data/raw/<study_id>/` (same study id,
-same `source_file` names), and the batches beside it are not read.
+(`batch.batch_files`), through the run's own order (camg.pipeline.run) into a scratch marts folder:
+the run's readers and rules see it exactly as under `data/raw/<study_id>/` (same study id, same
+`source_file` names), and the batches beside it are not read.
 """
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
-from camg.enrich import composition
-from camg.ingest import asa24, batch, combine, food_record
-from camg.ops import progress
-from camg.pipeline import run_tables
-from camg.publish import reconcile
-from camg.reference import Reference
-from camg.validate import diary_rows
-from camg.validate import participants as participants_stage
+from camg.ingest import asa24, combine, food_record
+from camg.ops.config import Settings
+from camg.pipeline import run
 
 # A rule id's first part names the raw column holding the bad value (`amount.not_positive`).
 VALUE_COLUMNS = {
@@ -57,44 +54,21 @@ class Preview:
     unmatched: pl.DataFrame  # one row per file and food code the composition tables lack
 
 
-def batch_files(raw_dir: Path, study: str = "") -> list[tuple[str, Path]]:
-    """The (study_id, path) entries a run reads: every batch's, or only batch `study`'s.
+def preview_raw(raw_dir: Path, reference_dir: Path, study: str = "") -> Preview:
+    """Batch `study` (all when empty) through the run's own order, in a scratch marts folder.
 
-    Why a filter and not a folder of links to the one batch: the raw folder's trust boundary
-    refuses links that lead out of it, and a batch keeps its own `source_file` names this way.
+    The same steps as `camg run` (camg.pipeline.run) up to the mart tables, without population
+    figures; nothing is published and the scratch folder is removed.
     """
-    found = batch.discover(raw_dir)
-    return [entry for entry in found if entry[0] == study] if study else found
-
-
-def read_files(raw_dir: Path, study: str = "") -> list[batch.FileRead]:
-    """The files of batch `study` (all when empty), read as a run reads them, one by one."""
-    found = batch_files(raw_dir, study)
-    progress.step_started("read files", len(found), "files")
-    reads = []
-    for item in found:
-        reads.append(batch.read_found(item, raw_dir))
-        progress.step_advanced("read files", rows=reads[-1].n_diary)
-    return reads
-
-
-def preview_raw(raw_dir: Path, reference: Reference, study: str = "") -> Preview:
-    """Read, validate and enrich batch `study` (all when empty) as a run would, keeping nothing."""
-    reads = read_files(raw_dir, study)
-    raw_diary = combine.combined_diary(reads)
-    progress.step_started("validate participants")
-    participants = participants_stage.validate_participants(
-        combine.combined_participants(reads), reference
-    )
-    people = participants_stage.attach_dietary_weights(participants.kept, raw_diary)
-    progress.step_started("validate diary rows", rows_total=raw_diary.height)
-    diary = diary_rows.validate_diary(raw_diary, people, reference)
-    progress.step_advanced("validate diary rows", done=0, rows=raw_diary.height)
-    progress.step_started("match foods to the composition tables")
-    unmatched = unmatched_foods(composition.enrich(diary.kept, reference))
-    quarantine = run_tables.all_quarantine(participants, diary)
-    kept = run_tables.kept_sources(participants, diary)
-    manifest = reconcile.file_manifest(reads, kept, quarantine)
+    with tempfile.TemporaryDirectory(prefix="camg-validate-") as scratch:
+        settings = Settings(
+            raw_dir=raw_dir, marts_dir=Path(scratch), reference_dir=reference_dir, study=study
+        )
+        made = run.run_tables_of(settings, run.Runner(), population=False)
+        quarantine = made.tables["quarantine"].collect()
+        raw_diary = combine.combined_diary(made.reads)
+        unmatched = unmatched_foods(made.diary.items().collect())
+        manifest = made.tables["file_manifest"]
     return Preview(manifest, with_bad_values(quarantine, raw_diary), unmatched)
 
 
@@ -138,12 +112,12 @@ def with_bad_values(quarantine: pl.DataFrame, raw_diary: pl.DataFrame) -> pl.Dat
     return pl.concat([valued, others]).sort("source_file", "source_line")
 
 
-def preview(path: Path, reference: Reference) -> Preview:
+def preview(path: Path, reference_dir: Path) -> Preview:
     """Check a batch folder, or one file with the rest of its folder (its participants file)."""
     if not path.exists():
         raise FileNotFoundError(f"no such file or folder: {path}")
     batch_dir = (path if path.is_dir() else path.parent).resolve()
-    result = preview_raw(batch_dir.parent, reference, batch_dir.name)
+    result = preview_raw(batch_dir.parent, reference_dir, batch_dir.name)
     if path.is_dir():
         return result
     source_file = f"{batch_dir.name}/{path.name}"
