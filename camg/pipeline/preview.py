@@ -12,9 +12,12 @@ from pathlib import Path
 
 import polars as pl
 
-from camg.ingest import asa24, combine, food_record
+from camg.ingest import asa24, food_record
+from camg.ingest.fileread import FileRead
+from camg.ops.cache import ReadCache
 from camg.ops.config import Settings
 from camg.pipeline import run
+from schemas.diary import empty_raw_diary
 
 # A rule id's first part names the raw column holding the bad value (`amount.not_positive`).
 VALUE_COLUMNS = {
@@ -66,10 +69,18 @@ def preview_raw(raw_dir: Path, reference_dir: Path, study: str = "") -> Preview:
         )
         made = run.run_tables_of(settings, run.Runner(), population=False)
         quarantine = made.tables["quarantine"].collect()
-        raw_diary = combine.combined_diary(made.reads)
+        raw_diary = cached_diary(made.reads, Path(scratch))
         unmatched = unmatched_foods(made.diary.items().collect())
         manifest = made.tables["file_manifest"]
     return Preview(manifest, with_bad_values(quarantine, raw_diary), unmatched)
+
+
+def cached_diary(reads: list[FileRead], marts_dir: Path) -> pl.DataFrame:
+    """The run's raw diary rows, as the read step left them in the file cache under `marts_dir`."""
+    cache = ReadCache(marts_dir)
+    paths = [cache.path(r.cache_key, "diary") for r in reads if r.cache_key and r.n_diary]
+    frames = [pl.read_parquet(p) for p in paths if p.exists()]
+    return pl.concat(frames, how="diagonal_relaxed") if frames else empty_raw_diary()
 
 
 def unmatched_foods(items: pl.DataFrame) -> pl.DataFrame:

@@ -18,6 +18,7 @@ import polars as pl
 
 from camg.enrich import export_totals
 from camg.ingest import batch, combine
+from camg.ops import progress
 from camg.ops.config import Settings
 from camg.pipeline import diary_files, failed_files, outcome, run_diary, run_tables, studies
 from camg.population import groups
@@ -25,6 +26,12 @@ from camg.publish import reconcile, run_folder, runlog
 from camg.publish.parquet_table import ParquetTable
 from camg.reference import Reference, load_reference
 from camg.validate import participants as participants_stage
+
+# The per-file steps, as the progress line names them, and the rows one call did.
+PER_FILE: dict[Callable, tuple[str, Callable[[Any], int]]] = {
+    batch.scan_found: ("read files", lambda read: read.n_diary),
+    failed_files.process_or_fail: ("validate diary rows", lambda part: part.rows_in),
+}
 
 
 @dataclass
@@ -61,9 +68,20 @@ class Runner:
         return timed
 
     def fan_out(self, fn: Callable, items: Sequence, *shared: Any) -> list:
-        """`fn(item, *shared)` for every item, `threads` at a time, results in item order."""
+        """`fn(item, *shared)` for every item, `threads` at a time, results in item order.
+
+        The progress line (camg.ops.progress) hears of every file done, as from the flow's tasks.
+        """
+        name, rows = PER_FILE[fn]
+        progress.step_started(name, len(items), "files")
+
+        def one(item: Any) -> Any:
+            result = self.step(fn)(item, *shared)
+            progress.step_advanced(name, rows=rows(result))
+            return result
+
         with ThreadPoolExecutor(max_workers=self.threads) as pool:
-            return list(pool.map(lambda item: self.step(fn)(item, *shared), items))
+            return list(pool.map(one, items))
 
     def step_table(self) -> pl.DataFrame:
         """The run_step table of the steps timed so far."""
