@@ -38,7 +38,7 @@ def open_text(stream: BinaryIO, max_expanded_bytes: int) -> DelimitedText:
 class DiarySink:
     """A file's raw diary rows streamed into the cache chunk by chunk, with their count and summaries.
 
-    A run's first pass then holds one chunk of a big file's rows, not all of them (camg.parts reads
+    A run's first pass then holds one chunk of a big file's rows, not all of them (camg.pipeline.diary_files reads
     the rows back from the cache in slices).
     """
 
@@ -169,7 +169,7 @@ def parsed(
         raise
     streamed = sink is not None and sink.rows > 0 and result.status != "failed"
     if sink is not None:
-        sink.stream.close(keep=streamed)  # camg.parts reads the rows from there
+        sink.stream.close(keep=streamed)  # camg.pipeline.diary_files reads the rows from there
     if streamed:
         result.diary_rows = sink.rows
         result.weights, result.dates = sink.summaries()

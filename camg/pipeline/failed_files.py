@@ -16,6 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from camg.ops.cache import ReadCache
+from camg.ops.failure import error_line
 from camg.pipeline import large_files
 from camg.pipeline.diary_files import (
     DiaryJob,
@@ -25,7 +26,6 @@ from camg.pipeline.diary_files import (
     process_diary_file,
     temp_folder,
 )
-from camg.pipeline.study_status import error_line
 from camg.reference import Reference
 from camg.validate.rules import quarantine_rows
 from schemas import empty_frame
@@ -39,7 +39,7 @@ RAW_COLUMNS = ["source_file", "source_line", "study_id", "raw_line"]
 def process_or_fail(
     job: DiaryJob, reference: Reference, marts_dir: Path, slice_rows: int = large_files.SLICE_ROWS
 ) -> Part:
-    """`camg.parts.process_diary_file`, or the file's failed part when it raises.
+    """`camg.pipeline.diary_files.process_diary_file`, or the file's failed part when it raises.
 
     Catching every Exception is the point: whatever one file raises is that file's failure.
     """

@@ -134,7 +134,7 @@ def run_tables_of(settings: Settings, runner: Runner, population: bool = True) -
     crosscheck = step(export_totals.export_crosscheck)(items, totals.kept, reference)
     quarantine = step(run_tables.run_quarantine)(diary, people, totals)
     counts = step(run_tables.run_counts)(diary, people, totals)
-    manifest = step(run_tables.run_manifest)(reads, counts, diary)
+    manifest = step(run_tables.run_manifest)(reads, counts, diary, people)
     step(reconcile.check_reconciled)(manifest, counts)
     log = step(runlog.run_log_row)(
         started_at,

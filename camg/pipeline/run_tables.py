@@ -66,12 +66,16 @@ def with_imputed_counts(manifest: pl.DataFrame, counts: pl.DataFrame) -> pl.Data
 
 
 def run_manifest(
-    reads: Sequence[FileRead], counts: pl.DataFrame, diary: Diary | None = None
+    reads: Sequence[FileRead],
+    counts: pl.DataFrame,
+    diary: Diary | None = None,
+    people: People | None = None,
 ) -> pl.DataFrame:
     """The file manifest of a run from its per-file counts.
 
-    A diary file whose validation raised (`camg.failed_files`) is `failed` with its error, its
-    records counted as read back (all quarantined).
+    A diary file whose validation raised (`camg.pipeline.failed_files`), or a participants file of a study
+    whose participant validation raised (`camg.validate.participants.validated_or_failed`), is `failed`
+    with its error, its records counted as read back (all quarantined).
     """
     manifest = manifest_from_counts(
         reads,
@@ -79,8 +83,13 @@ def run_manifest(
         counts.select("source_file", "rows_quarantined"),
     )
     manifest = with_imputed_counts(manifest, counts)
-    failures = diary.failures() if diary is not None else None
-    if failures is None or not failures.height:
+    failures = pl.concat(
+        [
+            diary.failures() if diary is not None else FAILURES_SCHEMA,
+            people_failures(reads, people),
+        ]
+    )
+    if not failures.height:
         return manifest
     failed = manifest.join(failures, on="source_file", how="left", suffix="_failed")
     is_failed = pl.col("error_failed").is_not_null()
@@ -89,6 +98,22 @@ def run_manifest(
         pl.when(is_failed).then("error_failed").otherwise("error").alias("error"),
         pl.when(is_failed).then("rows_in_failed").otherwise("rows_in").alias("rows_in"),
     ).select(manifest.columns)
+
+
+FAILURES_SCHEMA = pl.DataFrame(
+    schema={"source_file": pl.String, "error": pl.String, "rows_in": pl.Int64}
+)
+
+
+def people_failures(reads: Sequence[FileRead], people: People | None) -> pl.DataFrame:
+    """The participant files of the studies whose participant validation raised, with the error."""
+    failed = people.failed if people is not None else {}
+    rows = [
+        (r.source_file, failed[r.study_id], r.rows_in)
+        for r in reads
+        if r.study_id in failed and r.n_participants
+    ]
+    return pl.DataFrame(rows, schema=FAILURES_SCHEMA.schema, orient="row")
 
 
 def run_quarantine(diary: Diary, participants: People, totals: Validated) -> ParquetTable:
@@ -130,7 +155,7 @@ def mart_tables(
 ) -> dict[str, pl.DataFrame | ParquetTable]:
     """Tables to publish, by mart name, each in a stable row order (identical runs, identical marts).
 
-    `study_status` (camg.study_status): the studies whose person marts were attempted; every other
+    `study_status` (camg.pipeline.study_status): the studies whose person marts were attempted; every other
     study of the manifest is added as `no_diary_rows`.
     """
     extra = {"export_crosscheck": crosscheck} if crosscheck is not None else {}

@@ -50,7 +50,7 @@ class StudyMarts:
     summary: pl.DataFrame | None
     sources: pl.DataFrame | None
     ratio: pl.DataFrame | None = None
-    # study_status (camg.study_status): published or failed, per study with diary rows.
+    # study_status (camg.pipeline.study_status): published or failed, per study with diary rows.
     status: pl.DataFrame | None = None
 
 
@@ -156,7 +156,7 @@ def study_marts(
     """Every study's person-level marts, one study in memory at a time (see the module docstring).
 
     `population=False` skips the population figures (summary and sources are then None). A study
-    whose work raises is left out and named in `status` (`camg.study_status`); when every study
+    whose work raises is left out and named in `status` (`camg.pipeline.study_status`); when every study
     failed, NoStudyPublishedError.
     """
     root = marts_dir / STUDY_MARTS_DIR
@@ -164,7 +164,12 @@ def study_marts(
     def made(study_id: str) -> Callable[[], Path]:
         return lambda: study_folder(root, diary, study_id, people, divisors, reference, population)
 
-    done = [guarded(study_id, made(study_id)) for study_id in diary.study_ids]
+    done = [
+        StudyFailure(study_id, "participants", people.failed[study_id])
+        if study_id in people.failed
+        else guarded(study_id, made(study_id))
+        for study_id in diary.study_ids
+    ]
     failures = [d for d in done if isinstance(d, StudyFailure)]
     if failures and len(failures) == len(done):
         raise NoStudyPublishedError(failures)

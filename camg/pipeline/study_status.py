@@ -23,6 +23,7 @@ from typing import TypeVar
 
 import polars as pl
 
+from camg.ops.failure import error_line
 from schemas.status import StudyStatus
 
 LOG = logging.getLogger(__name__)
@@ -76,12 +77,6 @@ class NoStudyPublishedError(Exception):
         return "no study could be published: " + "; ".join(
             f"{f.study_id} ({f.stage}: {f.error})" for f in self.failures
         )
-
-
-def error_line(exc: BaseException) -> str:
-    """An exception as one line: its type and message (newlines folded)."""
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def guarded(study_id: str, work: Callable[[], T]) -> T | StudyFailure:

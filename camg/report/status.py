@@ -39,7 +39,7 @@ class MartsStatus:
     quarantine_by_rule: pl.DataFrame
     # Recalls whose kept items disagree with the export's own totals (issue 17); none without one.
     disagreeing_recalls: pl.DataFrame | None = None
-    # Studies whose person and population marts are absent, with why (camg.study_status).
+    # Studies whose person and population marts are absent, with why (camg.pipeline.study_status).
     studies_not_published: pl.DataFrame | None = None
 
 

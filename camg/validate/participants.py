@@ -5,8 +5,9 @@ row was quarantined here has their diary rows quarantined as `participant.missin
 """
 
 import hashlib
+import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -16,6 +17,7 @@ from camg.ingest.batch import FileRead
 from camg.ingest.cells import number, text
 from camg.ingest.sidecar import usable_weight
 from camg.ops.cache import code_hash, folder_heights, prune_folders, write_folder
+from camg.ops.failure import error_line
 from camg.reference import Reference
 from camg.validate.diary_rows import WEIGHT_COLUMNS
 from camg.validate.rules import (
@@ -30,7 +32,9 @@ from schemas import empty_frame
 from schemas.participants import LIFE_STAGES, Participant
 from schemas.quarantine import QuarantineRow
 
+LOG = logging.getLogger(__name__)
 PEOPLE_DIR = Path(".cache") / "participants"
+FAILED_RULE = "file.failed"
 # Code whose change changes a study's validated participants (readers are in the files' cache keys).
 
 SEX_CODES = {
@@ -147,6 +151,8 @@ class People:
         pl.DataFrame
     )  # study_id, source_file, survey_cycle, rows_kept: kept rows per file and cycle
     quarantine: pl.DataFrame
+    # Studies whose participant validation raised (`validated_or_failed`): study_id -> error line.
+    failed: dict[str, str] = field(default_factory=dict)
 
     @property
     def height(self) -> int:
@@ -214,11 +220,16 @@ def validate_by_study(reads: list[FileRead], marts_dir: Path, reference: Referen
     """
     root = marts_dir / PEOPLE_DIR
     paths, folders, quarantine = {}, [], [empty_frame(QuarantineRow)]
+    failed: dict[str, str] = {}
     for study_id in sorted({r.study_id for r in reads if r.n_participants}):
         key = study_people_key(reads, study_id, reference)
         folder = root / (key or f"unkeyed-{uuid.uuid4().hex}")
         if key is None or folder_heights(folder) is None:
-            write_folder(folder, validate_study(reads, study_id, marts_dir, reference))
+            frames, error = validated_or_failed(reads, study_id, marts_dir, reference)
+            if error is not None:  # never cached: the next run tries again
+                failed[study_id] = error
+                folder = root / f"unkeyed-{uuid.uuid4().hex}"
+            write_folder(folder, frames)
         paths[study_id] = str(folder / "kept.parquet")
         folders.append(folder)
         quarantine.append(pl.read_parquet(folder / "quarantine.parquet"))
@@ -230,7 +241,28 @@ def validate_by_study(reads: list[FileRead], marts_dir: Path, reference: Referen
         .group_by(keys, maintain_order=True)
         .agg(pl.len().cast(pl.Int64).alias("rows_kept"))
     )
-    return People(paths, counts, pl.concat(quarantine))
+    return People(paths, counts, pl.concat(quarantine), failed)
+
+
+def validated_or_failed(
+    reads: list[FileRead], study_id: str, marts_dir: Path, reference: Reference
+) -> tuple[dict[str, pl.DataFrame], str | None]:
+    """`validate_study`, or, when it raises, no one kept and every row quarantined as file.failed.
+
+    Whatever one study's participants raise is that study's failure (issue 17): logged once with
+    its traceback, its files `failed` in the manifest, the study `failed` in study_status.
+    """
+    try:
+        return validate_study(reads, study_id, marts_dir, reference), None
+    except Exception as exc:
+        LOG.error("participants of study %r not validated", study_id, exc_info=exc)
+        error = f"validating the participants raised an unexpected error: {error_line(exc)}"
+    raw = combine.study_participants(reads, study_id, marts_dir)
+    rows = raw.with_columns(pl.lit(FAILED_RULE).alias("rule_id"), pl.lit(error).alias("message"))
+    return {
+        "kept": empty_frame(Participant),
+        "quarantine": quarantine_rows(rows, "participant"),
+    }, error
 
 
 def attach_dietary_weights(participants: pl.DataFrame, raw_diary: pl.DataFrame) -> pl.DataFrame:

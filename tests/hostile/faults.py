@@ -16,12 +16,14 @@ from camg.enrich import composition
 from camg.ingest import parse
 from camg.ingest.fileread import FileRead
 from camg.pipeline import studies as study_marts
+from camg.validate import participants
 
 # Environment variables naming the studies (or files) whose stage raises, comma separated.
 ASSESSMENT = "CAMG_TEST_FAIL_ASSESSMENT"
 FOOD_SOURCES = "CAMG_TEST_FAIL_FOOD_SOURCES"
 FILES = "CAMG_TEST_FAIL_FILES"
 READS = "CAMG_TEST_FAIL_READS"
+PARTICIPANTS = "CAMG_TEST_FAIL_PARTICIPANTS"
 
 
 class InjectedFault(RuntimeError):
@@ -56,8 +58,10 @@ def inject(
     food_sources: Collection[str] = (),
     files: Collection[str] = (),
     reads: Collection[str] = (),
+    people: Collection[str] = (),
 ) -> None:
-    """Wrap the assessment and food-sources stages (by study id), enrichment and reading (by file)."""
+    """Wrap the assessment, food-sources and participant stages (by study id), enrichment and
+    reading (by file)."""
     if assessment:
         setattr_(
             study_marts,
@@ -70,6 +74,12 @@ def inject(
         )
     if files:
         setattr_(composition, "enrich", failing(composition.enrich, files, "source_file"))
+    if people:
+        setattr_(
+            participants,
+            "validate_participants",
+            failing(participants.validate_participants, people, "study_id"),
+        )
     if reads:
         setattr_(parse, "fill_rows", failing_read(parse.fill_rows, reads))
 
@@ -80,7 +90,14 @@ def names(variable: str) -> list[str]:
 
 
 if __name__ == "__main__":
-    inject(setattr, names(ASSESSMENT), names(FOOD_SOURCES), names(FILES), names(READS))
+    inject(
+        setattr,
+        names(ASSESSMENT),
+        names(FOOD_SOURCES),
+        names(FILES),
+        names(READS),
+        names(PARTICIPANTS),
+    )
     from flows.cli import app
 
     app(prog_name="camg")

@@ -28,15 +28,20 @@ from tests.integration.test_cli import camg, camg_env
 pytestmark = pytest.mark.slow
 
 GOOD, NO_ASSESSMENT, NO_SOURCES = "good_study", "assessment_fails", "sources_fail"
+NO_PEOPLE = "people_fail"
 BROKEN_FILE = f"{GOOD}/more_records.csv"
 UNREAD_FILE = f"{NO_SOURCES}/late_records.csv"
+PEOPLE_ERROR = (
+    "validating the participants raised an unexpected error: "
+    "InjectedFault: injected fault in validate_participants"
+)
 RUN_COLUMNS = {"run_id", "started_at", "finished_at", "code_version", "duration_seconds"}
 RUN_COLUMNS |= {"read_from"}
 
 
 def batch(raw: Path) -> None:
     """Three good studies; GOOD has a second file (the one whose enrichment will raise)."""
-    for name in (GOOD, NO_ASSESSMENT, NO_SOURCES):
+    for name in (GOOD, NO_ASSESSMENT, NO_SOURCES, NO_PEOPLE):
         corpus.good(raw, name)
     (raw / BROKEN_FILE).write_text(corpus.food_record(corpus.GOOD_ROWS[:3]))
     (raw / UNREAD_FILE).write_text(corpus.food_record(corpus.GOOD_ROWS[3:]))
@@ -48,7 +53,9 @@ def runs(tmp_path_factory) -> dict:
     settings = settings_in(root)
     batch(settings.raw_dir)
     with pytest.MonkeyPatch.context() as patch:
-        faults.inject(patch.setattr, [NO_ASSESSMENT], [NO_SOURCES], [BROKEN_FILE], [UNREAD_FILE])
+        faults.inject(
+            patch.setattr, [NO_ASSESSMENT], [NO_SOURCES], [BROKEN_FILE], [UNREAD_FILE], [NO_PEOPLE]
+        )
         with prefect_test_harness(server_startup_timeout=None):
             first = read_tables(camg_flow(settings))
             second = read_tables(camg_flow(settings))
@@ -65,6 +72,7 @@ def test_the_status_mart_says_which_study_failed_where_and_why(runs):
     assert status.select("study_id", "status", "stage", "error").rows() == [
         (NO_ASSESSMENT, "failed", "assessment", "InjectedFault: injected fault in assess_persons"),
         (GOOD, "published", None, None),
+        (NO_PEOPLE, "failed", "participants", PEOPLE_ERROR),
         (NO_SOURCES, "failed", "food sources", "InjectedFault: injected fault in food_sources"),
     ]
 
@@ -73,11 +81,11 @@ def test_the_other_study_is_published_and_the_failed_ones_keep_their_items(runs)
     tables = runs["first"]
     for name in ("intake_person", "intake_person_day", "population_summary", "food_sources"):
         assert studies(tables[name]) == {GOOD}, name
-    assert studies(tables["intake_item"]) == {GOOD, NO_ASSESSMENT, NO_SOURCES}
+    assert studies(tables["intake_item"]) == {GOOD, NO_ASSESSMENT, NO_SOURCES}  # NO_PEOPLE: none
     assert tables["intake_person"].height == 3  # p1, p2, p3 of the good study
     log = tables["run_log"].row(0, named=True)
     assert log["status"] == "published_with_failed_studies"
-    assert (log["n_studies_failed"], log["n_files_failed"]) == (2, 2)
+    assert (log["n_studies_failed"], log["n_files_failed"]) == (3, 3)
 
 
 def test_a_file_whose_validation_raises_is_failed_and_its_rows_quarantined(runs):
@@ -107,6 +115,18 @@ def test_a_file_whose_reading_raises_is_failed_with_the_reason(runs):
         "reading the file raised an unexpected error: InjectedFault: injected fault in fill_rows"
     )
     assert (row["rows_in"], row["rows_kept"], row["rows_quarantined"]) == (0, 0, 0)
+
+
+def test_a_study_whose_participant_validation_raises_is_failed_and_nothing_lost(runs):
+    tables = runs["first"]
+    people = f"{NO_PEOPLE}/participants.csv"
+    row = tables["file_manifest"].filter(pl.col("source_file") == people).row(0, named=True)
+    assert (row["status"], row["error"]) == ("failed", PEOPLE_ERROR)
+    assert (row["rows_in"], row["rows_kept"], row["rows_quarantined"]) == (3, 0, 3)
+    quarantine = tables["quarantine"].filter(pl.col("study_id") == NO_PEOPLE)
+    by_rule = dict(quarantine.group_by("rule_id").len().iter_rows())
+    assert by_rule == {"file.failed": 3, "participant.missing": len(corpus.GOOD_ROWS)}
+    assert NO_PEOPLE not in studies(tables["participant"])
 
 
 def test_every_file_reconciles(runs):
