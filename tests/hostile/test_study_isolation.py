@@ -190,7 +190,7 @@ def test_camg_run_names_the_studies_not_published_and_exits_1_only_on_nothing(tm
         f"{NO_SOURCES} (food sources: InjectedFault:"
     ) in said
     published = current_run(tmp_path / "marts")
-    assert published[1] == 3  # the good study's persons
+    assert published[1] == 6  # the persons of GOOD and NO_PEOPLE (no participant fault here)
     status = camg(tmp_path, "status", "--no-prefect")
     assert status.returncode == 0, status.stderr
     shown = " ".join(status.stdout.split())
@@ -199,7 +199,7 @@ def test_camg_run_names_the_studies_not_published_and_exits_1_only_on_nothing(tm
     assert "[red]odd" in shown
 
     # Every study with diary rows fails: nothing is published, the previous run stays.
-    fail[faults.ASSESSMENT] += f",{GOOD}"
+    fail[faults.ASSESSMENT] += f",{GOOD},{NO_PEOPLE}"
     shutil.rmtree(tmp_path / "marts" / ".cache" / "study_marts")  # else GOOD's marts are reused
     again = faulty_camg(tmp_path, "run", "--no-reports", **fail)
     said = " ".join((again.stdout + again.stderr).split())
