@@ -38,8 +38,8 @@ def open_text(stream: BinaryIO, max_expanded_bytes: int) -> DelimitedText:
 class DiarySink:
     """A file's raw diary rows streamed into the cache chunk by chunk, with their count and summaries.
 
-    A run's first pass then holds one chunk of a big file's rows, not all of them (camg.pipeline.diary_files reads
-    the rows back from the cache in slices).
+    A run's first pass then holds one chunk of a big file's rows, not all of them
+    (camg.pipeline.diary_files reads the rows back from the cache in slices).
     """
 
     def __init__(self, stream: ParquetStream) -> None:
