@@ -51,7 +51,7 @@ def timed(run, reference: Reference) -> tuple[pl.DataFrame, pl.DataFrame, float,
 
 def compare(name: str, low: pl.DataFrame, high: pl.DataFrame, keys: list[str]) -> None:
     """SE ratio and share-SE changes between the two settings."""
-    both = low.join(high, on=keys, suffix="_high").filter(
+    both = low.join(high, on=keys, suffix="_high", nulls_equal=True).filter(
         pl.col("se").is_not_null() & (pl.col("se_high") > 0)
     )
     ratio = (both["se"] / both["se_high"]).to_numpy()

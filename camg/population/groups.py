@@ -10,6 +10,7 @@ the headline ages (1+, 2+, 2-19, 20+), and overall.
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import polars as pl
@@ -218,9 +219,13 @@ class Study:
         """Whether strata and PSUs are known for this study."""
         return self.strata is not None
 
-    @property
+    @cached_property
     def df(self) -> int:
-        """Design degrees of freedom: PSUs - strata (R survey's degf), or persons - 1 without design."""
+        """Design degrees of freedom: PSUs - strata (R survey's degf), or persons - 1 without design.
+
+        Computed once per study: every group's rows ask for it, and the unique (stratum, PSU) pairs
+        of a whole study took half of population_summary's time when recomputed per call.
+        """
         if self.strata is None or self.psu is None:
             return max(self.persons.height - 1, 1)
         psus = np.unique(np.column_stack([self.strata, self.psu]), axis=0).shape[0]
