@@ -15,6 +15,8 @@ from functools import cached_property
 import numpy as np
 import polars as pl
 
+from camg.nutrition.ratio import calcium_to_magnesium_mass_ratio
+
 # Age groups (years, [min, max)) of the "What We Eat in America" data tables (USDA ARS, WWEIA
 # NHANES, Nutrient Intakes from Food and Beverages: "2-5, 6-11, 12-19, 20-29, ..., 70 and over").
 WWEIA_AGE_GROUPS: list[tuple[str, int, int | None]] = [
@@ -197,9 +199,7 @@ def usable_days(days: pl.DataFrame, lost: pl.DataFrame) -> pl.DataFrame:
     """
     known = days.join(lost, on=["study_id", "person_id", "recall_day"], how="anti")
     return known.filter(pl.col("n_unmatched_items") == 0).with_columns(
-        pl.when(pl.col("magnesium_mg") > 0)
-        .then(pl.col("calcium_mg") / pl.col("magnesium_mg"))
-        .alias("calcium_to_magnesium_mass_ratio")
+        calcium_to_magnesium_mass_ratio().alias("calcium_to_magnesium_mass_ratio")
     )
 
 
