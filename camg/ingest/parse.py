@@ -6,6 +6,7 @@ the whole file, its expanded text or all its rows. The bytes parsed are hashed a
 must be the bytes whose hash keys the cache entry.
 """
 
+from collections.abc import Iterable
 from itertools import chain
 from typing import BinaryIO
 
@@ -30,9 +31,23 @@ def open_text(stream: BinaryIO, max_expanded_bytes: int) -> DelimitedText:
     """A file's records as text: SAS transport (read whole) or delimited (streamed), gzip or not."""
     blocks = source.blocks(stream, max_expanded_bytes)
     first = next(blocks, b"")
-    if is_xport(first):
-        return parse_xport(b"".join(chain([first], blocks)))
+    if is_xport(first):  # pandas reads a transport file whole: up to the limit, then refused
+        return parse_xport(bounded(chain([first], blocks), max_expanded_bytes))
     return stream_delimited(chain([first], blocks))
+
+
+def bounded(blocks: Iterable[bytes], max_bytes: int) -> bytes:
+    """The blocks joined, or UnreadableFileError past `max_bytes` (never held beyond it)."""
+    held, size = [], 0
+    for block in blocks:
+        size += len(block)
+        if size > max_bytes:
+            raise UnreadableFileError(
+                f"SAS transport file is larger than {max_bytes:,} bytes "
+                "(setting max_expanded_bytes): not read"
+            )
+        held.append(block)
+    return b"".join(held)
 
 
 class DiarySink:

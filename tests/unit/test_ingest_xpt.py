@@ -9,7 +9,7 @@ import pyreadstat
 import pytest
 from polars.testing import assert_frame_equal
 
-from camg.ingest.batch import read_raw
+from camg.ingest.batch import read_file, read_raw
 from camg.ingest.combine import combined_diary, combined_participants
 from camg.ingest.xpt import is_xport, parse_xport
 from camg.validate.diary_rows import validate_diary
@@ -92,3 +92,15 @@ def test_missing_sas_values_become_empty_text(tmp_path):
     rows = parse_xport(path.read_bytes()).rows
     assert rows["DR1ICALC"].to_list() == [None, "0.5"]
     assert rows["raw_line"].to_list() == ["1,", "2,0.5"]
+
+
+def test_a_transport_file_past_the_size_limit_is_failed_not_read(batches):
+    path = batches["xpt"] / "nhanes" / "DR1IFF_I.XPT"
+    raw = batches["xpt"]
+    limit = path.stat().st_size - 1
+    result = read_file(path, raw, "nhanes", max_expanded_bytes=limit)
+    assert result.status == "failed"
+    assert result.error == (
+        f"SAS transport file is larger than {limit:,} bytes (setting max_expanded_bytes): not read"
+    )
+    assert read_file(path, raw, "nhanes", max_expanded_bytes=limit + 1).status == "read"
