@@ -71,16 +71,23 @@ def fit_group(study: Study, group: Group, nutrient: str, k: int) -> GroupFit:
 
 
 def usual_statistics(
-    usual: np.ndarray, weights: np.ndarray, ear: np.ndarray, ul: np.ndarray
+    usual: np.ndarray,
+    weights: np.ndarray,
+    ear: np.ndarray,
+    ul: np.ndarray,
+    order: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """Mean, percentiles, % below each pseudo-person's EAR and % above its UL (NaN = none)."""
+    """Mean, percentiles, % below each pseudo-person's EAR and % above its UL (NaN = none).
+
+    `order`: the stable sort order of `usual` when the caller has it (`Pool`), else sorted here.
+    """
     out = {"mean": weighted_mean(usual, weights)}
     if usual.size:
-        order = np.argsort(usual, kind="stable")
+        order = np.argsort(usual, kind="stable") if order is None else order
         cdf = np.cumsum(weights[order]) / weights.sum()
         for p in PERCENTILES:
             idx = min(int(np.searchsorted(cdf, p / 100 - 1e-12)), usual.size - 1)
-            out[f"p{p}"] = float(usual[order][idx])
+            out[f"p{p}"] = float(usual[order[idx]])
     for statistic, cut, below in (("pct_below_ear", ear, True), ("pct_above_ul", ul, False)):
         known = np.isfinite(cut)
         hit = usual[known] < cut[known] if below else usual[known] > cut[known]
@@ -123,9 +130,35 @@ def _pooled(parts: list[tuple[GroupFit, np.ndarray]], name: str) -> np.ndarray:
     return np.concatenate(filled)
 
 
-def pooled_rows(group: Group, fits: list[GroupFit], study: Study) -> list[dict]:
+@dataclass(frozen=True, eq=False)
+class Pool:
+    """Every fitted DRI group's pseudo-persons of one nutrient, in fit order, sorted once.
+
+    A pooled group's pseudo-persons are a subset in the same order, so their stable sort order is
+    the pool's restricted to them (same ties): one sort per nutrient instead of one per group.
+    """
+
+    fits: list[GroupFit]
+    order: np.ndarray
+
+    @classmethod
+    def of(cls, fits: list[GroupFit]) -> "Pool":
+        """The pool of the fitted groups."""
+        ok = [f for f in fits if f.fit.ok]
+        usual = np.concatenate([f.fit.usual for f in ok]) if ok else np.empty(0)
+        return cls(ok, np.argsort(usual, kind="stable"))
+
+    def order_of(self, group: Group) -> np.ndarray:
+        """The stable sort order of the group's pooled pseudo-persons."""
+        masks = [group.mask[f.fit.usual_person] for f in self.fits]
+        selected = np.concatenate(masks) if masks else np.zeros(0, bool)
+        local = np.cumsum(selected) - 1
+        return local[self.order[selected[self.order]]]
+
+
+def pooled_rows(group: Group, fits: list[GroupFit], study: Study, pool: Pool) -> list[dict]:
     """Rows of a non-DRI group from its members' pseudo-persons in the DRI-group fits."""
-    parts = [(f, group.mask[f.fit.usual_person]) for f in fits if f.fit.ok]
+    parts = [(f, group.mask[f.fit.usual_person]) for f in pool.fits]
     parts = [(f, sel) for f, sel in parts if sel.any()]
     usual, weights = _pooled(parts, "usual"), _pooled(parts, "usual_weights")
     covered = int(sum(np.unique(f.fit.usual_person[sel]).size for f, sel in parts))
@@ -137,7 +170,8 @@ def pooled_rows(group: Group, fits: list[GroupFit], study: Study) -> list[dict]:
         f"compared with its own group's EAR/UL; {covered} of {eligible} persons represented"
         + ("" if covered == eligible else " (groups without a fit left out)")
     )
-    stats = usual_statistics(usual, weights, _pooled(parts, "ear"), _pooled(parts, "ul"))
+    ear, ul = _pooled(parts, "ear"), _pooled(parts, "ul")
+    stats = usual_statistics(usual, weights, ear, ul, pool.order_of(group))
     return _rows(group, fits[0].nutrient, stats if parts else {}, covered, weights, note)
 
 
@@ -197,7 +231,8 @@ def usual_intake_rows(study: Study, groups: list[Group], reference: Reference) -
             design,
             study.persons.height,
         )
-        made = [dri_rows(f) for f in fits] + [pooled_rows(g, fits, study) for g in others]
+        pool = Pool.of(fits)
+        made = [dri_rows(f) for f in fits] + [pooled_rows(g, fits, study, pool) for g in others]
         # Without a stratum of two or more PSUs no replicate varies: no SE and no df (null, not 0).
         estimable = design.df >= 1
         for group_rows, group_ses in zip(made, ses, strict=True):
