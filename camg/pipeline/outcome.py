@@ -43,8 +43,11 @@ def reports_after_publish(
     only honest outcome is ReportsNotBuiltError carrying that fact and the cause.
     """
     try:
-        return build_reports(published, reports_dir, key_path, reference_dir)
+        summary = build_reports(published, reports_dir, key_path, reference_dir)
     except Exception as exc:
         LOG.exception("reports not rebuilt after publishing %s", published)
         reason = f"{type(exc).__name__}: {exc}"
         raise ReportsNotBuiltError(published, reports_dir, reason) from exc
+    if summary.failed_studies:  # the others' reports are built; the summary names these
+        LOG.warning("%s", summary)
+    return summary

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from camg.ops import progress
+from camg.ops.failure import error_line
 from camg.publish import kept_runs
 from camg.report import store
 from camg.report.charts import Bands
@@ -28,35 +29,12 @@ from camg.report.quality import quality_view
 from camg.report.render import Renderer
 from camg.report.rules import Rules
 from camg.report.suggest import Candidate, GroupKey, Policy, candidates_by_group, for_person
+from camg.report.summary import ReportSummary
 
 INDEX_NAME = "report_index.csv"
 QUALITY_PAGE = "quality.html"
 logger = logging.getLogger(__name__)
 PAGES_STEP = "participant pages"  # the progress line's name for rendering the pages
-
-
-@dataclass(frozen=True)
-class ReportSummary:
-    """What a build made: pages, and how many of them had to be written."""
-
-    reports_dir: Path
-    index_path: Path
-    run_id: str
-    n_studies: int
-    n_participants: int
-    n_files: int
-    n_written: int
-    is_switched: bool
-
-    def __str__(self) -> str:
-        """One line for people: what the reports hold and what this build changed."""
-        change = "folder switched" if self.is_switched else "folder unchanged"
-        return (
-            f"reports of run {self.run_id} in {self.reports_dir}: {self.n_studies} studies, "
-            f"{self.n_participants:,} participants, {self.n_files:,} pages "
-            f"({self.n_written:,} written, {self.n_files - self.n_written:,} unchanged; {change}); "
-            f"private index {self.index_path}"
-        )
 
 
 @dataclass(frozen=True)
@@ -192,21 +170,41 @@ def kept_run_ids(marts_db: Path) -> set[str]:
     return set(kept_runs.kept_runs(marts_db.parent))
 
 
-def render_pages(ctx: BuildContext, pages: store.PageSet) -> list[list[str]]:
-    """Render every page into the page set; the private index rows."""
+def render_pages(
+    ctx: BuildContext, pages: store.PageSet
+) -> tuple[list[list[str]], list[tuple[str, str]]]:
+    """Render every page into the page set; the private index rows and the studies that failed.
+
+    A study whose pages raise an unexpected error is that study's failure (issue 17): its pages
+    are left out (logged once with the traceback), the index and quality pages name it, and every
+    other study's pages are built. When every study fails, the first error is raised: the build
+    fails and the previous reports stay.
+    """
     progress.step_started(PAGES_STEP, ctx.marts.persons.height, "participants")
-    index, studies = [], []
+    index, studies, failed, first_error = [], [], [], None
     for (study_id,), persons in ctx.marts.persons.partition_by(
         "study_id", as_dict=True, maintain_order=True
     ).items():
-        folder = study_dir_name(study_id)
-        index += write_study(ctx, pages, folder, study_id, persons.to_dicts())
+        folder, before = study_dir_name(study_id), len(pages.pages)
+        try:
+            index += write_study(ctx, pages, folder, study_id, persons.to_dicts())
+        except Exception as exc:  # whatever one study's pages raise is that study's failure
+            logger.error("reports of study %r not built", study_id, exc_info=exc)
+            for path in list(pages.pages)[before:]:
+                del pages.pages[path]
+            failed.append((study_id, error_line(exc)))
+            first_error = first_error or exc
+            continue
         studies.append(
             {"study_id": study_id, "href": f"{folder}/population.html", "n": f"{persons.height:,}"}
         )
-    pages.put("index.html", ctx.renderer.render("index", studies=studies))
-    pages.put(QUALITY_PAGE, ctx.renderer.render("quality", view=quality_view(ctx.marts)))
-    return index
+    if first_error is not None and not studies:
+        raise first_error
+    not_built = [{"study_id": s, "error": e} for s, e in failed]
+    pages.put("index.html", ctx.renderer.render("index", studies=studies, not_built=not_built))
+    quality = quality_view(ctx.marts) | {"not_built": not_built}
+    pages.put(QUALITY_PAGE, ctx.renderer.render("quality", view=quality))
+    return index, failed
 
 
 def build_reports(
@@ -234,18 +232,19 @@ def build_reports(
     objects = store.store_dir(reports_dir)
     with store.store_lock(objects):
         pages = store.PageSet(objects)
-        index = render_pages(ctx, pages)
+        index, failed = render_pages(ctx, pages)
         switched = publish_pages(pages.pages, index, reports_dir, key_path, run_id)
         store.prune(objects, key_path.parent / store.MANIFESTS, kept_run_ids(marts_db) | {run_id})
     summary = ReportSummary(
         reports_dir,
         key_path.with_name(INDEX_NAME),
         run_id,
-        marts.persons["study_id"].n_unique(),
+        marts.persons["study_id"].n_unique() - len(failed),
         marts.persons.height,
         len(pages.pages),
         pages.written,
         switched,
+        tuple(failed),
     )
     logger.info("%s", summary)
     return summary

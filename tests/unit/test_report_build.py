@@ -318,3 +318,35 @@ def test_quality_page_says_when_no_export_ships_totals(built: tuple) -> None:
     page = (reports / "quality.html").read_text()
     assert "nothing to cross-check" in page
     assert "Studies not published" not in page
+
+
+def test_a_study_whose_pages_raise_is_left_out_and_named(
+    tmp_path: Path, reference: Reference, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fault injection: no real marts make a page raise any more; one study's view raises here."""
+    from camg.report import build
+
+    real = build.population_view
+
+    def failing(marts, study_id, *args, **kwargs):
+        if study_id == HOSTILE_STUDY:
+            raise RuntimeError("injected <b>fault</b>")
+        return real(marts, study_id, *args, **kwargs)
+
+    monkeypatch.setattr(build, "population_view", failing)
+    marts = write_tiny_marts(tmp_path / "camg.duckdb", reference)
+    reports, key = tmp_path / "reports", tmp_path / "k" / ".report_key"
+    summary = build_reports(marts, reports, key, REFERENCE_DIR)
+    assert summary.failed_studies == ((HOSTILE_STUDY, "RuntimeError: injected <b>fault</b>"),)
+    assert summary.n_studies == 1
+    assert f"reports NOT built for: {HOSTILE_STUDY} (RuntimeError" in str(summary)
+    pages = _html(reports)
+    assert "study_a/population.html" in pages
+    assert not [p for p in pages if p.startswith(study_dir_name(HOSTILE_STUDY))]
+    index = pages["index.html"]
+    assert "Reports NOT built for ../&lt;i&gt;evil&lt;/i&gt; study" in index
+    assert "injected &lt;b&gt;fault&lt;/b&gt;" in index
+    assert "Studies without reports" in pages["quality.html"]
+    private = (key.parent / "report_index.csv").read_text()
+    assert "study_a" in private
+    assert "evil" not in private
