@@ -22,8 +22,23 @@ from camg.population.usual_se import STATISTICS, Refit, refit_inputs, replicate_
 from camg.reference import Reference
 
 NUTRIENTS = ("calcium", "magnesium")
-N_SIM, SEED = 100, 20060101  # pseudo-persons per person and the Monte Carlo seed of every fit
 DriValue = tuple[str | None, float | None]
+
+
+@dataclass(frozen=True)
+class ModelConstants:
+    """The model's constants, from the rules table (`usual.*`, each with its source)."""
+
+    n_sim: int  # pseudo-persons per person
+    seed: int  # of the Monte Carlo draws and of the random-group jackknife
+    min_repeat: int  # persons with 2+ recalls a DRI group needs to be fitted
+    k: int  # pseudo-persons per person kept for the replicate refits
+
+    @classmethod
+    def of(cls, reference: Reference) -> "ModelConstants":
+        """The constants the rules table names."""
+        names = ["pseudo_persons", "seed", "min_repeat_persons", "replicate_pseudo_persons"]
+        return cls(*(int(reference.threshold(f"usual.{name}")) for name in names))
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,10 +61,10 @@ def group_value(members: pl.DataFrame, kind: str) -> DriValue:
     return pairs.row(0)[0], float(pairs.row(0)[1])
 
 
-def fit_group(study: Study, group: Group, nutrient: str, k: int) -> GroupFit:
+def fit_group(study: Study, group: Group, nutrient: str, c: ModelConstants) -> GroupFit:
     """Fit one DRI group; pseudo-persons are keyed by their person's row in `study.persons`.
 
-    `k`: pseudo-persons per person kept for the replicate refits (`camg.population.usual_se`).
+    `c.k`: pseudo-persons per person kept for the replicate refits (`camg.population.usual_se`).
     """
     members = study.persons.filter(pl.Series(group.mask))
     rows = study.persons.select("person_id").with_row_index("row")
@@ -61,11 +76,13 @@ def fit_group(study: Study, group: Group, nutrient: str, k: int) -> GroupFit:
     ear, ul = group_value(members, f"{nutrient}_ear"), group_value(members, f"{nutrient}_ul")
     y, rows = days[f"{nutrient}_mg"].to_numpy(), days["row"].to_numpy()
     day, w = days["recall_day"].to_numpy(), days["usual_weight"].to_numpy()
-    fit = estimate_usual_intake(y, rows, day, w, cutpoint=ear[1], n_sim=N_SIM, seed=SEED)
+    fit = estimate_usual_intake(
+        y, rows, day, w, cutpoint=ear[1], min_repeat=c.min_repeat, n_sim=c.n_sim, seed=c.seed
+    )
     refit = None
     if fit.ok:
         keep = np.isfinite(y)
-        args = (fit.boxcox_lambda, fit.zero_offset, SEED, N_SIM, k, ear[1], ul[1])
+        args = (fit.boxcox_lambda, fit.zero_offset, c.seed, c.n_sim, c.k, ear[1], ul[1])
         refit = refit_inputs(y[keep], rows[keep], day[keep], w[keep], *args)
     return GroupFit(group, nutrient, fit, ear, ul, refit)
 
@@ -213,18 +230,18 @@ def usual_intake_rows(study: Study, groups: list[Group], reference: Reference) -
     """Usual-intake rows of every group (DRI groups fitted, the others pooled), with replicate SEs."""
     dri = [g for g in groups if g.grouping == "dri_age_group"]
     others = [g for g in groups if g.grouping != "dri_age_group"]
-    k = int(reference.threshold("usual.replicate_pseudo_persons"))
+    constants = ModelConstants.of(reference)
     design = replicate_design(
         study.strata,
         study.psu,
         study.persons.height,
         rho=reference.threshold("usual.brr_fay_coefficient"),
         srs_groups=int(reference.threshold("usual.srs_jackknife_groups")),
-        seed=SEED,
+        seed=constants.seed,
     )
     rows = []
     for nutrient in NUTRIENTS:
-        fits = [fit_group(study, g, nutrient, k) for g in dri]
+        fits = [fit_group(study, g, nutrient, constants) for g in dri]
         ses = replicate_ses(
             [f.refit for f in fits if f.refit is not None],
             [g.mask for g in dri + others],
