@@ -13,12 +13,14 @@ from camg.reference import ANY_FOOD, Reference, canonical_unit
 from camg.validate.rules import (
     INT_TEXT,
     NOT_FINITE_TEXT,
+    REJECTED,
     Rule,
     Validated,
     apply_rules,
     quarantine_rows,
     reader_rules,
     split_on_schema,
+    with_raw_text,
 )
 from schemas.diary import ITEM_KINDS, DiaryRow
 
@@ -27,8 +29,6 @@ WEIGHT_COLUMNS = ("weight_one_day", "weight_two_day")
 # The raw columns a row's intake date is numbered from (camg.ingest.sidecar.intake_dates).
 DATE_INPUTS = ["study_id", "person_id", "recall_day", "intake_date"]
 DUPLICATE_MESSAGE = "repeats an item already recorded for this person and day"
-# What a rejected row carries until its raw text is read back (`_row`: its index in the raw rows).
-REJECTED = ["_row", "source_file", "source_line", "study_id", "rule_id", "message"]
 
 
 def diary_rules(reference: Reference) -> list[Rule]:
@@ -200,17 +200,15 @@ def with_recall_day_from_dates(raw: pl.LazyFrame, dates: pl.DataFrame) -> pl.Laz
     same on every run. `dates` (`camg.ingest.sidecar.intake_dates` of every file of the study) numbers
     a file's rows among the person's dates in all files.
     """
-    days = (
-        dates.lazy()
-        .unique()
-        .with_columns(
-            pl.col("intake_date").rank("dense").over("study_id", "person_id").alias("_day")
-        )
+    if dates.height == 0:  # no row is dated by intake_date alone (NHANES, ASA24): nothing to number
+        return raw
+    days = dates.unique().with_columns(
+        pl.col("intake_date").rank("dense").over("study_id", "person_id").alias("_day")
     )
     dated = pl.when(text("recall_day").is_null()).then(intake_date())
     keyed = raw.with_columns(text("person_id").alias("_pid"), dated.alias("_date"))
     numbered = keyed.join(
-        days.rename({"person_id": "_pid", "intake_date": "_date"}),
+        days.lazy().rename({"person_id": "_pid", "intake_date": "_date"}),
         on=["study_id", "_pid", "_date"],
         how="left",
         maintain_order="left",
@@ -225,43 +223,44 @@ def with_recall_day_from_dates(raw: pl.LazyFrame, dates: pl.DataFrame) -> pl.Laz
 def with_lookups(
     raw: pl.LazyFrame, participants: pl.DataFrame, reference: Reference
 ) -> pl.LazyFrame:
-    """Raw rows with what the rules look up: is the participant known, is the unit known for the food."""
-    keys = ["study_id", "_person_id"]
-    known = (
-        participants.lazy()
-        .select("study_id", pl.col("person_id").alias("_person_id"), pl.lit(True).alias("_known"))
-        .unique()
+    """Raw rows with what the rules look up: is the participant known, is the unit known for the food.
+
+    Lookups are membership tests against the small reference sets, not joins: a join in the
+    streaming engine held ~400 B more per row of a file (benchmarks/scale.py, 0.8 M-row files).
+    """
+    known = participants.select(pl.struct("study_id", "person_id")).to_series().implode()
+    portions = reference.portions.filter(pl.col("food_system") != ANY_FOOD)
+    food_units = portions.select(pl.struct("food_system", "food_code", "unit")).to_series()
+    mass_units = reference.portions.filter(pl.col("food_system") == ANY_FOOD)["unit"].implode()
+    parsed = raw.with_columns(
+        text("person_id").alias("_person_id"),
+        text("food_system").str.to_lowercase().alias("_system"),
+        text("food_code").alias("_code"),
+        canonical_unit(text("unit")).fill_null("g").alias("_unit"),
+        text("recall_day").alias("_day_text"),
+        number("recall_day").alias("_day"),
+        text("item_kind").str.to_lowercase().alias("_kind"),
+        text("amount").alias("_amount_text"),
+        number("amount").alias("_amount"),
+        number("supplement_calcium_mg_per_unit").alias("_ca_per_unit"),
+        number("supplement_magnesium_mg_per_unit").alias("_mg_per_unit"),
     )
-    portions = reference.portions.lazy().filter(pl.col("food_system") != ANY_FOOD)
-    food_units = portions.select(
-        pl.col("food_system").alias("_system"),
-        pl.col("food_code").alias("_code"),
-        pl.col("unit").alias("_unit"),
-        pl.lit(True).alias("_portion_known"),
+    person = pl.struct(pl.col("study_id"), pl.col("_person_id").alias("person_id"))
+    food_unit = pl.struct(
+        pl.col("_system").alias("food_system"),
+        pl.col("_code").alias("food_code"),
+        pl.col("_unit").alias("unit"),
     )
-    mass_units = (
-        reference.portions.lazy()
-        .filter(pl.col("food_system") == ANY_FOOD)
-        .select(pl.col("unit").alias("_unit"), pl.lit(True).alias("_mass_unit"))
+    return parsed.with_columns(
+        lookup(person.is_in(known)).alias("_known"),
+        lookup(food_unit.is_in(food_units.implode())).alias("_portion_known"),
+        lookup(pl.col("_unit").is_in(mass_units)).alias("_mass_unit"),
     )
-    return (
-        raw.with_columns(
-            text("person_id").alias("_person_id"),
-            text("food_system").str.to_lowercase().alias("_system"),
-            text("food_code").alias("_code"),
-            canonical_unit(text("unit")).fill_null("g").alias("_unit"),
-            text("recall_day").alias("_day_text"),
-            number("recall_day").alias("_day"),
-            text("item_kind").str.to_lowercase().alias("_kind"),
-            text("amount").alias("_amount_text"),
-            number("amount").alias("_amount"),
-            number("supplement_calcium_mg_per_unit").alias("_ca_per_unit"),
-            number("supplement_magnesium_mg_per_unit").alias("_mg_per_unit"),
-        )
-        .join(known, on=keys, how="left", maintain_order="left")
-        .join(food_units, on=["_system", "_code", "_unit"], how="left", maintain_order="left")
-        .join(mass_units, on="_unit", how="left", maintain_order="left")
-    )
+
+
+def lookup(found: pl.Expr) -> pl.Expr:
+    """True when found, else null (as a left join's marker column reads: rules test is_null)."""
+    return pl.when(found.fill_null(False)).then(True)
 
 
 def checked_rows(
@@ -308,10 +307,3 @@ def validate_diary(
     good, bad_schema = split_on_schema(typed, DiaryRow, carry=["_row"])
     rejected = pl.concat([f.select(REJECTED) for f in (bad_by_rule, dup, bad_schema)])
     return Validated(good.drop("_row"), quarantine_rows(with_raw_text(rejected, lazy), "diary"))
-
-
-def with_raw_text(rejected: pl.DataFrame, raw: pl.LazyFrame) -> pl.DataFrame:
-    """Rejected rows with their raw line (`_row`: the row's index in `raw`), read for them alone."""
-    rows = rejected.select("_row").lazy()
-    text = raw.select("_row", "raw_line").join(rows, on="_row", how="semi").collect()
-    return rejected.join(text, on="_row", how="left", maintain_order="left").drop("_row")
