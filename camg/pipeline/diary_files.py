@@ -22,6 +22,7 @@ from camg.assess import intakes
 from camg.enrich import composition
 from camg.ingest.batch import FileRead
 from camg.ops.cache import ReadCache, code_hash, damaged, parquet_rows
+from camg.pipeline import large_files
 from camg.population import groups
 from camg.reference import Reference
 from camg.validate import diary_rows
@@ -29,8 +30,8 @@ from camg.validate.participants import People
 
 PARTS_DIR = Path(".cache") / "parts"
 KINDS = ("items", "quarantine", "days", "lost")
-# What `groups.days_with_lost_items` reads of a quarantined row's raw cells.
-LOST_KEYS = ["source_file", "source_line", "study_id", "person_id", "recall_day"]
+# Code whose change changes a part (the readers are in the ingest-cache key already).
+# DuckDB over the parts spills to disk past this (peak RSS stays bounded, whatever the row count).
 
 
 @dataclass(frozen=True)
@@ -175,23 +176,24 @@ def finish_part(tmp: Path, folder: Path, part: Part) -> Part:
 
 
 def part_frames(
-    raw: pl.LazyFrame, job: DiaryJob, participants: pl.DataFrame, reference: Reference
+    raw: pl.DataFrame,
+    job: DiaryJob,
+    participants: pl.DataFrame,
+    reference: Reference,
+    days: bool = True,
 ) -> dict[str, pl.DataFrame]:
     """Validate, enrich and sum one file's raw diary rows (pandera validates each stage's frame).
 
-    `raw`: the file's cached rows, scanned; only the typed columns of every row and the raw text of
-    quarantined rows are read into memory (`camg.validate.diary_rows.validate_diary`).
+    `days=False` (a slice): the person-days are summed once the slices are merged.
     """
     diary = diary_rows.validate_diary(raw, participants, reference, job.dates)
     items = composition.enrich(diary.kept, reference, participants)
-    lines = diary.quarantine.select("source_file", "source_line").lazy()
-    quarantined = raw.select(LOST_KEYS).join(lines, on=["source_file", "source_line"], how="semi")
-    return {
+    frames = {
         "items": items,
         "quarantine": diary.quarantine,
-        "lost": groups.days_with_lost_items(diary.quarantine, quarantined.collect()),
-        "days": intakes.person_days(items),
+        "lost": groups.days_with_lost_items(diary.quarantine, raw),
     }
+    return frames | ({"days": intakes.person_days(items)} if days else {})
 
 
 def keyed_days(items: pl.DataFrame) -> tuple[int, ...]:
@@ -200,11 +202,12 @@ def keyed_days(items: pl.DataFrame) -> tuple[int, ...]:
     return tuple(days.to_list())
 
 
-def process_diary_file(job: DiaryJob, reference: Reference, marts_dir: Path) -> Part:
+def process_diary_file(
+    job: DiaryJob, reference: Reference, marts_dir: Path, slice_rows: int = large_files.SLICE_ROWS
+) -> Part:
     """Validate and enrich one diary file into its parts, or reuse them when its key is unchanged.
 
-    The file's cached rows are scanned, not loaded: the rules run as one lazy plan in polars'
-    streaming engine, so memory follows the typed columns, not the raw text (no slicing by hand).
+    A file of more than `slice_rows` rows is validated in slices (`camg.pipeline.large_files`), same results.
     """
     participants = job.participants()
     key = part_key(job, participants, reference)
@@ -212,19 +215,61 @@ def process_diary_file(job: DiaryJob, reference: Reference, marts_dir: Path) -> 
     if (reused := load_part(folder)) is not None:
         return reused
     cached = ReadCache(marts_dir).path(job.read_key, "diary")
-    frames = part_frames(pl.scan_parquet(cached), job, participants, reference)
+    rows_in = large_files.cached_rows(cached)
+    if rows_in > slice_rows:
+        return process_in_slices(job, participants, reference, marts_dir, folder, slice_rows)
+    raw = pl.read_parquet(cached)
+    frames = part_frames(raw, job, participants, reference)
     part = Part(
         job.source_file,
         job.study_id,
         key,
         str(folder),
         job.read_key,
-        parquet_rows(cached) or 0,
+        raw.height,
         frames["items"].height,
         frames["quarantine"].height,
         keyed_days(frames["items"]),
     )
     return write_part(folder, frames, part)
+
+
+def process_in_slices(
+    job: DiaryJob,
+    participants: pl.DataFrame,
+    reference: Reference,
+    marts_dir: Path,
+    folder: Path,
+    slice_rows: int,
+) -> Part:
+    """A big file's parts, validated slice by slice and merged (bounded memory, same results)."""
+    cached = ReadCache(marts_dir).path(job.read_key, "diary")
+    tmp = temp_folder(folder, job)
+    n_slices = -(-large_files.cached_rows(cached) // slice_rows)
+    lost = large_files.validate_slices(
+        cached,
+        lambda raw: part_frames(raw, job, participants, reference, days=False),
+        tmp,
+        slice_rows,
+    )
+    lost.write_parquet(tmp / "lost.parquet")
+    merged = large_files.merge_items(tmp, n_slices)
+    quarantines = [tmp / f"quarantine-{i}.parquet" for i in range(n_slices)]
+    quarantined = large_files.merge_quarantine(cached, tmp, quarantines, merged.repeated)
+    for path in tmp.glob("*-*.parquet"):  # the slices' files (kinds have no dash)
+        path.unlink()
+    part = Part(
+        job.source_file,
+        job.study_id,
+        folder.name,
+        str(folder),
+        job.read_key,
+        large_files.cached_rows(cached),
+        merged.kept,
+        quarantined,
+        tuple(sorted(merged.keyed_days)),
+    )
+    return finish_part(tmp, folder, part)
 
 
 def prune_parts(marts_dir: Path, used: set[str]) -> int:

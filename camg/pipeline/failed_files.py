@@ -17,6 +17,7 @@ import polars as pl
 
 from camg.ops.cache import ReadCache
 from camg.ops.failure import error_line
+from camg.pipeline import large_files
 from camg.pipeline.diary_files import (
     DiaryJob,
     Part,
@@ -35,13 +36,15 @@ FAILED_RULE = "file.failed"
 RAW_COLUMNS = ["source_file", "source_line", "study_id", "raw_line"]
 
 
-def process_or_fail(job: DiaryJob, reference: Reference, marts_dir: Path) -> Part:
+def process_or_fail(
+    job: DiaryJob, reference: Reference, marts_dir: Path, slice_rows: int = large_files.SLICE_ROWS
+) -> Part:
     """`camg.pipeline.diary_files.process_diary_file`, or the file's failed part when it raises.
 
     Catching every Exception is the point: whatever one file raises is that file's failure.
     """
     try:
-        return process_diary_file(job, reference, marts_dir)
+        return process_diary_file(job, reference, marts_dir, slice_rows)
     except Exception as exc:
         LOG.error(
             "file %r failed while validated: quarantined whole", job.source_file, exc_info=exc

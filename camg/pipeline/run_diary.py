@@ -15,11 +15,13 @@ from functools import cached_property
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from camg.assess import intakes
-from camg.ops.cache import ReadCache, parquet_rows
+from camg.ops.cache import ReadCache
 from camg.ops.engine import bounded_connection
 from camg.ops.queries import query
+from camg.pipeline import large_files
 from camg.pipeline.diary_files import (
     Part,
     finish_part,
@@ -29,8 +31,6 @@ from camg.pipeline.diary_files import (
     temp_folder,
 )
 from camg.publish.parquet_table import ParquetTable
-from camg.validate.diary_rows import DUPLICATE_MESSAGE
-from camg.validate.rules import quarantine_rows
 from schemas import empty_frame
 from schemas.diary import IntakeItem
 from schemas.intake import PersonDay
@@ -38,17 +38,6 @@ from schemas.intake import PersonDay
 LOST_SCHEMA = pl.DataFrame(
     schema={"study_id": pl.String, "person_id": pl.String, "recall_day": pl.Int64}
 )
-# What person-days are summed from (`camg.assess.intakes.person_days`).
-DAY_INPUTS = [
-    "study_id",
-    "person_id",
-    "recall_day",
-    "item_kind",
-    "calcium_mg",
-    "magnesium_mg",
-    "is_matched",
-]
-RAW_COLUMNS = ["source_file", "source_line", "study_id", "raw_line"]
 DAY_SUMS = [
     "calcium_food_mg",
     "calcium_supplement_mg",
@@ -180,8 +169,7 @@ def cross_file_duplicates(parts: list[Part], marts_dir: Path) -> pl.DataFrame:
 def without_repeats(part: Part, repeats: pl.DataFrame, marts_dir: Path) -> Part:
     """A new part for a file that lost items to cross-file repeats (content-addressed too).
 
-    Its items are filtered by polars' streaming engine from file to file (never all in memory);
-    its person-days are summed again from the columns they need, in item order.
+    Its items are streamed in slices (`camg.pipeline.large_files`): memory stays bounded however big the file.
     """
     lines = repeats["source_line"].sort()
     digest = hashlib.sha256(lines.cast(pl.String).str.join(",").item().encode()).hexdigest()[:16]
@@ -189,36 +177,21 @@ def without_repeats(part: Part, repeats: pl.DataFrame, marts_dir: Path) -> Part:
     if (reused := load_part(folder)) is not None:  # its own counts, not the original part's
         return reused
     tmp = temp_folder(folder, part)
-    kept = ~pl.col("source_line").is_in(lines.implode())
-    pl.scan_parquet(part.path("items")).filter(kept).sink_parquet(tmp / "items.parquet")
-    days = intakes.person_days(pl.read_parquet(tmp / "items.parquet", columns=DAY_INPUTS))
-    days.write_parquet(tmp / "days.parquet")
+    items = pq.ParquetFile(part.path("items"))
+    empty = pl.DataFrame(schema=pl.read_parquet_schema(part.path("items")))
+    batches = large_files.arrow_frames(items.iter_batches(large_files.SLICE_ROWS))
+    merged = large_files.write_items(batches, tmp, empty, drop=lines)
     raw = ReadCache(marts_dir).path(part.read_key, "diary")
-    quarantine = pl.concat([pl.read_parquet(part.path("quarantine")), duplicates(raw, lines)])
-    quarantine.write_parquet(tmp / "quarantine.parquet")
+    quarantined = large_files.merge_quarantine(raw, tmp, [part.path("quarantine")], lines.to_list())
     shutil.copyfile(part.path("lost"), tmp / "lost.parquet")
     new = replace(
         part,
         key=folder.name,
         folder=str(folder),
-        rows_kept=parquet_rows(tmp / "items.parquet") or 0,
-        rows_quarantined=quarantine.height,
+        rows_kept=merged.kept,
+        rows_quarantined=quarantined,
     )
     return finish_part(tmp, folder, new)
-
-
-def duplicates(raw: Path, lines: pl.Series) -> pl.DataFrame:
-    """The `lines` of a file's cached raw rows as quarantine rows under row.duplicate."""
-    repeated = (
-        pl.scan_parquet(raw)
-        .filter(pl.col("source_line").is_in(lines.implode()))
-        .select(RAW_COLUMNS)
-        .with_columns(
-            pl.lit("row.duplicate").alias("rule_id"), pl.lit(DUPLICATE_MESSAGE).alias("message")
-        )
-        .collect()
-    )
-    return quarantine_rows(repeated, "diary")
 
 
 def combined_days(parts: list[Part]) -> pl.DataFrame:

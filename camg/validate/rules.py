@@ -16,8 +16,6 @@ from schemas.quarantine import QuarantineRow
 # ASCII digits only: the regex engine's \d also matches other scripts' digits, which no cast reads.
 INT_TEXT = r"^[+-]?[0-9]+(\.0*)?$"
 NOT_FINITE_TEXT = r"(?i)^[+-]?(nan|inf|infinity)$"
-# What a rejected row carries until its raw text is read back (`_row`: its index in the raw rows).
-REJECTED = ["_row", "source_file", "source_line", "study_id", "rule_id", "message"]
 
 
 @dataclass(frozen=True)
@@ -136,10 +134,3 @@ def reader_rules() -> list[Rule]:
             pl.col("reader_rule") == "row.control_characters",
         ),
     ]
-
-
-def with_raw_text(rejected: pl.DataFrame, raw: pl.LazyFrame) -> pl.DataFrame:
-    """Rejected rows with their raw line (`_row`: the row's index in `raw`), read for them alone."""
-    rows = rejected.select("_row").lazy()
-    text = raw.select("_row", "raw_line").join(rows, on="_row", how="semi").collect()
-    return rejected.join(text, on="_row", how="left", maintain_order="left").drop("_row")
