@@ -60,12 +60,14 @@ def read_file(
     cache: ReadCache | None = None,
     slim: bool = False,
     max_expanded_bytes: int = MAX_EXPANDED_BYTES,
+    engine: bool = True,
 ) -> FileRead:
     """Read one export file; never raises for bad content (the manifest says what went wrong).
 
     The file is read once: the bytes hashed for the cache key are the bytes parsed. `slim` (with a
     cache): the diary rows are stored in the cache and not returned, only their count and side
-    summaries, so a run's first pass holds O(files), not O(rows).
+    summaries, so a run's first pass holds O(files), not O(rows). `engine=False` forces the
+    Python parse (camg.ingest.parse) even for a regular file.
     """
     try:
         stream = entries.open_regular(path)
@@ -86,7 +88,7 @@ def read_file(
         if path.suffix.lower() in NOT_DATA_SUFFIXES:
             result.status = "ignored"
             return result
-        return read_content(stream, result, source, cache, slim, max_expanded_bytes)
+        return read_content(stream, result, source, cache, slim, max_expanded_bytes, engine)
 
 
 def read_content(
@@ -96,6 +98,7 @@ def read_content(
     cache: ReadCache | None,
     slim: bool,
     max_expanded_bytes: int,
+    engine: bool = True,
 ) -> FileRead:
     """A data file's rows: from its cache entry when its key is there, else parsed from `stream`."""
     version = cache.version if cache else ""
@@ -110,7 +113,7 @@ def read_content(
     if hit is not None and wanted <= hit[0].keys():  # else parse again
         parse.from_cache(result, *hit, slim=slim)
         return result
-    parse.parsed(stream, result, source, cache if slim else None, max_expanded_bytes)
+    parse.parsed(stream, result, source, cache if slim else None, max_expanded_bytes, engine)
     if cache:
         parse.store(cache, result)
     if slim and cache:
@@ -146,6 +149,7 @@ def read_found(
     marts_dir: Path | None = None,
     slim: bool = False,
     max_expanded_bytes: int = MAX_EXPANDED_BYTES,
+    engine: bool = True,
 ) -> FileRead:
     """One discovered (study_id, path) read with its batch's study.toml; the unit of fan-out.
 
@@ -162,7 +166,7 @@ def read_found(
         return study_read(batch_dir, raw_dir, error)
     cache = ReadCache(marts_dir) if marts_dir is not None else None
     try:
-        return read_file(path, raw_dir, study_id, study, cache, slim, max_expanded_bytes)
+        return read_file(path, raw_dir, study_id, study, cache, slim, max_expanded_bytes, engine)
     except Exception as exc:  # whatever one file raises is that file's failure, not the run's
         LOG.error("file %s failed while read", path, exc_info=exc)
         error = f"reading the file raised an unexpected error: {type(exc).__name__}: {exc}"
@@ -184,9 +188,13 @@ def scan_found(
     raw_dir: Path,
     marts_dir: Path,
     max_expanded_bytes: int = MAX_EXPANDED_BYTES,
+    engine: bool = True,
 ) -> FileRead:
-    """A run's first pass over one file: read (or reuse) it, leaving its diary rows in the cache."""
-    return read_found(found, raw_dir, marts_dir, True, max_expanded_bytes)
+    """A run's first pass over one file: read (or reuse) it, leaving its diary rows in the cache.
+
+    `engine=False` (setting `engine_reader`) forces the Python parse for every file.
+    """
+    return read_found(found, raw_dir, marts_dir, True, max_expanded_bytes, engine)
 
 
 def prune_cache(marts_dir: Path, reads: list[FileRead]) -> int:
@@ -194,9 +202,10 @@ def prune_cache(marts_dir: Path, reads: list[FileRead]) -> int:
     return ReadCache(marts_dir).prune({r.cache_key for r in reads if r.cache_key})
 
 
-def read_raw(raw_dir: Path, marts_dir: Path | None = None) -> list[FileRead]:
+def read_raw(raw_dir: Path, marts_dir: Path | None = None, engine: bool = True) -> list[FileRead]:
     """Read every file of every batch under `raw_dir`; with `marts_dir`, through its file cache."""
-    reads = [read_found(found, raw_dir, marts_dir) for found in discover(raw_dir)]
+    found = discover(raw_dir)
+    reads = [read_found(entry, raw_dir, marts_dir, engine=engine) for entry in found]
     if marts_dir is not None:
         prune_cache(marts_dir, reads)
     return reads

@@ -32,6 +32,7 @@ class FileRead:
     weights: pl.DataFrame = field(default_factory=lambda: sidecar.dietary_weights(pl.DataFrame()))
     dates: pl.DataFrame = field(default_factory=lambda: sidecar.intake_dates(pl.DataFrame()))
     streamed: bool = False  # the diary rows went straight into the cache entry
+    reader: str | None = None  # who cut the records when parsed: engine (polars) or python
 
     @property
     def n_diary(self) -> int:

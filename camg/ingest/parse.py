@@ -3,9 +3,12 @@
 The file is read as a stream (camg.ingest.source, camg.ingest.delimited): diary rows go chunk by
 chunk into the file cache (`DiarySink`), so a run's first pass holds one chunk of a big file, never
 the whole file, its expanded text or all its rows. The bytes parsed are hashed as they are read and
-must be the bytes whose hash keys the cache entry.
+must be the bytes whose hash keys the cache entry. A regular file's records are read by the engine
+(camg.ingest.engine_lines); any other file, or one the engine refuses, by the Python parse.
 """
 
+import copy
+import logging
 from collections.abc import Iterable
 from itertools import chain
 from typing import BinaryIO
@@ -13,7 +16,7 @@ from typing import BinaryIO
 import pandera.polars as pa
 import polars as pl
 
-from camg.ingest import delimited, sidecar, source
+from camg.ingest import delimited, engine_lines, sidecar, source
 from camg.ingest.delimited import DelimitedText, stream_delimited
 from camg.ingest.errors import EmptyFileError, UnreadableFileError
 from camg.ingest.fileread import FileRead
@@ -24,6 +27,7 @@ from camg.ops.cache import ParquetStream, ReadCache
 from schemas.diary import empty_raw_diary, empty_raw_totals
 from schemas.participants import empty_raw_participants
 
+LOG = logging.getLogger(__name__)
 CHANGED_WHILE_READ = "file changed while it was read (its bytes differ from those hashed): not read"
 
 
@@ -71,6 +75,12 @@ class DiarySink:
             self.weights.append(sidecar.dietary_weights(rows))
             self.dates.append(sidecar.intake_dates(rows))
 
+    def restart(self) -> None:
+        """Forget what was written (the engine gave up on the file; the Python parse starts over)."""
+        self.stream.close(keep=False)
+        self.stream, self.rows = ParquetStream(self.stream.path), 0
+        self.weights, self.dates = [], []
+
     def summaries(self) -> tuple[pl.DataFrame, pl.DataFrame]:
         """The weights and dates of all chunks, as `sidecar` gives them for the whole file."""
         dates = pl.concat([sidecar.intake_dates(pl.DataFrame()), *self.dates])
@@ -112,8 +122,65 @@ def parse_file(
     source_: Source,
     sink: DiarySink | None = None,
     max_expanded_bytes: int = source.MAX_EXPANDED_BYTES,
+    engine: bool = True,
 ) -> None:
-    """Parse one open file into `result` (diary rows into `sink` if given), checking its hash."""
+    """Parse one open file into `result` (diary rows into `sink` if given), checking its hash.
+
+    `engine`: a regular file's records are read by the engine; `False` forces the Python parse.
+    """
+    path = engine_lines.descriptor_path(stream) if engine else None
+    if path is not None:
+        if engine_parse(stream, path, result, source_, sink, max_expanded_bytes):
+            return
+        stream.seek(0)
+    python_parse(stream, result, source_, sink, max_expanded_bytes)
+
+
+def engine_parse(
+    stream: BinaryIO,
+    path: str,
+    result: FileRead,
+    source_: Source,
+    sink: DiarySink | None,
+    max_expanded_bytes: int,
+) -> bool:
+    """The engine's read of a regular file into `result`; False (nothing kept) when it is not one.
+
+    The head (binary or text, header, delimiter, encoding) is read as the Python parse reads it;
+    whatever that head or the engine finds wrong is left to the Python parse, which reports it.
+    """
+    before, check = copy.copy(result), source.HashCheck(stream)
+    try:
+        head = open_text(check, max_expanded_bytes)  # a transport file is read whole here
+        text = (
+            head
+            if head.frames is None
+            else engine_lines.engine_text(path, head, max_expanded_bytes)
+        )
+        fill_rows(result, text, source_, sink)
+        if result.status == "failed":
+            raise engine_lines.NotRegular(result.error)
+    except Exception as exc:  # not regular, or any doubt: the Python parse reads it and reports
+        LOG.debug("%s: read by the Python parse (%s)", result.source_file, exc)
+        result.__dict__.update(copy.copy(before).__dict__)
+        if sink is not None:
+            sink.restart()
+        return False
+    result.encoding, result.reader = text.encoding, "engine" if text is not head else "python"
+    if check.finish() != result.sha256:
+        failed(result, CHANGED_WHILE_READ)
+    return True
+
+
+def python_parse(
+    stream: BinaryIO,
+    result: FileRead,
+    source_: Source,
+    sink: DiarySink | None,
+    max_expanded_bytes: int,
+) -> None:
+    """The Python parse (camg's own, streamed) of one open file (any encoding, quoting, line ends)."""
+    result.reader = "python"
     check = source.HashCheck(stream)
     try:
         text = open_text(check, max_expanded_bytes)
@@ -171,13 +238,14 @@ def parsed(
     source: Source,
     cache: ReadCache | None,
     max_expanded_bytes: int,
+    engine: bool = True,
 ) -> None:
     """Parse into `result`; with `cache` (a first pass), diary rows stream into its entry."""
     result.read_from = "parsed"
     key = result.cache_key
     sink = DiarySink(cache.stream(key, "diary")) if cache and key else None
     try:
-        parse_file(stream, result, source, sink, max_expanded_bytes)
+        parse_file(stream, result, source, sink, max_expanded_bytes, engine)
     except BaseException:
         if sink is not None:
             sink.stream.close(keep=False)

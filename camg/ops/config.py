@@ -49,6 +49,9 @@ class Settings:
     file_workers: int = 2
     # Bytes a compressed raw file may expand to; past it the file is failed, not read into memory.
     max_expanded_bytes: int = 1 << 30
+    # Regular raw files (UTF-8, no quotes, one record a line) read by the engine (polars); false:
+    # camg's own Python parse reads every file (the old-vs-new marts test compares the two).
+    engine_reader: bool = True
 
     def __post_init__(self) -> None:
         """Refuse values that would only fail later, in the middle of a nightly run."""

@@ -115,7 +115,12 @@ def run_tables_of(settings: Settings, runner: Runner, population: bool = True) -
     reference = step(load_reference)(settings.reference_dir)
     found = step(batch.batch_files)(settings.raw_dir, settings.study)
     reads = runner.fan_out(
-        batch.scan_found, found, settings.raw_dir, marts_dir, settings.max_expanded_bytes
+        batch.scan_found,
+        found,
+        settings.raw_dir,
+        marts_dir,
+        settings.max_expanded_bytes,
+        settings.engine_reader,
     )
     step(batch.prune_cache)(marts_dir, reads)
     # Participants, with the dietary weights their diary files carry (on disk, one file per study).

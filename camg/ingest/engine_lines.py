@@ -1,0 +1,125 @@
+"""Ingest fast path: the records of a regular delimited file, read by polars' CSV reader (the engine).
+
+Why: gunzipping, checking UTF-8 and cutting lines are the engine's work (native threads, streamed,
+so memory follows the batch, not the file), and the engine numbers the lines itself. camg's own
+streamed parse (camg.ingest.lines, camg.ingest.records) stays for every file the engine cannot
+read exactly as that parse would. A file is *regular* when it is strict UTF-8 (a UTF-8 BOM
+allowed) and holds no double quote, no NUL and no carriage return other than in CRLF line ends:
+then one physical line is one record, split on the delimiter alone, which is what the Python
+parse's own fast path (`records.line_frame` + `records.split_lines`) does with such text, so both
+give the same records, line numbers and raw text. The engine reads each line as one text column
+(no quoting, a separator byte that no regular file holds); anything it refuses (invalid UTF-8, a
+damaged gzip, a line holding the separator) or any line that is not regular raises `NotRegular`,
+and the caller parses the whole file again in Python, keeping nothing of the attempt.
+"""
+
+import os
+from collections.abc import Iterator
+from typing import BinaryIO
+
+import polars as pl
+
+from camg.ingest.delimited import CHUNK_RECORDS, DelimitedText
+from camg.ingest.records import BLANK_LINE_PATTERN, split_lines
+
+# The column separator the engine is given: a line holding it has more than one field and the
+# engine refuses the file (then the Python parse reads it); regular text never holds it.
+LINE_SEPARATOR = "\x1f"
+# Characters whose presence means a record may not be one physical line split on the delimiter:
+# a quote (quoted fields, maybe spanning lines), NUL, a carriage return outside CRLF.
+IRREGULAR_PATTERN = r'["\x00\r]'
+# Encodings (as camg.ingest.lines.LineDecoder names them from the first segment) the engine reads.
+ENGINE_ENCODINGS = ("utf-8", "utf-8-sig")
+
+
+class NotRegular(Exception):
+    """The file is not one the engine reads exactly as the Python parse would: parse it in Python."""
+
+
+def descriptor_path(stream: BinaryIO) -> str | None:
+    """A path naming the very file `stream` has open (so no one can swap it), or None.
+
+    Why /proc/self/fd: the raw folder's trust boundary opens each file once (camg.ingest.entries);
+    the engine opens the same inode through it, never the name a link or a rename could change.
+    """
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
+    path = f"/proc/self/fd/{fd}"
+    return path if os.path.exists(path) else None
+
+
+def line_scan(path: str) -> pl.LazyFrame:
+    """Every physical line of the file as `raw_line` (null when empty) with its 1-based number."""
+    return pl.scan_csv(
+        path,
+        has_header=False,
+        separator=LINE_SEPARATOR,
+        quote_char=None,
+        infer_schema=False,
+        new_columns=["raw_line"],
+        row_index_name="source_line",
+        row_index_offset=1,
+        glob=False,
+        raise_if_empty=False,
+    ).select(pl.col("source_line").cast(pl.Int64), "raw_line")
+
+
+def engine_batches(path: str, max_expanded_bytes: int) -> Iterator[pl.DataFrame]:
+    """The file's lines batch by batch; NotRegular for any line or engine error the fast path refuses.
+
+    The expanded size is counted as the lines come: past `max_expanded_bytes` the Python parse
+    reads the file and fails it with its own message (a gzip bomb is never read to its end).
+    """
+    expanded = 0
+    try:
+        for batch in line_scan(path).collect_batches(chunk_size=CHUNK_RECORDS):
+            line = pl.col("raw_line")
+            sizes = batch.select(
+                (line.str.len_bytes().fill_null(0) + 1).sum().alias("bytes"),
+                line.str.contains(IRREGULAR_PATTERN).any().alias("irregular"),
+            ).row(0)
+            expanded += sizes[0] or 0
+            if sizes[1] or expanded > max_expanded_bytes:
+                raise NotRegular("a line the engine cannot read as one record, or too large")
+            yield batch
+    except NotRegular:
+        raise
+    except Exception as exc:  # any engine error (bad UTF-8, damaged gzip, ...): the Python parse
+        raise NotRegular(f"engine refused the file: {type(exc).__name__}: {exc}") from exc
+
+
+def engine_frames(
+    path: str, header: list[str], delimiter: str, max_expanded_bytes: int
+) -> Iterator[pl.DataFrame]:
+    """The records after the header line, as `RecordReader.frames` gives them for regular text."""
+    for batch in engine_batches(path, max_expanded_bytes):
+        line = pl.col("raw_line")
+        records = batch.filter(
+            (pl.col("source_line") > 1)
+            & line.is_not_null()
+            & ~line.str.contains(BLANK_LINE_PATTERN)
+        )
+        if records.height:
+            yield split_lines(records, header, delimiter)
+
+
+def engine_text(path: str, head: DelimitedText, max_expanded_bytes: int) -> DelimitedText:
+    """`head` (the header and delimiter the Python parse read) with the engine reading its records.
+
+    Raises NotRegular when the head already shows what the engine cannot read as is: a SAS
+    transport file, a UTF-16 file, a first segment with lines that are not UTF-8.
+    """
+    if head.frames is None or head.encoding not in ENGINE_ENCODINGS:
+        raise NotRegular(f"{head.encoding} text or a transport file: read by the Python parse")
+    used = False
+
+    def frames() -> Iterator[pl.DataFrame]:
+        nonlocal used
+        if used:
+            raise RuntimeError("a streamed file's records can be read once")
+        used = True
+        return engine_frames(path, head.header, head.delimiter, max_expanded_bytes)
+
+    return DelimitedText(head.header, head.encoding, head.delimiter, frames=frames)

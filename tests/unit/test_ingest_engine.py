@@ -1,0 +1,150 @@
+"""camg.ingest.engine_lines: the engine reads a regular file, the Python parse every other, same rows.
+
+Each case is written as a file and read twice through `batch.read_file`, once as a run reads it
+(engine first) and once with the Python parse forced; the rows (line numbers and raw text
+included), status, error, format and encoding must agree, and the reader must be the one expected.
+"""
+
+import gzip
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from camg.ingest import batch, delimited, engine_lines, parse
+from camg.ops.cache import ReadCache
+
+HEADER = b"participant_id,recall_day,food_code,food_system,amount,unit\n"
+ROWS = b"p1,1,01077,sr,1,cup\np2,1,01077,sr,2.5,g\n"
+
+
+def read_both(tmp_path: Path, name: str, data: bytes, **kwargs) -> tuple:
+    """The file read with the engine first and with the Python parse forced."""
+    batch_dir = tmp_path / "raw" / "study"
+    batch_dir.mkdir(parents=True, exist_ok=True)
+    path = batch_dir / name
+    path.write_bytes(data)
+    raw = tmp_path / "raw"
+    engine = batch.read_file(path, raw, "study", engine=True, **kwargs)
+    python = batch.read_file(path, raw, "study", engine=False, **kwargs)
+    return engine, python
+
+
+def assert_same_reads(engine, python) -> None:
+    """Every field a run uses agrees (the reader aside)."""
+    for name in ("status", "error", "format", "encoding", "n_diary", "n_participants"):
+        assert getattr(engine, name) == getattr(python, name), name
+    for kind in ("diary", "participants", "totals", "weights", "dates"):
+        assert_frame_equal(getattr(engine, kind), getattr(python, kind))
+
+
+REGULAR = {
+    "plain": HEADER + ROWS,
+    "crlf": (HEADER + ROWS).replace(b"\n", b"\r\n"),
+    "mixed_line_ends": HEADER + b"p1,1,01077,sr,1,cup\r\np2,1,01077,sr,2,g\n",
+    "utf8_bom": b"\xef\xbb\xbf" + HEADER + ROWS,
+    "utf8_text": HEADER.replace(b"unit", b"unit,food_description")
+    + "p1,1,01077,sr,1,cup,crème brûlée\n".encode(),
+    "blank_lines": HEADER + b"\n  \n" + ROWS + b"\t\n\n" + ROWS + b"\n\n",
+    "no_final_line_end": HEADER + ROWS.rstrip(b"\n"),
+    "ragged": HEADER + b"p1,1,01077\np2,1,01077,sr,2,g,extra\n" + ROWS,
+    "control_characters": HEADER + b"p1,1,01077,sr,1\x07,cup\n" + ROWS,
+    "semicolons": (HEADER + ROWS).replace(b",", b";"),
+    "header_only": HEADER,
+    "participants": b"participant_id,sex,age_years\np1,F,30\np2,M,41\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(REGULAR))
+def test_a_regular_file_is_read_by_the_engine_with_the_python_rows(tmp_path, case):
+    engine, python = read_both(tmp_path, f"{case}.csv", REGULAR[case])
+    assert (engine.reader, python.reader) == ("engine", "python")
+    assert_same_reads(engine, python)
+
+
+def test_gzip_is_told_by_content_and_read_by_the_engine(tmp_path):
+    engine, python = read_both(tmp_path, "items.csv", gzip.compress(HEADER + ROWS * 50))
+    assert engine.reader == "engine"
+    assert engine.n_diary == 100
+    assert_same_reads(engine, python)
+    assert engine.diary["source_line"].to_list() == list(range(2, 102))
+
+
+def test_line_numbers_and_raw_text_are_the_physical_ones(tmp_path):
+    engine, _ = read_both(tmp_path, "blank.csv", REGULAR["blank_lines"])
+    assert engine.diary["source_line"].to_list() == [4, 5, 8, 9]
+    assert engine.diary["raw_line"].to_list()[:2] == ["p1,1,01077,sr,1,cup", "p2,1,01077,sr,2.5,g"]
+
+
+IRREGULAR = {
+    "latin1": HEADER + b"p1,1,01077,sr,1,cup\np2,1,01077,sr,2,caf\xe9\n",
+    "quoted_field": HEADER + b'p1,1,01077,sr,1,"cup, chopped"\n' + ROWS,
+    "quote_across_lines": HEADER + b'p1,1,01077,sr,1,"cup\nchopped"\n' + ROWS,
+    "open_quote": HEADER + b'p1,1,"01077,sr,1,cup\n' + ROWS,
+    "nul": HEADER + b"p1,1,01077,sr,1\x00,cup\n" + ROWS,
+    "lone_carriage_return": HEADER + b"p1,1,01077,sr,1\r,cup\n" + ROWS,
+    "separator_byte": HEADER + b"p1,1,01077,sr,1\x1f,cup\n" + ROWS,
+    "utf16": (HEADER + ROWS).decode().encode("utf-16"),
+    "binary": bytes(range(256)) * 20,
+    "empty": b"",
+    "truncated_gzip": gzip.compress(HEADER + ROWS * 500)[:-40],
+    "quoted_header": b'"participant_id",recall_day,food_code,amount\np1,1,01077,1\n',
+}
+
+
+@pytest.mark.parametrize("case", sorted(IRREGULAR))
+def test_an_irregular_file_falls_back_to_the_python_parse(tmp_path, case):
+    engine, python = read_both(tmp_path, f"{case}.csv", IRREGULAR[case])
+    assert engine.reader == "python"
+    assert_same_reads(engine, python)
+
+
+def test_a_gzip_past_the_expansion_limit_is_failed_by_the_python_parse(tmp_path):
+    data = gzip.compress(HEADER + ROWS * 5000)
+    engine, python = read_both(tmp_path, "bomb.csv.gz", data, max_expanded_bytes=50_000)
+    assert engine.reader == "python"
+    assert engine.status == "failed"
+    assert "max_expanded_bytes" in engine.error
+    assert_same_reads(engine, python)
+
+
+def test_a_late_irregular_line_restarts_the_cached_rows_in_python(tmp_path, monkeypatch):
+    """Rows the engine already streamed into the cache are dropped and the Python parse's kept."""
+    monkeypatch.setattr(engine_lines, "CHUNK_RECORDS", 10)
+    monkeypatch.setattr(delimited, "CHUNK_RECORDS", 10)
+    restarts = []
+    restart = parse.DiarySink.restart
+
+    def counted(sink):
+        restarts.append(sink.rows)
+        restart(sink)
+
+    monkeypatch.setattr(parse.DiarySink, "restart", counted)
+    data = HEADER + ROWS * 20 + b'p3,1,01077,sr,1,"cup, chopped"\n' + ROWS
+    slim = {"slim": True}
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    engine, _ = read_both(tmp_path / "a", "late.csv", data, cache=ReadCache(tmp_path / "a"), **slim)
+    _, python = read_both(tmp_path / "b", "late.csv", data, cache=ReadCache(tmp_path / "b"), **slim)
+    assert engine.reader == "python"
+    # Each engine attempt (one per cache folder) had streamed rows into its entry before the quote.
+    assert len(restarts) == 2
+    assert min(restarts) >= 20
+    assert engine.n_diary == python.n_diary == 43
+    cached = [
+        pl.read_parquet(ReadCache(root).path(r.cache_key, "diary"))
+        for root, r in ((tmp_path / "a", engine), (tmp_path / "b", python))
+    ]
+    assert_frame_equal(*cached)
+    assert cached[0].filter(pl.col("source_line") == 42)["raw_line"].item().endswith('chopped"')
+
+
+def test_the_engine_reads_the_open_file_not_its_name(tmp_path):
+    """A file renamed over the name after it was opened does not change what is read."""
+    path = tmp_path / "a.csv"
+    path.write_bytes(HEADER + ROWS)
+    with path.open("rb") as stream:
+        (tmp_path / "b.csv").write_bytes(HEADER + ROWS * 3)
+        (tmp_path / "b.csv").replace(path)
+        lines = engine_lines.line_scan(engine_lines.descriptor_path(stream)).collect()
+    assert lines["raw_line"].to_list() == (HEADER + ROWS).decode().splitlines()
