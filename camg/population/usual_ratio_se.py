@@ -20,7 +20,7 @@ import numpy as np
 
 from camg.population.replicates import Replicates
 from camg.population.usual_ratio import BivariateFit, covariance_components, pseudo_person_ratios
-from camg.population.usual_se import HISTOGRAM_BINS, histogram_quantiles
+from camg.population.usual_se import HISTOGRAM_BINS
 
 RATIO_PERCENTILES = (5, 10, 25, 50, 75, 90, 95)
 STATISTICS = ["mean", *(f"p{p}" for p in RATIO_PERCENTILES), "pct_below", "pct_above"]
@@ -32,6 +32,20 @@ class Bands:
 
     low: float
     high: float
+
+
+def histogram_quantiles(bins, weights, edges, probs) -> np.ndarray:
+    """Weighted quantiles read from a histogram, interpolated within the bin."""
+    hist = np.bincount(bins, weights, minlength=edges.size - 1)
+    total = hist.sum()
+    if total <= 0:
+        return np.full(len(probs), np.nan)
+    cdf = np.cumsum(hist) / total
+    i = np.minimum(np.searchsorted(cdf, probs), hist.size - 1)
+    before = np.where(i > 0, cdf[i - 1], 0.0)
+    share = np.divide(probs - before, hist[i] / total, out=np.zeros(len(probs)), where=hist[i] > 0)
+    log_edges = np.log(edges)
+    return np.exp(log_edges[i] + np.clip(share, 0, 1) * (log_edges[i + 1] - log_edges[i]))
 
 
 def sorted_quantiles(order: np.ndarray, idx: np.ndarray, ratio, weights, probs) -> np.ndarray:

@@ -145,8 +145,19 @@ def _eligible(study: Study) -> np.ndarray:
     return weighted & has_days
 
 
-def study_rows(study: Study, groups: list[Group], reference: Reference) -> list[dict]:
-    """Usual-ratio rows of every group of one study (or cycle), with replicate SEs."""
+@dataclass(frozen=True, eq=False)
+class RatioPoint:
+    """One study's point estimates: the DRI-group fits, pseudo-persons and groups x STATISTICS."""
+
+    fits: dict[int, BivariateFit]
+    pp: PseudoPersons
+    stats: np.ndarray
+    covered: np.ndarray  # per person of the study: in the bands' population
+    bands: Bands
+
+
+def point_estimates(study: Study, groups: list[Group], reference: Reference) -> RatioPoint:
+    """The fits and every group's statistics (apart from `replicate_ses`: timed apart)."""
     c = constants(reference)
     band_values = ratio_bands(reference)
     bands = Bands(band_values[LOW], band_values[HIGH])
@@ -157,21 +168,38 @@ def study_rows(study: Study, groups: list[Group], reference: Reference) -> list[
     pp = pseudo_persons([f for f in fits.values() if f.ok], c)
     members = [np.flatnonzero(g.mask[pp.person]) for g in groups]
     stats = ratio_statistics(pp.ratio, pp.weight, members, covered[pp.person], bands)
+    return RatioPoint(fits, pp, stats, covered, bands)
+
+
+def replicate_ses(
+    study: Study, groups: list[Group], point: RatioPoint, reference: Reference
+) -> tuple[np.ndarray, Replicates]:
+    """Groups x STATISTICS replicate SEs (NaN without a stratum of 2+ PSUs), and the design."""
+    c = constants(reference)
     design = _design(study, reference, c["seed"])
-    ses = ratio_ses(pp.refits, [g.mask for g in groups], covered, bands, design, c["nodes"])
+    masks = [g.mask for g in groups]
+    ses = ratio_ses(point.pp.refits, masks, point.covered, point.bands, design, c["nodes"])
     if design.df < 1:  # without a stratum of two or more PSUs no replicate varies
         ses[:] = np.nan
-    eligible = _eligible(study)
+    return ses, design
+
+
+def study_rows(study: Study, groups: list[Group], reference: Reference) -> list[dict]:
+    """Usual-ratio rows of every group of one study (or cycle), with replicate SEs."""
+    point = point_estimates(study, groups, reference)
+    ses, design = replicate_ses(study, groups, point, reference)
+    pp, eligible = point.pp, _eligible(study)
     has_pseudo = np.bincount(pp.person, minlength=study.persons.height) > 0
     rows = []
     for g, group in enumerate(groups):
-        fit = fits.get(id(group))
+        fit = point.fits.get(id(group))
         represented = int((group.mask & has_pseudo).sum())
         note = _note(group, fit, represented, int((group.mask & eligible).sum()), len(pp.refits))
         correlation = fit.comps.correlation if fit is not None and fit.ok else None
         n = fit.n_persons if fit is not None else represented
-        w_sum = float(pp.weight[members[g]].sum()) if members[g].size else None
-        rows += _rows(group, stats[g], ses[g], n, w_sum, note, correlation, bands)
+        idx = np.flatnonzero(group.mask[pp.person])
+        w_sum = float(pp.weight[idx].sum()) if idx.size else None
+        rows += _rows(group, point.stats[g], ses[g], n, w_sum, note, correlation, point.bands)
     extra = {"se_method": design.method, "df": design.df if design.df >= 1 else None}
     return [
         r | extra | {"weight_variable": study.persons["usual_weight_variable"][0]} for r in rows

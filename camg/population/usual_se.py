@@ -8,14 +8,23 @@ Carlo noise. Every group's mean, percentiles and shares below the EAR / above th
 as in the full sample (pooled groups from their members' pseudo-persons), the replicate variance is
 formed around the same computation on the full-sample weights, and SE = its square root.
 Percentiles are read from a fine log-scale histogram (`HISTOGRAM_BINS` bins: relative width < 0.3 %).
+
+Vectorised over the replicates (they took 43 s of 120 per 57,000-person study, one refit and one
+pass over every group per replicate): a group's variance components for all replicates at once are
+weighted moments, i.e. matrix products of its persons' replicate weights; a pseudo-person's usual
+intake is read off a grid of the back-transformation whose position in the grid is the same for
+every replicate (the grid spans the same standard normal draws), so a replicate costs one small
+grid evaluation and a gather; all groups' statistics come from one histogram per cell
+(`camg.population.pooled`).
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
+from camg.population.pooled import CellHistograms, Cells
 from camg.population.replicates import Replicates
-from camg.population.usual_intake import PERCENTILES, boxcox, inverse_boxcox, variance_components
+from camg.population.usual_intake import PERCENTILES, boxcox, inverse_boxcox
 
 HISTOGRAM_BINS = 4000
 GRID_POINTS = 257
@@ -50,55 +59,127 @@ def refit_inputs(y, rows_of_days, day, w_days, lam, offset, seed, n_sim, k, ear,
     )
 
 
-def pseudo_persons(fit: Refit, factor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Usual intakes and weights of a group's pseudo-persons under replicate factors (by person row)."""
-    w = fit.w * factor[fit.rows]
-    vc = variance_components(fit.t, fit.pid, fit.day, w[fit.pid])
-    k = fit.z.shape[1]
-    if not (vc.var_between > 0 and vc.var_within >= 0):
-        return np.full(fit.z.size, np.nan), np.repeat(w / k, k)
-    t = vc.mu + np.sqrt(vc.var_between) * fit.z
-    grid = np.linspace(t.min(), t.max(), GRID_POINTS)
-    nodes, node_w = np.polynomial.hermite.hermgauss(9)
-    usual = sum(
-        a / np.sqrt(np.pi) * inverse_boxcox(grid + x * np.sqrt(2.0 * vc.var_within), fit.lam)
-        for x, a in zip(nodes, node_w, strict=True)
+def _weighted_means(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Column-wise sum(w y) / sum(w) over rows (`weights` persons x columns; NaN without weight)."""
+    total = weights.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, (weights * values).sum(axis=0) / total, np.nan)
+
+
+def components(fit: Refit, weights: np.ndarray) -> tuple[np.ndarray, ...]:
+    """mu, var_between, var_within per column of person weights (persons x columns).
+
+    `camg.population.usual_intake.variance_components` for many weightings at once (same moments).
+    """
+    later = fit.day > 1
+    n_i = np.bincount(fit.pid)
+    n_later = np.bincount(fit.pid, later)
+    both = (n_later > 0) & (n_later < n_i)
+    beta = np.zeros(weights.shape[1])
+    if both.any():
+        s_later = np.bincount(fit.pid, np.where(later, fit.t, 0.0))[both] / n_later[both]
+        s_first = np.bincount(fit.pid, np.where(later, 0.0, fit.t))[both] / (n_i - n_later)[both]
+        beta = _weighted_means((s_later - s_first)[:, None], weights[both])
+    order = np.argsort(fit.pid, kind="stable")
+    starts = np.searchsorted(fit.pid[order], np.arange(n_i.size))
+    ta = fit.t[order, None] - later[order, None] * beta[None, :]
+    means = np.add.reduceat(ta, starts, axis=0) / n_i[:, None]
+    squares = np.add.reduceat((ta - means[fit.pid[order]]) ** 2, starts, axis=0)
+    rep = n_i >= 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        within = (weights[rep] * squares[rep]).sum(axis=0) / (
+            weights[rep] * (n_i - 1)[rep, None]
+        ).sum(axis=0)
+    mu = _weighted_means(means, weights)
+    inverse_n = np.broadcast_to(1.0 / n_i[:, None], weights.shape)
+    between = _weighted_means((means - mu) ** 2, weights) - within * _weighted_means(
+        inverse_n, weights
     )
-    return np.interp(t.ravel(), grid, usual), np.repeat(w / k, k)
+    return mu, between, within
 
 
-def histogram_quantiles(bins, weights, edges, probs) -> np.ndarray:
-    """Weighted quantiles read from a histogram, interpolated within the bin."""
-    hist = np.bincount(bins, weights, minlength=edges.size - 1)
-    total = hist.sum()
-    if total <= 0:
-        return np.full(len(probs), np.nan)
-    cdf = np.cumsum(hist) / total
-    i = np.minimum(np.searchsorted(cdf, probs), hist.size - 1)
-    before = np.where(i > 0, cdf[i - 1], 0.0)
-    share = np.divide(probs - before, hist[i] / total, out=np.zeros(len(probs)), where=hist[i] > 0)
-    log_edges = np.log(edges)
-    return np.exp(log_edges[i] + np.clip(share, 0, 1) * (log_edges[i + 1] - log_edges[i]))
+@dataclass(frozen=True, eq=False)
+class GridUsual:
+    """A group's pseudo-persons' usual intakes under every replicate, read off one grid.
+
+    Draws z are fixed, t = mu + sd z, so each pseudo-person's place on a grid spanning its group's
+    t is the same in every replicate: `index` and `fraction` are found once.
+    """
+
+    values: np.ndarray  # columns x GRID_POINTS: the back-transformed grid per replicate (NaN: none)
+    index: np.ndarray
+    fraction: np.ndarray
+
+    @classmethod
+    def of(cls, fit: Refit, weights: np.ndarray) -> "GridUsual":
+        """The grids of all columns of person weights (`weights`: persons x columns)."""
+        mu, between, within = components(fit, weights)
+        z = fit.z.ravel()
+        low, high = z.min(), z.max()
+        unit = np.linspace(0.0, 1.0, GRID_POINTS)
+        ok = (between > 0) & (within >= 0)
+        sd = np.sqrt(np.where(ok, between, 1.0))
+        grid = mu[:, None] + sd[:, None] * (low + unit * (high - low))[None, :]
+        nodes, node_w = np.polynomial.hermite.hermgauss(9)
+        spread = np.sqrt(2.0 * np.where(ok, within, 0.0))[:, None]
+        values = sum(
+            a / np.sqrt(np.pi) * inverse_boxcox(grid + x * spread, fit.lam)
+            for x, a in zip(nodes, node_w, strict=True)
+        )
+        values[~ok] = np.nan
+        place = (z - low) / (high - low) * (GRID_POINTS - 1) if high > low else 0 * z
+        index = np.minimum(place.astype(np.intp), GRID_POINTS - 2)
+        return cls(values, index, place - index)
+
+    def column(self, r: int) -> np.ndarray:
+        """Pseudo-persons' usual intakes in replicate column r (linear between grid points)."""
+        v = self.values[r]
+        return v[self.index] + self.fraction * (v[self.index + 1] - v[self.index])
 
 
-def group_statistics(usual, weights, ear, ul, members, edges) -> np.ndarray:
-    """Groups x STATISTICS of the pooled pseudo-persons (members: index arrays per group)."""
-    bins = np.clip(np.searchsorted(edges, usual) - 1, 0, edges.size - 2)
-    probs = np.array(PERCENTILES) / 100
-    out = np.full((len(members), len(STATISTICS)), np.nan)
-    below, above = (usual < ear).astype(float), (usual > ul).astype(float)
-    has_ear, has_ul = np.isfinite(ear), np.isfinite(ul)
-    for g, idx in enumerate(members):
-        w = weights[idx]
-        total = w.sum()
-        if idx.size == 0 or total <= 0 or not np.isfinite(usual[idx]).all():
-            continue
-        out[g, 0] = (w * usual[idx]).sum() / total
-        out[g, 1:6] = histogram_quantiles(bins[idx], w, edges, probs)
-        for col, hit, known in ((6, below, has_ear), (7, above, has_ul)):
-            wk = w * known[idx]
-            out[g, col] = 100 * (wk * hit[idx]).sum() / wk.sum() if wk.sum() > 0 else np.nan
-    return out
+@dataclass(frozen=True, eq=False)
+class Pool:
+    """Every fit's replicate pseudo-persons in cell order, and where each reads its usual intake."""
+
+    grids: list[GridUsual]
+    at: np.ndarray  # per pseudo-person: fit x GRID_POINTS + grid index
+    fraction: np.ndarray
+    person: np.ndarray  # the study row of its person
+    person_w: np.ndarray  # its person's full-sample weight
+    cell: np.ndarray
+    cuts: tuple[np.ndarray, np.ndarray]  # each pseudo-person's EAR and UL (NaN: none)
+    k: int
+    bounds: np.ndarray  # where each cell's pseudo-persons start and end
+
+    @classmethod
+    def of(cls, fits: list[Refit], grids: list[GridUsual], cells: Cells) -> "Pool":
+        """The pool of fitted groups (their pseudo-persons sorted by cell, stably)."""
+        k = fits[0].z.shape[1]
+        person = np.concatenate([np.repeat(f.rows, k) for f in fits])
+        order = np.argsort(cells.person_cell[person], kind="stable")
+        at = np.concatenate([i * GRID_POINTS + g.index for i, g in enumerate(grids)])
+        fraction = np.concatenate([g.fraction for g in grids])
+        person_w = np.concatenate([np.repeat(f.w, k) for f in fits])
+        cell = cells.person_cell[person[order]]
+        ear, ul = ([np.full(f.z.size, getattr(f, c)) for f in fits] for c in ("ear", "ul"))
+        cuts = (np.concatenate(ear)[order], np.concatenate(ul)[order])
+        return cls(
+            grids,
+            at[order],
+            fraction[order],
+            person[order],
+            person_w[order],
+            cell,
+            cuts,
+            k,
+            cells.bounds(cell),
+        )
+
+    def column(self, r: int, factor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Usual intakes and weights of the pseudo-persons in replicate column r (`factor`: by row)."""
+        v = np.concatenate([g.values[r] for g in self.grids])
+        usual = v[self.at] + self.fraction * (v[self.at + 1] - v[self.at])
+        return usual, self.person_w * factor[self.person] / self.k
 
 
 def replicate_ses(
@@ -108,23 +189,43 @@ def replicate_ses(
 
     A group's pseudo-persons are those of the fits whose persons it holds (a DRI group: its own).
     """
-    k = fits[0].z.shape[1] if fits else 1
-    person_of = np.concatenate([np.repeat(f.rows, k) for f in fits]) if fits else np.empty(0, int)
-    members = [np.flatnonzero(m[person_of]) for m in masks]
-    ear = np.concatenate([np.full(f.z.size, f.ear) for f in fits]) if fits else np.empty(0)
-    ul = np.concatenate([np.full(f.z.size, f.ul) for f in fits]) if fits else np.empty(0)
-
-    def estimates(factor: np.ndarray) -> np.ndarray:
-        pairs = [pseudo_persons(f, factor) for f in fits]
-        usual = np.concatenate([p[0] for p in pairs]) if pairs else np.empty(0)
-        weights = np.concatenate([p[1] for p in pairs]) if pairs else np.empty(0)
-        return group_statistics(usual, weights, ear, ul, members, edges)
-
-    ones = np.ones(n_persons)
-    full_usual = np.concatenate([pseudo_persons(f, ones)[0] for f in fits]) if fits else ones
+    if not fits:
+        return np.full((len(masks), len(STATISTICS)), np.nan)
+    factors = np.vstack([np.ones(n_persons), design.factors])  # row 0: the full sample
+    with np.errstate(invalid="ignore", divide="ignore"):
+        grids = [GridUsual.of(f, f.w[:, None] * factors[:, f.rows].T) for f in fits]
+    cells = Cells.of(masks, n_persons)
+    pool = Pool.of(fits, grids, cells)
+    full_usual = pool.column(0, factors[0])[0]
     finite = full_usual[np.isfinite(full_usual) & (full_usual > 0)]
     low, high = (finite.min() / 4, finite.max() * 4) if finite.size else (1e-3, 1e6)
     edges = np.geomspace(low, high, HISTOGRAM_BINS + 1)
-    full = estimates(ones)
-    reps = np.stack([estimates(f) for f in design.factors]) if len(design.factors) else full[None]
+    histograms = CellHistograms(cells, edges, np.array(PERCENTILES) / 100)
+    estimates = [
+        _statistics(histograms, pool, *pool.column(r, factors[r])) for r in range(factors.shape[0])
+    ]
+    full, reps = estimates[0], np.stack(estimates[1:] or estimates[:1])
     return np.sqrt(design.variance(reps, full))
+
+
+def _statistics(histograms: CellHistograms, pool: Pool, usual, weights) -> np.ndarray:
+    """Groups x STATISTICS of one replicate's pseudo-persons (NaN for a group with a NaN one)."""
+    cells, bounds = histograms.cells, pool.bounds
+    finite = np.isfinite(usual)
+    w = np.where(finite, weights, 0.0)
+    total = cells.sorted_sums(bounds, w)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = cells.sorted_sums(bounds, w * np.where(finite, usual, 0.0)) / total
+        quantiles = histograms.quantiles(histograms.cumulative(pool.cell, usual, w))
+    out = np.column_stack([mean, quantiles, np.full((mean.size, 2), np.nan)])
+    for col, cut, below in ((-2, pool.cuts[0], True), (-1, pool.cuts[1], False)):
+        known = np.isfinite(cut)
+        hit = usual < cut if below else usual > cut
+        wk = cells.sorted_sums(bounds, w * known)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = 100 * cells.sorted_sums(bounds, w * known * hit) / wk
+        out[:, col] = np.where(wk > 0, share, np.nan)
+    bad = cells.sorted_sums(bounds, (~finite).astype(float)) > 0
+    members = np.diff(bounds) @ cells.membership.T
+    out[bad | (total <= 0) | (members == 0)] = np.nan
+    return out

@@ -9,14 +9,15 @@ each person's own requirement (IOM 2000, DRI: Applications in Dietary Assessment
 whose DRI group could not be fitted are not represented; the note says how many.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
 from camg.population.groups import Group, Study
-from camg.population.replicates import replicate_design
-from camg.population.survey import weighted_mean
+from camg.population.pooled import Cells, SortedPool, weighted_means
+from camg.population.replicates import Replicates, replicate_design
 from camg.population.usual_intake import PERCENTILES, UsualIntakeResult, estimate_usual_intake
 from camg.population.usual_se import STATISTICS, Refit, refit_inputs, replicate_ses
 from camg.reference import Reference
@@ -87,41 +88,45 @@ def fit_group(study: Study, group: Group, nutrient: str, c: ModelConstants) -> G
     return GroupFit(group, nutrient, fit, ear, ul, refit)
 
 
-def usual_statistics(
-    usual: np.ndarray,
-    weights: np.ndarray,
-    ear: np.ndarray,
-    ul: np.ndarray,
-    order: np.ndarray | None = None,
-) -> dict[str, float]:
-    """Mean, percentiles, % below each pseudo-person's EAR and % above its UL (NaN = none).
+def pool_statistics(fits: list[GroupFit], cells: Cells) -> tuple[np.ndarray, np.ndarray]:
+    """Groups x STATISTICS of the fitted groups' pseudo-persons, pooled; each group's weight total.
 
-    `order`: the stable sort order of `usual` when the caller has it (`Pool`), else sorted here.
+    Each pseudo-person is compared with the EAR (UL) of its own DRI group (NaN: none, not counted).
+    One pool for every group (`camg.population.pooled`): a DRI group's pseudo-persons are its own
+    fit's, a mixed group's those of its members' fits.
     """
-    out = {"mean": weighted_mean(usual, weights)}
-    if usual.size:
-        order = np.argsort(usual, kind="stable") if order is None else order
-        cdf = np.cumsum(weights[order]) / weights.sum()
-        for p in PERCENTILES:
-            idx = min(int(np.searchsorted(cdf, p / 100 - 1e-12)), usual.size - 1)
-            out[f"p{p}"] = float(usual[order[idx]])
-    for statistic, cut, below in (("pct_below_ear", ear, True), ("pct_above_ul", ul, False)):
-        known = np.isfinite(cut)
-        hit = usual[known] < cut[known] if below else usual[known] > cut[known]
-        out[statistic] = 100 * weighted_mean(hit.astype(float), weights[known])
-    return out
+    ok = [f for f in fits if f.fit.ok]
+    out = np.full((cells.membership.shape[0], len(STATISTICS)), np.nan)
+    if not ok:
+        return out, np.zeros(out.shape[0])
+
+    def pooled(value: Callable[[GroupFit], np.ndarray]) -> np.ndarray:
+        return np.concatenate([value(f) for f in ok])
+
+    usual, weights = pooled(lambda f: f.fit.usual), pooled(lambda f: f.fit.usual_weights)
+    cell = cells.person_cell[pooled(lambda f: f.fit.usual_person)]
+    out[:, 0] = weighted_means(cells, cell, usual, weights)
+    probs = np.array(PERCENTILES) / 100
+    out[:, 1 : 1 + len(probs)] = SortedPool.of(cells, cell, usual, weights).quantiles(probs)
+    for col, kind, below in ((-2, 0, True), (-1, 1, False)):
+        cut = pooled(lambda f, k=kind: np.full(f.fit.usual.size, _value((f.ear, f.ul)[k])))
+        hit = np.where(np.isfinite(cut), usual < cut if below else usual > cut, np.nan)
+        out[:, col] = 100 * weighted_means(cells, cell, hit, weights)
+    return out, cells.group_sums(cell, weights)
 
 
-def dri_rows(fit: GroupFit) -> list[dict]:
+def _value(dri: DriValue) -> float:
+    """A DRI value, NaN for none."""
+    return np.nan if dri[1] is None else dri[1]
+
+
+def dri_rows(fit: GroupFit, stats: np.ndarray) -> list[dict]:
     """Rows of one DRI group's fit (with its EAR and UL rules); a failed fit: nulls and the reason."""
     f = fit.fit
     note = f.reason or (
         f"NCI amount-only model: {f.n_persons} persons, {f.n_repeat} with 2+ days, "
         f"Box-Cox lambda {f.boxcox_lambda:.2f}"
     )
-    n = f.usual.size
-    ear, ul = (np.full(n, np.nan if v[1] is None else v[1]) for v in (fit.ear, fit.ul))
-    stats = usual_statistics(f.usual, f.usual_weights, ear, ul)
     rules = {"pct_below_ear": fit.ear, "pct_above_ul": fit.ul}
     rows = []
     for row in _rows(fit.group, fit.nutrient, stats, f.n_persons, f.usual_weights, note):
@@ -134,51 +139,15 @@ def dri_rows(fit: GroupFit) -> list[dict]:
     return rows
 
 
-def _pooled(parts: list[tuple[GroupFit, np.ndarray]], name: str) -> np.ndarray:
-    """One array over the selected pseudo-persons of several fits: values, weights, EARs or ULs."""
-    if not parts:
-        return np.empty(0)
-    if name in ("usual", "usual_weights"):
-        return np.concatenate([getattr(f.fit, name)[sel] for f, sel in parts])
-    filled = []
-    for fit, sel in parts:
-        value = getattr(fit, name)[1]
-        filled.append(np.full(int(sel.sum()), np.nan if value is None else value))
-    return np.concatenate(filled)
-
-
-@dataclass(frozen=True, eq=False)
-class Pool:
-    """Every fitted DRI group's pseudo-persons of one nutrient, in fit order, sorted once.
-
-    A pooled group's pseudo-persons are a subset in the same order, so their stable sort order is
-    the pool's restricted to them (same ties): one sort per nutrient instead of one per group.
-    """
-
-    fits: list[GroupFit]
-    order: np.ndarray
-
-    @classmethod
-    def of(cls, fits: list[GroupFit]) -> "Pool":
-        """The pool of the fitted groups."""
-        ok = [f for f in fits if f.fit.ok]
-        usual = np.concatenate([f.fit.usual for f in ok]) if ok else np.empty(0)
-        return cls(ok, np.argsort(usual, kind="stable"))
-
-    def order_of(self, group: Group) -> np.ndarray:
-        """The stable sort order of the group's pooled pseudo-persons."""
-        masks = [group.mask[f.fit.usual_person] for f in self.fits]
-        selected = np.concatenate(masks) if masks else np.zeros(0, bool)
-        local = np.cumsum(selected) - 1
-        return local[self.order[selected[self.order]]]
-
-
-def pooled_rows(group: Group, fits: list[GroupFit], study: Study, pool: Pool) -> list[dict]:
+def pooled_rows(
+    group: Group, fits: list[GroupFit], study: Study, stats: np.ndarray, weight: float
+) -> list[dict]:
     """Rows of a non-DRI group from its members' pseudo-persons in the DRI-group fits."""
-    parts = [(f, group.mask[f.fit.usual_person]) for f in pool.fits]
-    parts = [(f, sel) for f, sel in parts if sel.any()]
-    usual, weights = _pooled(parts, "usual"), _pooled(parts, "usual_weights")
-    covered = int(sum(np.unique(f.fit.usual_person[sel]).size for f, sel in parts))
+    parts = [f for f in fits if f.refit is not None and group.mask[f.refit.rows].any()]
+    fitted = np.zeros(group.mask.size, bool)
+    for f in parts:
+        fitted[f.refit.rows] = True
+    covered = int((group.mask & fitted).sum())
     has_days = study.persons["person_id"].is_in(study.days["person_id"].implode()).to_numpy()
     weighted = study.persons["usual_weight"].fill_null(0).to_numpy() > 0
     eligible = int((group.mask & has_days & weighted).sum())
@@ -187,15 +156,15 @@ def pooled_rows(group: Group, fits: list[GroupFit], study: Study, pool: Pool) ->
         f"compared with its own group's EAR/UL; {covered} of {eligible} persons represented"
         + ("" if covered == eligible else " (groups without a fit left out)")
     )
-    ear, ul = _pooled(parts, "ear"), _pooled(parts, "ul")
-    stats = usual_statistics(usual, weights, ear, ul, pool.order_of(group))
-    return _rows(group, fits[0].nutrient, stats if parts else {}, covered, weights, note)
+    weights = np.array([weight]) if parts else np.empty(0)
+    stats = stats if parts else np.full(len(STATISTICS), np.nan)
+    return _rows(group, fits[0].nutrient, stats, covered, weights, note)
 
 
 def _rows(
     group: Group,
     nutrient: str,
-    stats: dict[str, float],
+    stats: np.ndarray,
     n_persons: int,
     weights: np.ndarray,
     note: str,
@@ -210,7 +179,7 @@ def _rows(
             "statistic": statistic,
             "threshold_rule_id": None,
             "threshold_value": None,
-            "value": _finite(stats.get(statistic)),
+            "value": _finite(stats[STATISTICS.index(statistic)]),
             "se": None,
             "se_method": None,
             "n_persons": int(n_persons),
@@ -226,33 +195,85 @@ def _finite(value: float | None) -> float | None:
     return float(value) if value is not None and np.isfinite(value) else None
 
 
-def usual_intake_rows(study: Study, groups: list[Group], reference: Reference) -> list[dict]:
-    """Usual-intake rows of every group (DRI groups fitted, the others pooled), with replicate SEs."""
-    dri = [g for g in groups if g.grouping == "dri_age_group"]
-    others = [g for g in groups if g.grouping != "dri_age_group"]
-    constants = ModelConstants.of(reference)
-    design = replicate_design(
+def _design(study: Study, reference: Reference, seed: int) -> Replicates:
+    """The study's replicate design (`camg.population.replicates`), from the `usual.*` rules."""
+    return replicate_design(
         study.strata,
         study.psu,
         study.persons.height,
         rho=reference.threshold("usual.brr_fay_coefficient"),
         srs_groups=int(reference.threshold("usual.srs_jackknife_groups")),
-        seed=constants.seed,
+        seed=seed,
     )
-    rows = []
+
+
+def _in_order(groups: list[Group]) -> list[Group]:
+    """The groups in the order of the rows: DRI groups (fitted) first, then the pooled ones."""
+    dri = [g for g in groups if g.grouping == "dri_age_group"]
+    return dri + [g for g in groups if g.grouping != "dri_age_group"]
+
+
+def usual_point_rows(
+    study: Study, groups: list[Group], reference: Reference
+) -> tuple[dict[str, list[list[dict]]], dict[str, list[GroupFit]]]:
+    """Per nutrient: each group's usual-intake rows without SEs (groups as `_in_order`), and the fits.
+
+    Apart from `usual_ses` so that a run can time the point estimates and the replicate SEs apart.
+    """
+    ordered = _in_order(groups)
+    dri = [g for g in ordered if g.grouping == "dri_age_group"]
+    cells = Cells.of([g.mask for g in ordered], study.persons.height)
+    constants = ModelConstants.of(reference)
+    made, fitted = {}, {}
     for nutrient in NUTRIENTS:
         fits = [fit_group(study, g, nutrient, constants) for g in dri]
-        ses = replicate_ses(
-            [f.refit for f in fits if f.refit is not None],
-            [g.mask for g in dri + others],
+        stats, weight = pool_statistics(fits, cells)
+        made[nutrient] = [dri_rows(f, stats[i]) for i, f in enumerate(fits)]
+        made[nutrient] += [
+            pooled_rows(g, fits, study, stats[i], weight[i])
+            for i, g in enumerate(ordered)
+            if i >= len(dri)
+        ]
+        fitted[nutrient] = fits
+    return made, fitted
+
+
+def usual_ses(
+    study: Study, groups: list[Group], fits: dict[str, list[GroupFit]], reference: Reference
+) -> dict[str, np.ndarray]:
+    """Per nutrient: groups (as `_in_order`) x STATISTICS replicate SEs of the usual-intake rows."""
+    design = _design(study, reference, ModelConstants.of(reference).seed)
+    masks = [g.mask for g in _in_order(groups)]
+    return {
+        nutrient: replicate_ses(
+            [f.refit for f in fits[nutrient] if f.refit is not None],
+            masks,
             design,
             study.persons.height,
         )
-        pool = Pool.of(fits)
-        made = [dri_rows(f) for f in fits] + [pooled_rows(g, fits, study, pool) for g in others]
-        # Without a stratum of two or more PSUs no replicate varies: no SE and no df (null, not 0).
-        estimable = design.df >= 1
-        for group_rows, group_ses in zip(made, ses, strict=True):
+        for nutrient in NUTRIENTS
+    }
+
+
+def usual_intake_rows(study: Study, groups: list[Group], reference: Reference) -> list[dict]:
+    """Usual-intake rows of every group (DRI groups fitted, the others pooled), with replicate SEs."""
+    made, fits = usual_point_rows(study, groups, reference)
+    return with_ses(study, made, usual_ses(study, groups, fits, reference), reference)
+
+
+def with_ses(
+    study: Study,
+    made: dict[str, list[list[dict]]],
+    ses: dict[str, np.ndarray],
+    reference: Reference,
+) -> list[dict]:
+    """The rows of `usual_point_rows` with their SEs, SE method and degrees of freedom."""
+    design = _design(study, reference, ModelConstants.of(reference).seed)
+    # Without a stratum of two or more PSUs no replicate varies: no SE and no df (null, not 0).
+    estimable = design.df >= 1
+    rows = []
+    for nutrient in NUTRIENTS:
+        for group_rows, group_ses in zip(made[nutrient], ses[nutrient], strict=True):
             for row in group_rows:
                 se = group_ses[STATISTICS.index(row["statistic"])]
                 known = estimable and row["value"] is not None and np.isfinite(se)

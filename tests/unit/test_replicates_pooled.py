@@ -1,0 +1,97 @@
+"""Unit tests for population.pooled: every group's statistics at once equal the per-group ones."""
+
+import numpy as np
+import pytest
+
+from camg.population.pooled import (
+    CellHistograms,
+    Cells,
+    SortedPool,
+    log_bins,
+    weighted_means,
+)
+from camg.population.survey import weighted_quantiles
+from camg.population.usual_ratio_se import histogram_quantiles
+
+PROBS = np.array([0.05, 0.25, 0.5, 0.75, 0.95])
+
+
+def test_cells_partition_persons_by_the_groups_they_belong_to():
+    # Persons 0..5; groups: {0,1,2}, {2,3}, everyone. Cells: {0,1}, {2}, {3}, {4,5}.
+    masks = [
+        np.array([1, 1, 1, 0, 0, 0], bool),
+        np.array([0, 0, 1, 1, 0, 0], bool),
+        np.ones(6, bool),
+    ]
+    cells = Cells.of(masks, 6)
+    assert cells.n_cells == 4
+    same = cells.person_cell[:, None] == cells.person_cell[None, :]
+    assert same[0, 1]
+    assert same[4, 5]
+    assert not same[1, 2]
+    assert not same[2, 3]
+    for g, mask in enumerate(masks):
+        assert (cells.membership[g, cells.person_cell] == mask).all()
+    sums = cells.group_sums(cells.person_cell, np.arange(6.0))
+    assert sums.tolist() == [3.0, 5.0, 15.0]
+
+
+@pytest.fixture
+def pool():
+    """120 persons with 7 pseudo-persons each, 4 overlapping groups, ties and a zero weight."""
+    rng = np.random.default_rng(5)
+    persons = 120
+    masks = [rng.random(persons) < share for share in (0.3, 0.5, 0.8)] + [np.ones(persons, bool)]
+    masks.append(np.zeros(persons, bool))  # an empty group
+    person = np.repeat(np.arange(persons), 7)
+    values = np.round(rng.lognormal(6, 0.5, person.size), 0)  # rounded: many exact ties
+    weights = np.repeat(rng.uniform(0.5, 3, persons), 7) / 7
+    weights[3] = 0.0
+    return masks, person, values, weights
+
+
+def test_sorted_pool_quantiles_and_means_equal_each_groups_own(pool):
+    masks, person, values, weights = pool
+    cells = Cells.of(masks, masks[0].size)
+    cell = cells.person_cell[person]
+    found = SortedPool.of(cells, cell, values, weights).quantiles(PROBS)
+    means = weighted_means(cells, cell, values, weights)
+    for g, mask in enumerate(masks):
+        mine = mask[person]
+        if not mine.any():
+            assert np.isnan(found[g]).all()
+            assert np.isnan(means[g])
+            continue
+        assert found[g].tolist() == weighted_quantiles(values[mine], weights[mine], PROBS).tolist()
+        expected = (weights[mine] * values[mine]).sum() / weights[mine].sum()
+        assert means[g] == pytest.approx(expected, rel=1e-12)
+
+
+def test_equal_weights_keep_exact_ties_at_a_probability():
+    # Four equal weights: the median is the 2nd value (F = 0.5 exactly), as R's qrule "math".
+    cells = Cells.of([np.ones(4, bool)], 4)
+    values, weights = np.array([4.0, 1.0, 3.0, 2.0]), np.full(4, 0.25)
+    found = SortedPool.of(cells, cells.person_cell, values, weights).quantiles(np.array([0.5]))
+    assert found[0, 0] == 2.0
+
+
+def test_log_bins_equal_a_search_of_the_edges():
+    edges = np.geomspace(0.5, 5000.0, 4001)
+    rng = np.random.default_rng(1)
+    values = np.concatenate([rng.lognormal(5, 1.5, 20_000), edges, edges * (1 + 1e-15), [0.1, 9e9]])
+    expected = np.clip(np.searchsorted(edges, values) - 1, 0, edges.size - 2)
+    assert (log_bins(values, edges) == expected).all()
+
+
+def test_cell_histogram_quantiles_equal_each_groups_own_histogram(pool):
+    masks, person, values, weights = pool
+    edges = np.geomspace(values.min() / 4, values.max() * 4, 4001)
+    cells = Cells.of(masks, masks[0].size)
+    cell = cells.person_cell[person]
+    histograms = CellHistograms(cells, edges, PROBS)
+    found = histograms.quantiles(histograms.cumulative(cell, values, weights))
+    bins = np.clip(np.searchsorted(edges, values) - 1, 0, edges.size - 2)
+    for g, mask in enumerate(masks):
+        mine = mask[person]
+        expected = histogram_quantiles(bins[mine], weights[mine], edges, PROBS)
+        np.testing.assert_allclose(found[g], expected, rtol=1e-12)
