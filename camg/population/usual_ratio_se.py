@@ -12,14 +12,19 @@ lambdas kept at their full-sample values) and redraws the pseudo-persons from th
 normal draws (common random numbers: the first `usual.replicate_pseudo_persons` per person);
 percentiles then come from a fine log-scale histogram. SE = sqrt of the replicate variance around the
 same computation on the full-sample weights.
+
+Vectorised as the univariate SEs (`camg.population.usual_se`): every replicate's 2x2 covariances of a
+group at once, as weighted moments of all replicate weight columns; every group's statistics from
+the cells of `camg.population.pooled` (one pass per replicate, not one per group).
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
+from camg.population.pooled import CellHistograms, Cells, SortedPool
 from camg.population.replicates import Replicates
-from camg.population.usual_ratio import BivariateFit, covariance_components, pseudo_person_ratios
+from camg.population.usual_ratio import BivariateFit, CovarianceComponents, pseudo_person_ratios
 from camg.population.usual_se import HISTOGRAM_BINS
 
 RATIO_PERCENTILES = (5, 10, 25, 50, 75, 90, 95)
@@ -34,60 +39,26 @@ class Bands:
     high: float
 
 
-def histogram_quantiles(bins, weights, edges, probs) -> np.ndarray:
-    """Weighted quantiles read from a histogram, interpolated within the bin."""
-    hist = np.bincount(bins, weights, minlength=edges.size - 1)
-    total = hist.sum()
-    if total <= 0:
-        return np.full(len(probs), np.nan)
-    cdf = np.cumsum(hist) / total
-    i = np.minimum(np.searchsorted(cdf, probs), hist.size - 1)
-    before = np.where(i > 0, cdf[i - 1], 0.0)
-    share = np.divide(probs - before, hist[i] / total, out=np.zeros(len(probs)), where=hist[i] > 0)
-    log_edges = np.log(edges)
-    return np.exp(log_edges[i] + np.clip(share, 0, 1) * (log_edges[i + 1] - log_edges[i]))
+def ratio_statistics(cells: Cells, cell, ratio, weights, covered, bands: Bands) -> np.ndarray:
+    """Groups x STATISTICS of pseudo-persons (`cell`: each one's cell), exact weighted percentiles.
 
-
-def sorted_quantiles(order: np.ndarray, idx: np.ndarray, ratio, weights, probs) -> np.ndarray:
-    """Weighted quantiles of ratio[idx] (as `camg.survey.weighted_quantiles`) from one global sort."""
-    chosen = np.zeros(ratio.size, bool)
-    chosen[idx] = True
-    in_order = order[chosen[order] & (weights[order] > 0)]
-    y, w = ratio[in_order], weights[in_order]
-    if y.size == 0:
-        return np.full(probs.size, np.nan)
-    cdf = np.cumsum(w) / w.sum()
-    return y[np.minimum(np.searchsorted(cdf, probs - 1e-12, side="left"), y.size - 1)]
-
-
-def ratio_statistics(ratio, weights, members, covered, bands: Bands, edges=None) -> np.ndarray:
-    """Groups x STATISTICS; exact weighted percentiles, or from a histogram on `edges`.
-
-    `members`: index arrays of each group's pseudo-persons; `covered`: per pseudo-person, whether its
-    person is in the bands' population (shares are NaN for a group not wholly covered).
+    `covered`: per pseudo-person, whether its person is in the bands' population (shares are NaN
+    for a group not wholly covered). Pseudo-persons without a ratio (NaN) are left out.
     """
     probs = np.array(RATIO_PERCENTILES) / 100
     finite = np.isfinite(ratio)
-    bins = order = None
-    if edges is not None:
-        bins = np.clip(np.searchsorted(edges, ratio) - 1, 0, edges.size - 2)
-    else:
-        order = np.argsort(ratio, kind="stable")  # NaN last; groups below drop them
-    out = np.full((len(members), len(STATISTICS)), np.nan)
-    for g, idx in enumerate(members):
-        idx = idx[finite[idx]]
-        w = weights[idx]
-        if idx.size == 0 or w.sum() <= 0:
-            continue
-        r = ratio[idx]
-        out[g, 0] = (w * r).sum() / w.sum()
-        if bins is None:
-            out[g, 1:-2] = sorted_quantiles(order, idx, ratio, weights, probs)
-        else:
-            out[g, 1:-2] = histogram_quantiles(bins[idx], w, edges, probs)
-        if covered[idx].all():
-            out[g, -2] = 100 * (w * (r < bands.low)).sum() / w.sum()
-            out[g, -1] = 100 * (w * (r > bands.high)).sum() / w.sum()
+    w = np.where(finite, weights, 0.0)
+    value = np.where(finite, ratio, 0.0)
+    total = cells.group_sums(cell, w)
+    out = np.full((total.size, len(STATISTICS)), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out[:, 0] = cells.group_sums(cell, w * value) / total
+        out[:, -2] = 100 * cells.group_sums(cell, w * (value < bands.low)) / total
+        out[:, -1] = 100 * cells.group_sums(cell, w * (value > bands.high)) / total
+    out[:, 1:-2] = SortedPool.of(cells, cell, ratio, weights).quantiles(probs)
+    uncovered = cells.group_sums(cell, (finite & ~covered).astype(float)) > 0
+    out[uncovered, -2:] = np.nan
+    out[~(total > 0)] = np.nan
     return out
 
 
@@ -100,15 +71,66 @@ class RatioRefit:
     z: np.ndarray  # persons x k x 2
 
 
-def replicate_ratios(refit: RatioRefit, factor: np.ndarray, nodes: int):
-    """Usual ratios and weights of a group's k pseudo-persons per person under replicate factors."""
-    fit = refit.fit
-    w = fit.person_w * factor[refit.rows]
-    k = refit.z.shape[1]
-    comps = covariance_components(fit.t, fit.pid, fit.day, w[fit.pid])
-    if not comps.ok:
-        return np.full(w.size * k, np.nan), np.repeat(w / k, k)
-    return pseudo_person_ratios(comps, fit.lam, refit.z, nodes)[2], np.repeat(w / k, k)
+def column_components(fit: BivariateFit, weights: np.ndarray) -> list[CovarianceComponents]:
+    """`covariance_components` of the fit's day rows under each column of person weights.
+
+    `weights`: persons x columns. The same weighted moments, for all columns in matrix products.
+    """
+    later = fit.day > 1
+    n_i = np.bincount(fit.pid)
+    n_later = np.bincount(fit.pid, later)
+    both = (n_later > 0) & (n_later < n_i)
+    beta = np.zeros((weights.shape[1], 2))
+    if both.any():
+        mean_of = [
+            np.bincount(fit.pid, np.where(later == d, fit.t[:, c], 0.0))
+            for d in (1, 0)
+            for c in (0, 1)
+        ]
+        diff = np.column_stack(
+            [
+                mean_of[c][both] / n_later[both] - mean_of[2 + c][both] / (n_i - n_later)[both]
+                for c in (0, 1)
+            ]
+        )
+        wb = weights[both]
+        beta = (wb.T @ diff) / wb.sum(axis=0)[:, None]
+    order = np.argsort(fit.pid, kind="stable")
+    starts = np.searchsorted(fit.pid[order], np.arange(n_i.size))
+    ta = fit.t[order, None, :] - later[order, None, None] * beta[None, :, :]  # rows x R x 2
+    means = np.add.reduceat(ta, starts, axis=0) / n_i[:, None, None]
+    resid = ta - means[fit.pid[order]]
+    products = np.add.reduceat(resid[:, :, :, None] * resid[:, :, None, :], starts, axis=0)
+    rep = n_i >= 2
+    w_rep = weights[rep]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        within = (
+            np.einsum("pr,prab->rab", w_rep, products[rep])
+            / (w_rep * (n_i - 1)[rep, None]).sum(axis=0)[:, None, None]
+        )
+        total = weights.sum(axis=0)
+        mu = np.einsum("pr,prc->rc", weights, means) / total[:, None]
+        d = means - mu[None]
+        cov_means = np.einsum("pr,pra,prb->rab", weights, d, d) / total[:, None, None]
+        between = cov_means - within * ((weights / n_i[:, None]).sum(axis=0) / total)[:, None, None]
+    return [
+        CovarianceComponents(mu[r], beta[r], between[r], within[r], n_i.size, int(rep.sum()))
+        for r in range(weights.shape[1])
+    ]
+
+
+def _column_ratios(refits, components, r: int, factor, nodes: int):
+    """Usual ratios and weights of every fit's k pseudo-persons per person in replicate column r."""
+    ratios, weights = [], []
+    for refit, comps in zip(refits, components, strict=True):
+        w = refit.fit.person_w * factor[refit.rows]
+        k = refit.z.shape[1]
+        if comps[r].ok:
+            ratios.append(pseudo_person_ratios(comps[r], refit.fit.lam, refit.z, nodes)[2])
+        else:
+            ratios.append(np.full(w.size * k, np.nan))
+        weights.append(np.repeat(w / k, k))
+    return np.concatenate(ratios), np.concatenate(weights)
 
 
 def ratio_ses(
@@ -122,24 +144,52 @@ def ratio_ses(
     """Groups x STATISTICS replicate SEs; `masks` and `covered` are boolean over the study's persons."""
     if not refits:
         return np.full((len(masks), len(STATISTICS)), np.nan)
+    factors = np.vstack([np.ones(covered.size), design.factors])  # row 0: the full sample
+    components = [
+        column_components(f.fit, f.fit.person_w[:, None] * factors[:, f.rows].T) for f in refits
+    ]
     k = refits[0].z.shape[1]
-    person_of = np.concatenate([np.repeat(f.rows, k) for f in refits])
-    members = [np.flatnonzero(m[person_of]) for m in masks]
-    in_bands = covered[person_of]
-
-    def estimates(factor: np.ndarray, edges: np.ndarray) -> np.ndarray:
-        pairs = [replicate_ratios(f, factor, nodes) for f in refits]
-        ratio = np.concatenate([p[0] for p in pairs])
-        weights = np.concatenate([p[1] for p in pairs])
-        return ratio_statistics(ratio, weights, members, in_bands, bands, edges)
-
-    ones = np.ones(covered.size)
-    full_ratio = np.concatenate([replicate_ratios(f, ones, nodes)[0] for f in refits])
+    cells = Cells.of(masks, covered.size)
+    person = np.concatenate([np.repeat(f.rows, k) for f in refits])
+    order = np.argsort(cells.person_cell[person], kind="stable")
+    cell = cells.person_cell[person[order]]
+    bounds, uncovered = cells.bounds(cell), ~covered[person[order]]
+    columns = (
+        _column_ratios(refits, components, r, factors[r], nodes) for r in range(factors.shape[0])
+    )
+    full_ratio, full_w = next(columns)
     finite = full_ratio[np.isfinite(full_ratio) & (full_ratio > 0)]
     low, high = (finite.min() / 4, finite.max() * 4) if finite.size else (1e-3, 1e3)
-    edges = np.geomspace(low, high, HISTOGRAM_BINS + 1)
-    full = estimates(ones, edges)
+    histograms = CellHistograms(
+        cells, np.geomspace(low, high, HISTOGRAM_BINS + 1), np.array(RATIO_PERCENTILES) / 100
+    )
+
+    def statistics(ratio, weights):
+        return _binned(histograms, cell, bounds, ratio[order], weights[order], uncovered, bands)
+
+    full = statistics(full_ratio, full_w)
     if not len(design.factors):
         return np.full_like(full, np.nan)
-    reps = np.stack([estimates(f, edges) for f in design.factors])
+    reps = np.stack([statistics(*column) for column in columns])
     return np.sqrt(design.variance(reps, full))
+
+
+def _binned(
+    histograms: CellHistograms, cell, bounds, ratio, weights, uncovered, bands
+) -> np.ndarray:
+    """Groups x STATISTICS of one replicate's pseudo-persons (sorted by cell), from the histogram."""
+    cells = histograms.cells
+    finite = np.isfinite(ratio)
+    w = np.where(finite, weights, 0.0)
+    value = np.where(finite, ratio, 0.0)
+    total = cells.sorted_sums(bounds, w)
+    out = np.full((total.size, len(STATISTICS)), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out[:, 0] = cells.sorted_sums(bounds, w * value) / total
+        out[:, -2] = 100 * cells.sorted_sums(bounds, w * (value < bands.low)) / total
+        out[:, -1] = 100 * cells.sorted_sums(bounds, w * (value > bands.high)) / total
+    out[:, 1:-2] = histograms.quantiles(histograms.cumulative(cell, value, w))
+    outside = cells.sorted_sums(bounds, (finite & uncovered).astype(float)) > 0
+    out[outside, -2:] = np.nan
+    out[~(total > 0)] = np.nan
+    return out

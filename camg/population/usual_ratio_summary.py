@@ -17,6 +17,7 @@ import polars as pl
 
 from camg.nutrition.ratio import ratio_bands, rule_population
 from camg.population.groups import Group, Study, person_groups, studies
+from camg.population.pooled import Cells
 from camg.population.reliability import reliability_rules, with_intervals
 from camg.population.replicates import Replicates, replicate_design
 from camg.population.usual_ratio import BivariateFit, draws, fit_bivariate, pseudo_person_ratios
@@ -152,6 +153,7 @@ class RatioPoint:
     fits: dict[int, BivariateFit]
     pp: PseudoPersons
     stats: np.ndarray
+    weight: np.ndarray  # per group: its pseudo-persons' weight total
     covered: np.ndarray  # per person of the study: in the bands' population
     bands: Bands
 
@@ -166,9 +168,10 @@ def point_estimates(study: Study, groups: list[Group], reference: Reference) -> 
     dri = [g for g in groups if g.grouping == "dri_age_group"]
     fits = {id(g): fit_group(study, g, c["min_repeat"]) for g in dri}
     pp = pseudo_persons([f for f in fits.values() if f.ok], c)
-    members = [np.flatnonzero(g.mask[pp.person]) for g in groups]
-    stats = ratio_statistics(pp.ratio, pp.weight, members, covered[pp.person], bands)
-    return RatioPoint(fits, pp, stats, covered, bands)
+    cells = Cells.of([g.mask for g in groups], study.persons.height)
+    cell = cells.person_cell[pp.person]
+    stats = ratio_statistics(cells, cell, pp.ratio, pp.weight, covered[pp.person], bands)
+    return RatioPoint(fits, pp, stats, cells.group_sums(cell, pp.weight), covered, bands)
 
 
 def replicate_ses(
@@ -197,8 +200,7 @@ def study_rows(study: Study, groups: list[Group], reference: Reference) -> list[
         note = _note(group, fit, represented, int((group.mask & eligible).sum()), len(pp.refits))
         correlation = fit.comps.correlation if fit is not None and fit.ok else None
         n = fit.n_persons if fit is not None else represented
-        idx = np.flatnonzero(group.mask[pp.person])
-        w_sum = float(pp.weight[idx].sum()) if idx.size else None
+        w_sum = float(point.weight[g]) if represented else None
         rows += _rows(group, point.stats[g], ses[g], n, w_sum, note, correlation, point.bands)
     extra = {"se_method": design.method, "df": design.df if design.df >= 1 else None}
     return [

@@ -9,6 +9,7 @@ from polars.testing import assert_frame_equal
 from scipy import stats
 
 from camg.assess.intakes import assess_persons
+from camg.population.pooled import Cells
 from camg.population.usual_intake import variance_components
 from camg.population.usual_ratio import (
     covariance_components,
@@ -59,8 +60,10 @@ def shares(fit, n_sim=20):
     z = draws(fit.n_persons, n_sim, 3)
     ratio = pseudo_person_ratios(fit.comps, fit.lam, z, 9)[2]
     w = np.repeat(fit.person_w / n_sim, n_sim)
-    everyone = [np.arange(ratio.size)]
-    out = ratio_statistics(ratio, w, everyone, np.ones(ratio.size, bool), Bands(LOW, HIGH))[0]
+    cells = Cells.of([np.ones(1, bool)], 1)
+    everyone = np.zeros(ratio.size, np.intp)  # one cell, one group
+    covered = np.ones(ratio.size, bool)
+    out = ratio_statistics(cells, everyone, ratio, w, covered, Bands(LOW, HIGH))[0]
     return out[4], out[-2], out[-1]
 
 
