@@ -7,10 +7,14 @@ to EXPANDED_MB (default 300) as gzip, then, in a fresh process, reads it with
 The baseline is the same process before any file is read (Python, polars, camg imported).
 
 To compare with another checkout, put it first on the path: `PYTHONPATH=/other/checkout python
-benchmarks/stream_parse.py` (the child process prints which camg it imported).
+benchmarks/stream_parse.py` (the child process prints which camg it imported). `--readers` reads
+the same file once per reader in a fresh process each: `engine` (polars' CSV reader, the default
+for a regular file, camg.ingest.engine_lines) and `python` (camg's own parse, setting
+`engine_reader = false`), and prints rows/s beside the peak.
 """
 
 import gzip
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,7 +37,7 @@ def write_gzip(path: Path, expanded_mb: int) -> int:
     return rows
 
 
-def child(raw: Path, marts: Path) -> None:
+def child(raw: Path, marts: Path, reader: str = "") -> None:
     """Read the one file as a run's first pass does; print peak RSS before and after."""
     import camg
     from camg.ingest import batch
@@ -45,10 +49,12 @@ def child(raw: Path, marts: Path) -> None:
     path = next((raw / "big").iterdir())
     before = peak_rss_mb()
     clock = time.perf_counter()
-    result = batch.read_file(path, raw, "big", cache=ReadCache(marts), slim=True)
+    engine = {"engine": {"engine": True}, "python": {"engine": False}}.get(reader, {})
+    result = batch.read_file(path, raw, "big", cache=ReadCache(marts), slim=True, **engine)
     seconds = time.perf_counter() - clock
     print(f"camg imported from {Path(camg.__file__).parent}")
-    print(f"status {result.status} {result.error or ''}, rows {result.n_diary:,}")
+    print(f"reader {getattr(result, 'reader', None)}, status {result.status} {result.error or ''}")
+    print(f"rows {result.n_diary:,}, {result.n_diary / seconds:,.0f} rows/s")
     print(f"peak RSS before reading {before:,.0f} MB, after {peak_rss_mb():,.0f} MB")
     print(f"read in {seconds:,.1f} s")
 
@@ -56,9 +62,11 @@ def child(raw: Path, marts: Path) -> None:
 def main() -> None:
     """Make the file, then measure a child process reading it."""
     if sys.argv[1:2] == ["--child"]:
-        child(Path(sys.argv[2]), Path(sys.argv[3]))
+        child(Path(sys.argv[2]), Path(sys.argv[3]), *sys.argv[4:5])
         return
-    expanded_mb = int(sys.argv[1]) if len(sys.argv) > 1 else 300
+    readers = ["engine", "python"] if "--readers" in sys.argv else [""]
+    numbers = [a for a in sys.argv[1:] if a.isdigit()]
+    expanded_mb = int(numbers[0]) if numbers else 300
     with tempfile.TemporaryDirectory() as tmp:
         raw, marts = Path(tmp) / "raw", Path(tmp) / "marts"
         (raw / "big").mkdir(parents=True)
@@ -67,7 +75,11 @@ def main() -> None:
         rows = write_gzip(path, expanded_mb)
         size = path.stat().st_size
         print(f"{path.name}: {size / 1e6:,.1f} MB gzip, {expanded_mb} MB expanded, {rows:,} rows")
-        subprocess.run([sys.executable, __file__, "--child", str(raw), str(marts)], check=True)
+        for reader in readers:
+            shutil.rmtree(marts)
+            marts.mkdir()
+            command = [sys.executable, __file__, "--child", str(raw), str(marts), reader]
+            subprocess.run(command, check=True)
 
 
 if __name__ == "__main__":

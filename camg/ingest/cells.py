@@ -16,6 +16,10 @@ def text(column: str) -> pl.Expr:
 
 
 def number(column: str) -> pl.Expr:
-    """A text column as a float; null when missing or not a plain decimal number."""
-    value = text(column)
+    """A text column as a float; null when missing or not a plain decimal number.
+
+    The trimmed text, not `text(column)`: empty text never matches FLOAT_TEXT, so the result is
+    the same, and the expression is evaluated twice (an eager select does not share it).
+    """
+    value = pl.col(column).str.strip_chars()
     return pl.when(value.str.contains(FLOAT_TEXT)).then(value.cast(pl.Float64, strict=False))

@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 import polars as pl
 
-from camg.ingest.delimited import CHUNK_RECORDS, DelimitedText
+from camg.ingest.delimited import DelimitedText
 from camg.ingest.records import BLANK_LINE_PATTERN, split_lines
 
 # The column separator the engine is given: a line holding it has more than one field and the
@@ -28,6 +28,9 @@ LINE_SEPARATOR = "\x1f"
 # Characters whose presence means a record may not be one physical line split on the delimiter:
 # a quote (quoted fields, maybe spanning lines), NUL, a carriage return outside CRLF.
 IRREGULAR_PATTERN = r'["\x00\r]'
+# Lines the engine hands over at once: what it buffers follows this (measured on a 300 MB gzip:
+# +123 MB peak over the interpreter at 50,000 lines, +144 MB at 200,000, +265 MB at 1,000,000).
+BATCH_LINES = 50_000
 # Encodings (as camg.ingest.lines.LineDecoder names them from the first segment) the engine reads.
 ENGINE_ENCODINGS = ("utf-8", "utf-8-sig")
 
@@ -74,7 +77,7 @@ def engine_batches(path: str, max_expanded_bytes: int) -> Iterator[pl.DataFrame]
     """
     expanded = 0
     try:
-        for batch in line_scan(path).collect_batches(chunk_size=CHUNK_RECORDS):
+        for batch in line_scan(path).collect_batches(chunk_size=BATCH_LINES):
             line = pl.col("raw_line")
             sizes = batch.select(
                 (line.str.len_bytes().fill_null(0) + 1).sum().alias("bytes"),

@@ -111,7 +111,7 @@ def test_a_gzip_past_the_expansion_limit_is_failed_by_the_python_parse(tmp_path)
 
 def test_a_late_irregular_line_restarts_the_cached_rows_in_python(tmp_path, monkeypatch):
     """Rows the engine already streamed into the cache are dropped and the Python parse's kept."""
-    monkeypatch.setattr(engine_lines, "CHUNK_RECORDS", 10)
+    monkeypatch.setattr(engine_lines, "BATCH_LINES", 10)
     monkeypatch.setattr(delimited, "CHUNK_RECORDS", 10)
     restarts = []
     restart = parse.DiarySink.restart

@@ -1,0 +1,91 @@
+"""A run's first pass alone (`scan_found`: read, check, cache every file) on the scale workload.
+
+    python benchmarks/scan_found.py                      # 1M rows, both readers
+    python benchmarks/scan_found.py --sizes 1M,10M --code /tmp/before   # another checkout
+
+The workload is benchmarks/scale.py's (NHANES layout, gzip CSV, built once under --workdir).
+Each reader runs in a fresh process (its peak RSS is its own) with an empty marts folder, its
+files two at a time as `camg run`'s default runner does (setting file_workers): `engine`
+(regular files read by polars, camg.ingest.engine_lines) and `python` (setting
+engine_reader = false, camg's own parse). A checkout without the setting (--code of a commit
+before the engine reader) runs as `python`. Prints seconds, rows/s and peak RSS per reader.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import _workload
+
+HERE = Path(__file__).resolve().parent
+FILE_WORKERS = 2
+
+
+def child(raw: Path, marts: Path, reader: str) -> None:
+    """Scan every file of `raw` into a fresh cache under `marts`; print figures as JSON."""
+    import inspect
+
+    from camg.ingest import batch
+
+    sys.path.insert(0, str(HERE))
+    from _paths import peak_rss_mb
+
+    found = batch.batch_files(raw)
+    takes_engine = "engine" in inspect.signature(batch.scan_found).parameters
+    extra = {"engine": reader == "engine"} if takes_engine else {}
+    clock = time.perf_counter()
+    with ThreadPoolExecutor(FILE_WORKERS) as pool:
+        reads = list(pool.map(lambda f: batch.scan_found(f, raw, marts, **extra), found))
+    seconds = time.perf_counter() - clock
+    readers = sorted({str(getattr(r, "reader", "python")) for r in reads if r.n_diary})
+    rows = sum(r.n_diary for r in reads)
+    print(json.dumps({"s": seconds, "rows": rows, "peak_mb": peak_rss_mb(), "readers": readers}))
+
+
+def measure(raw: Path, work: Path, reader: str, code: Path | None) -> dict:
+    """One reader in its own process on an empty marts folder."""
+    marts = work / f"marts_{reader}"
+    shutil.rmtree(marts, ignore_errors=True)
+    marts.mkdir(parents=True)
+    env = dict(os.environ)
+    if code is not None:
+        env["PYTHONPATH"] = str(code)
+    command = [sys.executable, __file__, "--child", str(raw), str(marts), reader]
+    done = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
+    shutil.rmtree(marts, ignore_errors=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    """Build (or reuse) each workload and measure the readers asked for."""
+    if sys.argv[1:2] == ["--child"]:
+        child(Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4])
+        return
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="1M")
+    parser.add_argument("--readers", default="engine,python")
+    parser.add_argument("--workdir", type=Path, default=HERE.parent / ".camg" / "bench")
+    parser.add_argument("--code", type=Path, help="run camg from this checkout")
+    args = parser.parse_args()
+    for size in args.sizes.split(","):
+        rows = int(float(size.rstrip("kKmM")) * {"k": 1e3, "m": 1e6}.get(size[-1].lower(), 1))
+        root = args.workdir / f"rows_{rows}"
+        raw = _workload.build(rows, root)
+        for reader in args.readers.split(","):
+            r = measure(raw, root, reader, args.code)
+            print(
+                f"{rows:>11,} rows  reader {reader:<7} ({'/'.join(r['readers'])}) "
+                f"scan_found {r['s']:6.1f} s  {r['rows'] / r['s']:>9,.0f} rows/s  "
+                f"peak RSS {r['peak_mb']:,.0f} MB",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
