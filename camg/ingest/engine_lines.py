@@ -1,16 +1,18 @@
 """Ingest fast path: the records of a regular delimited file, read by polars' CSV reader (the engine).
 
-Why: gunzipping, checking UTF-8 and cutting lines are the engine's work (native threads, streamed,
-so memory follows the batch, not the file), and the engine numbers the lines itself. camg's own
-streamed parse (camg.ingest.lines, camg.ingest.records) stays for every file the engine cannot
-read exactly as that parse would. A file is *regular* when it is strict UTF-8 (a UTF-8 BOM
-allowed) and holds no double quote, no NUL and no carriage return other than in CRLF line ends:
-then one physical line is one record, split on the delimiter alone, which is what the Python
-parse's own fast path (`records.line_frame` + `records.split_lines`) does with such text, so both
-give the same records, line numbers and raw text. The engine reads each line as one text column
-(no quoting, a separator byte that no regular file holds); anything it refuses (invalid UTF-8, a
-damaged gzip, a line holding the separator) or any line that is not regular raises `NotRegular`,
-and the caller parses the whole file again in Python, keeping nothing of the attempt.
+Why: gunzipping, checking UTF-8 and cutting lines are the engine's work, in native threads that
+read the next batch while camg checks the last one; the engine numbers the lines itself. It holds
+the file's bytes on disk whole (a gzip compressed), so only files up to MAX_FILE_BYTES go to it.
+camg's own streamed parse (camg.ingest.lines, camg.ingest.records) stays for every other file and
+every file the engine cannot read exactly as that parse would. A file is *regular* when it is
+strict UTF-8 (a UTF-8 BOM allowed) and holds no double quote, no NUL and no carriage return other
+than in CRLF line ends: then one physical line is one record, split on the delimiter alone, which
+is what the Python parse's own fast path (`records.line_frame` + `records.split_lines`) does with
+such text, so both give the same records, line numbers and raw text. The engine reads each line
+as one text column (no quoting, a separator byte that no regular file holds); anything it refuses
+(invalid UTF-8, a damaged gzip, a line holding the separator) or any line that is not regular
+raises `NotRegular`, and the caller parses the whole file again in Python, keeping nothing of the
+attempt.
 """
 
 import os
@@ -28,6 +30,10 @@ LINE_SEPARATOR = "\x1f"
 # Characters whose presence means a record may not be one physical line split on the delimiter:
 # a quote (quoted fields, maybe spanning lines), NUL, a carriage return outside CRLF.
 IRREGULAR_PATTERN = r'["\x00\r]'
+# Bytes on disk past which a file is left to the Python parse (which holds 1 MiB blocks): polars'
+# CSV reader holds the file's bytes whole while it reads them (a plain file as it is, a gzip
+# compressed), so this bounds what the engine holds of one file.
+MAX_FILE_BYTES = 64 << 20
 # Lines the engine hands over at once: what it buffers follows this (measured on a 300 MB gzip:
 # +123 MB peak over the interpreter at 50,000 lines, +144 MB at 200,000, +265 MB at 1,000,000).
 BATCH_LINES = 50_000
@@ -39,12 +45,16 @@ class NotRegular(Exception):
     """The file is not one the engine reads exactly as the Python parse would: parse it in Python."""
 
 
-def descriptor_path(stream: BinaryIO) -> str | None:
+def descriptor_path(stream: BinaryIO, size: int) -> str | None:
     """A path naming the very file `stream` has open (so no one can swap it), or None.
+
+    None too for a file of more than MAX_FILE_BYTES (`size`): the Python parse streams it.
 
     Why /proc/self/fd: the raw folder's trust boundary opens each file once (camg.ingest.entries);
     the engine opens the same inode through it, never the name a link or a rename could change.
     """
+    if size > MAX_FILE_BYTES:
+        return None
     try:
         fd = stream.fileno()
     except (AttributeError, OSError, ValueError):

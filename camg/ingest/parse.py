@@ -128,7 +128,7 @@ def parse_file(
 
     `engine`: a regular file's records are read by the engine; `False` forces the Python parse.
     """
-    path = engine_lines.descriptor_path(stream) if engine else None
+    path = engine_lines.descriptor_path(stream, result.size_bytes) if engine else None
     if path is not None:
         if engine_parse(stream, path, result, source_, sink, max_expanded_bytes):
             return

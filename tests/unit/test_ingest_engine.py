@@ -146,5 +146,15 @@ def test_the_engine_reads_the_open_file_not_its_name(tmp_path):
     with path.open("rb") as stream:
         (tmp_path / "b.csv").write_bytes(HEADER + ROWS * 3)
         (tmp_path / "b.csv").replace(path)
-        lines = engine_lines.line_scan(engine_lines.descriptor_path(stream)).collect()
+        lines = engine_lines.line_scan(engine_lines.descriptor_path(stream, 0)).collect()
     assert lines["raw_line"].to_list() == (HEADER + ROWS).decode().splitlines()
+
+
+def test_a_file_larger_than_the_engine_holds_is_streamed_by_the_python_parse(tmp_path, monkeypatch):
+    """The engine holds a file's bytes on disk whole: past MAX_FILE_BYTES, 1 MiB blocks instead."""
+    monkeypatch.setattr(engine_lines, "MAX_FILE_BYTES", len(HEADER + ROWS) - 1)
+    engine, python = read_both(tmp_path, "big.csv", HEADER + ROWS)
+    assert engine.reader == "python"
+    assert_same_reads(engine, python)
+    monkeypatch.setattr(engine_lines, "MAX_FILE_BYTES", len(HEADER + ROWS))
+    assert read_both(tmp_path, "big.csv", HEADER + ROWS)[0].reader == "engine"
