@@ -236,3 +236,50 @@ def test_fast_path_equals_csv_module_path(rows, delimiter, newline, trailing, se
     )
     assert_frame_equal(fast.rows, slow.rows)
     assert_frame_equal(pl.concat(list(fast.chunks(chunk))), slow.rows)
+
+
+def regular_food_record(rows: list[list[str]], newline: str, bom: bool, blank: bool) -> bytes:
+    """A food record the engine reader may take: plain fields, either line end, a BOM, blanks."""
+    lines = [",".join(HEADER)] + [",".join(row) for row in rows]
+    if blank:
+        lines.insert(len(lines) // 2 + 1, " \t")
+    return (b"\xef\xbb\xbf" if bom else b"") + (newline.join(lines) + newline).encode("utf-8")
+
+
+@FAST
+@given(
+    data=st.one_of(
+        st.binary(max_size=2000),
+        st.text(max_size=500).map(lambda t: t.encode("utf-8")),
+        st.builds(
+            lambda head, body: (",".join(head) + "\n" + body).encode("utf-8"),
+            st.lists(st.sampled_from([*HEADER, "x", "SEQN", "DR1IFDCD"]), max_size=6),
+            st.text(max_size=300),
+        ),
+        st.builds(
+            food_record_bytes,
+            st.lists(st.lists(HOSTILE_TEXT, min_size=10, max_size=10), min_size=1, max_size=8),
+            st.sampled_from(["\n", "\r\n"]),
+            st.sampled_from(["utf-8", "latin-1"]),
+        ),
+        st.builds(
+            regular_food_record,
+            st.lists(st.lists(PLAIN, min_size=8, max_size=11), min_size=1, max_size=8),
+            st.sampled_from(["\n", "\r\n"]),
+            st.booleans(),
+            st.booleans(),
+        ),
+    )
+)
+def test_engine_reader_gives_what_the_python_parse_gives(data, scratch):
+    """Whatever the bytes, the engine (or its fallback) reads what camg's own parse reads."""
+    (scratch / "e").mkdir(exist_ok=True)
+    path = scratch / "e" / "file.csv"
+    path.write_bytes(data)
+    engine = read_file(path, scratch, "e", engine=True)
+    python = read_file(path, scratch, "e", engine=False)
+    assert python.reader in {"python", None}
+    for name in ("status", "error", "format", "encoding", "rows_in"):
+        assert getattr(engine, name) == getattr(python, name), name
+    for kind in ("diary", "participants", "totals"):
+        assert_frame_equal(getattr(engine, kind), getattr(python, kind))
