@@ -14,6 +14,7 @@ import polars as pl
 from camg.population import summarise, usual_ratio_summary, usual_summary
 from camg.population.food_sources import food_sources
 from camg.population.groups import person_groups, studies
+from camg.population.taylor import TaylorDesign
 from camg.reference import Reference
 
 Work = Callable[[], int]
@@ -29,11 +30,14 @@ def summary(data: dict[str, pl.DataFrame], reference: Reference) -> Work:
     """Single-day rows of population_summary (survey means, percentiles, prevalences)."""
 
     def work() -> int:
-        return sum(
-            len(summarise.single_day_rows(s, g, reference))
-            for s, groups in _studies(data)
-            for g in groups
-        )
+        rows = 0
+        for s, groups in _studies(data):
+            design = TaylorDesign.of(s.strata, s.psu, s.persons.height, s.df)
+            columns = {name: summarise._column(s.persons, name) for name in summarise.NUMERIC}
+            rows += sum(
+                len(summarise.single_day_rows(s, g, reference, design, columns)) for g in groups
+            )
+        return rows
 
     return work
 

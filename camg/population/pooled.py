@@ -3,7 +3,7 @@
 A study's reporting groups (DRI groups, WWEIA and headline ages by sex, overall) overlap: a person
 is in about a dozen of them. Each group is a union of *cells*, the sets of persons that belong to
 exactly the same groups (about 60 in NHANES). A sum over a group is the sum of its cells' sums (one
-`bincount` for all groups), and a group's weighted quantile is found on ONE stable sort of the pool
+`bincount` for all groups), and a group's weighted quantile is found on ONE sort of the pool
 by bisection over the sorted positions, adding up its cells' cumulative weights: no per-group sort,
 selection or copy of the millions of pseudo-persons. Selecting and sorting per group took 28 s of the
 population stage per 57,000-person study (benchmarks/population_stage.py).
@@ -52,20 +52,24 @@ class Cells:
         """Where each cell starts and ends in values sorted by cell (`cell` ascending)."""
         return np.searchsorted(cell, np.arange(self.n_cells + 1))
 
-    def sorted_sums(self, bounds: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """`group_sums` of values sorted by cell (one contiguous pass; `bounds` from `bounds`)."""
+    def cell_sums(self, bounds: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Per cell, the sum of values sorted by cell (one contiguous pass; `bounds` from `bounds`)."""
         if values.size == 0:
-            return np.zeros(self.membership.shape[0])
+            return np.zeros(self.n_cells)
         starts = np.minimum(bounds[:-1], values.size - 1)
-        per_cell = np.where(bounds[1:] > bounds[:-1], np.add.reduceat(values, starts), 0.0)
-        return self.membership.astype(float) @ per_cell
+        return np.where(bounds[1:] > bounds[:-1], np.add.reduceat(values, starts), 0.0)
+
+    def sorted_sums(self, bounds: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """`group_sums` of values sorted by cell."""
+        return self.membership.astype(float) @ self.cell_sums(bounds, values)
 
 
 def weighted_means(cells: Cells, cell: np.ndarray, values, weights) -> np.ndarray:
     """Per group: sum(w y) / sum(w) over members with a finite value (NaN when no weight)."""
     ok = np.isfinite(values)
-    total = cells.group_sums(cell[ok], weights[ok])
-    sums = cells.group_sums(cell[ok], weights[ok] * values[ok])
+    w = np.where(ok, weights, 0.0)
+    total = cells.group_sums(cell, w)
+    sums = cells.group_sums(cell, w * np.where(ok, values, 0.0))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, sums / np.where(total > 0, total, 1.0), np.nan)
 
@@ -78,7 +82,7 @@ def bisected(low, high, mid, reached) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass(frozen=True, eq=False)
 class SortedPool:
-    """A pool's finite values in one stable sort, with each cell's sorted positions and weights."""
+    """A pool's finite values in one sort, with each cell's sorted positions and weights."""
 
     values: np.ndarray  # sorted
     positions: list[np.ndarray]  # per cell: its members' positions in `values`, ascending
@@ -87,9 +91,15 @@ class SortedPool:
 
     @classmethod
     def of(cls, cells: Cells, cell: np.ndarray, values, weights) -> "SortedPool":
-        """Sort the finite, positively weighted values once (stable: ties keep pool order)."""
-        keep = np.flatnonzero(np.isfinite(values) & (weights > 0))
-        order = keep[np.argsort(values[keep], kind="stable")]
+        """Sort the finite, positively weighted values once.
+
+        Not a stable sort (twice as fast on millions): equal values may come in any order, and the
+        quantile is still the same value (the group's weight at the start and at the end of a run
+        of equal values does not depend on their order).
+        """
+        keep = np.isfinite(values) & (weights > 0)
+        keep = np.arange(values.size) if keep.all() else np.flatnonzero(keep)
+        order = keep[np.argsort(values[keep])]
         cell_sorted, w_sorted = cell[order], weights[order]
         by_cell = np.argsort(cell_sorted.astype(np.uint16), kind="stable")  # radix sort
         bounds = np.searchsorted(cell_sorted[by_cell], np.arange(cells.n_cells + 1))
@@ -158,14 +168,21 @@ class CellHistograms:
     edges: np.ndarray
     probs: np.ndarray
 
-    def cumulative(self, cell: np.ndarray, values: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """Cells x (bins + 1): weight at or below each bin's upper edge (column 0: zero)."""
+    def cumulative(self, first_bin: np.ndarray, values: np.ndarray, weights) -> np.ndarray:
+        """Cells x (bins + 1): weight at or below each bin's upper edge (column 0: zero).
+
+        `first_bin`: each value's cell's first bin (`first_bins`, made once for all replicates).
+        """
         n_bins = self.edges.size - 1
-        keyed = cell * n_bins + log_bins(values, self.edges)
+        keyed = first_bin + log_bins(values, self.edges)
         hist = np.bincount(keyed, weights, minlength=self.cells.n_cells * n_bins)
         out = np.zeros((self.cells.n_cells, n_bins + 1))
         np.cumsum(hist.reshape(-1, n_bins), axis=1, out=out[:, 1:])
         return out
+
+    def first_bins(self, cell: np.ndarray) -> np.ndarray:
+        """Each value's cell x the number of bins (its cell's first bin), for `cumulative`."""
+        return cell * (self.edges.size - 1)
 
     def quantiles(self, cumulative: np.ndarray) -> np.ndarray:
         """Groups x probs quantiles, log-interpolated within the bin (NaN for a group without weight).

@@ -20,7 +20,8 @@ import polars as pl
 
 from camg.population.groups import Group, Study, person_groups, studies
 from camg.population.reliability import reliability_rules, with_intervals
-from camg.population.survey import SurveyEstimate, survey_mean, survey_quantiles
+from camg.population.survey import SurveyEstimate
+from camg.population.taylor import TaylorDesign, woodruff
 from camg.population.usual_intake import PERCENTILES
 from camg.population.usual_summary import group_value, usual_intake_rows
 from camg.reference import Reference
@@ -42,42 +43,60 @@ def _indicator(value: np.ndarray, cut: np.ndarray, below: bool) -> np.ndarray:
     return np.where(np.isfinite(value) & np.isfinite(cut), hit.astype(float), np.nan)
 
 
-def single_day_rows(study: Study, group: Group, reference: Reference) -> list[dict]:
-    """Rows of one group's single-day statistics: mean, percentiles and prevalences per measure."""
-    frame, w = study.persons, _column(study.persons, "single_day_weight")
-    in_group = group.mask & (w > 0)
-    design = (w, study.strata, study.psu)
-    rows = []
-    for measure in ("calcium_mg", "magnesium_mg", "calcium_to_magnesium_mass_ratio"):
-        y = _column(frame, measure)
-        est = survey_mean(y, *design, domain=in_group)
-        rows.append(_stat(group, measure, "mean", est, w, in_group & np.isfinite(y)))
-        quantiles = survey_quantiles(y, *design, QUANTILE_PROBS, domain=in_group, df=study.df)
-        for p, q in zip(PERCENTILES, quantiles, strict=True):
-            rows.append(_stat(group, measure, f"p{p}", q, w, in_group & np.isfinite(y)))
-        for statistic, indicator, rule, cut in thresholds(frame, group, measure, y, reference):
-            est = survey_mean(indicator, *design, domain=in_group)
-            pct = SurveyEstimate(100 * est.estimate, 100 * est.se, est.n)
-            used = in_group & np.isfinite(indicator)
-            rows.append(_stat(group, measure, statistic, pct, w, used, rule, cut))
+MEASURES = ("calcium_mg", "magnesium_mg", "calcium_to_magnesium_mass_ratio")
+# Person columns the single-day rows read, as float numpy once per study.
+NUMERIC = [*MEASURES, "single_day_weight", "magnesium_supplement_mg"]
+NUMERIC += [f"{n}_{kind}_mg" for n in ("calcium", "magnesium") for kind in ("ear", "ul")]
+
+
+def single_day_rows(
+    study: Study, group: Group, reference: Reference, design: TaylorDesign, columns: dict
+) -> list[dict]:
+    """Rows of one group's single-day statistics: mean, percentiles and prevalences per measure.
+
+    `columns`: the study's `NUMERIC` person columns; `design`: its coded design (`camg.population.taylor`).
+    """
+    frame, w = study.persons, columns["single_day_weight"]
+    rows = np.flatnonzero(group.mask & (w > 0))  # the domain: its persons with a weight
+    members = frame.filter(pl.Series(group.mask))
+    w_in, out = w[rows], []
+    for measure in MEASURES:
+        y = columns[measure]
+        prevalences = thresholds(members, group, measure, y, reference, columns)
+        values = np.column_stack([y, *(indicator for _, indicator, _, _ in prevalences)])[rows]
+        mean, se, n = design.means(rows, values, w_in)
+        used = rows[np.isfinite(y[rows])]
+        out.append(_stat(group, measure, "mean", SurveyEstimate(mean[0], se[0], n[0]), w, used))
+        q, q_se, q_n = woodruff(design, rows, y[rows], w_in, np.array(QUANTILE_PROBS))
+        for i, p in enumerate(PERCENTILES):
+            out.append(_stat(group, measure, f"p{p}", SurveyEstimate(q[i], q_se[i], q_n), w, used))
+        for j, (statistic, indicator, rule, cut) in enumerate(prevalences, start=1):
+            pct = SurveyEstimate(100 * mean[j], 100 * se[j], int(n[j]))
+            used = rows[np.isfinite(indicator[rows])]
+            out.append(_stat(group, measure, statistic, pct, w, used, rule, cut))
             if measure == "magnesium_mg" and statistic == "pct_above_ul":
-                rows[-1]["note"] = MAGNESIUM_UL_NOTE
+                out[-1]["note"] = MAGNESIUM_UL_NOTE
     se_method = SE_METHOD[study.has_design]
-    for row in rows:
+    for row in out:
         is_percentile = row["statistic"][1:].isdigit()
         row["se_method"] = "woodruff_" + se_method if is_percentile else se_method
         row["weight_variable"] = frame["single_day_weight_variable"][0]
         row["df"] = study.df
-    return rows
+    return out
 
 
 def thresholds(
-    frame: pl.DataFrame, group: Group, measure: str, y: np.ndarray, reference: Reference
+    members: pl.DataFrame,
+    group: Group,
+    measure: str,
+    y: np.ndarray,
+    reference: Reference,
+    columns: dict,
 ) -> list[tuple[str, np.ndarray, str | None, float | None]]:
     """(statistic, 0/1 indicator, rule id, cut) for each prevalence of a measure.
 
     EAR and UL compare each person with their own value; the rule id and value are given when the
-    whole group shares one (a DRI group), else null.
+    whole group (`members`) shares one (a DRI group), else null.
     """
     if measure == "calcium_to_magnesium_mass_ratio":
         bands = [("pct_below", "ratio.detrimental_low", True)]
@@ -89,10 +108,9 @@ def thresholds(
             out.append((statistic, _indicator(y, np.full(y.size, cut), below), rule, cut))
         return out
     nutrient = measure.removesuffix("_mg")
-    members = frame.filter(pl.Series(group.mask))
-    ul_value = y if nutrient == "calcium" else _column(frame, "magnesium_supplement_mg")
-    ear = _indicator(y, _column(frame, f"{nutrient}_ear_mg"), True)
-    ul = _indicator(ul_value, _column(frame, f"{nutrient}_ul_mg"), False)
+    ul_value = y if nutrient == "calcium" else columns["magnesium_supplement_mg"]
+    ear = _indicator(y, columns[f"{nutrient}_ear_mg"], True)
+    ul = _indicator(ul_value, columns[f"{nutrient}_ul_mg"], False)
     return [
         ("pct_below_ear", ear, *group_value(members, f"{nutrient}_ear")),
         ("pct_above_ul", ul, *group_value(members, f"{nutrient}_ul")),
@@ -109,7 +127,7 @@ def _stat(
     rule: str | None = None,
     cut: float | None = None,
 ) -> dict:
-    """One output row (the estimate's NaNs become nulls)."""
+    """One output row (the estimate's NaNs become nulls); `used`: the persons counted (indices)."""
     value, se = float(est.estimate), float(est.se)
     return {
         **group.labels,
@@ -119,7 +137,7 @@ def _stat(
         "threshold_value": cut,
         "value": value if np.isfinite(value) else None,
         "se": se if np.isfinite(se) else None,
-        "n_persons": int(used.sum()),
+        "n_persons": int(used.size),
         "population_weighted": float(w[used].sum()),
         "note": None,
     }
@@ -137,8 +155,10 @@ def population_summary(
     for study in studies(days, persons, lost, divisors):
         base = {"study_id": study.study_id, "survey_cycle": study.survey_cycle}
         groups = list(person_groups(study.persons))
+        design = TaylorDesign.of(study.strata, study.psu, study.persons.height, study.df)
+        columns = {name: _column(study.persons, name) for name in NUMERIC}
         for group in groups:
-            single = single_day_rows(study, group, reference)
+            single = single_day_rows(study, group, reference, design, columns)
             rows += [base | {"basis": "single_day"} | r for r in single]
         usual = usual_intake_rows(study, groups, reference)
         rows += [base | {"basis": "usual_intake"} | r for r in usual]

@@ -242,8 +242,12 @@ def estimate_usual_intake(
     day2_effect: bool = True,
     n_sim: int = 100,
     seed: int = 20060101,
+    summary: bool = True,
 ) -> UsualIntakeResult:
     """Fit the amount-only NCI model to one group's person-days and summarise usual intake.
+
+    `summary=False` leaves the mean, percentiles and prevalences out (NaN): a caller that pools the
+    pseudo-persons of several groups (`camg.population.usual_summary`) takes them from the pool.
 
     Rows are person-days (``intake`` in mg/day, ``day`` 1 or 2, ``weights`` per row but
     constant within person, e.g. NHANES day-1 dietary weights). NaN intakes are dropped.
@@ -265,9 +269,11 @@ def estimate_usual_intake(
     person_w = np.zeros(n_i.size)
     person_w[days.pid] = days.w
     usual, uw = simulate_usual_intake(vc, lam, person_w, n_sim=n_sim, seed=seed)
-    pct = weighted_quantiles(usual, uw, np.array(PERCENTILES) / 100.0)
-    below = single = float("nan")
-    if cutpoint is not None:
+    pct, below, single, mean = np.full(len(PERCENTILES), np.nan), np.nan, np.nan, np.nan
+    if summary:
+        pct = weighted_quantiles(usual, uw, np.array(PERCENTILES) / 100.0)
+        mean = weighted_mean(usual, uw)
+    if summary and cutpoint is not None:
         below = 100.0 * prevalence_below(usual, uw, cutpoint)
         single = 100.0 * prevalence_below(days.y[days.first], days.w[days.first], cutpoint)
     return UsualIntakeResult(
@@ -275,7 +281,7 @@ def estimate_usual_intake(
         boxcox_lambda=lam,
         zero_offset=offset,
         components=vc,
-        mean=weighted_mean(usual, uw),
+        mean=mean,
         percentiles=dict(zip(PERCENTILES, pct.tolist(), strict=True)),
         pct_below=below,
         single_day_pct_below=single,

@@ -164,8 +164,12 @@ def ratio_ses(
         cells, np.geomspace(low, high, HISTOGRAM_BINS + 1), np.array(RATIO_PERCENTILES) / 100
     )
 
+    first_bin = histograms.first_bins(cell)
+
     def statistics(ratio, weights):
-        return _binned(histograms, cell, bounds, ratio[order], weights[order], uncovered, bands)
+        return _binned(
+            histograms, first_bin, bounds, ratio[order], weights[order], uncovered, bands
+        )
 
     full = statistics(full_ratio, full_w)
     if not len(design.factors):
@@ -175,7 +179,7 @@ def ratio_ses(
 
 
 def _binned(
-    histograms: CellHistograms, cell, bounds, ratio, weights, uncovered, bands
+    histograms: CellHistograms, first_bin, bounds, ratio, weights, uncovered, bands
 ) -> np.ndarray:
     """Groups x STATISTICS of one replicate's pseudo-persons (sorted by cell), from the histogram."""
     cells = histograms.cells
@@ -188,7 +192,7 @@ def _binned(
         out[:, 0] = cells.sorted_sums(bounds, w * value) / total
         out[:, -2] = 100 * cells.sorted_sums(bounds, w * (value < bands.low)) / total
         out[:, -1] = 100 * cells.sorted_sums(bounds, w * (value > bands.high)) / total
-    out[:, 1:-2] = histograms.quantiles(histograms.cumulative(cell, value, w))
+    out[:, 1:-2] = histograms.quantiles(histograms.cumulative(first_bin, value, w))
     outside = cells.sorted_sums(bounds, (finite & uncovered).astype(float)) > 0
     out[outside, -2:] = np.nan
     out[~(total > 0)] = np.nan

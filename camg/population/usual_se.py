@@ -150,6 +150,9 @@ class Pool:
     cuts: tuple[np.ndarray, np.ndarray]  # each pseudo-person's EAR and UL (NaN: none)
     k: int
     bounds: np.ndarray  # where each cell's pseudo-persons start and end
+    cell_known: np.ndarray  # 2 x cells: whether the cell's EAR (UL) is known
+    first_bin: np.ndarray  # per pseudo-person: its cell's first histogram bin
+    members: np.ndarray  # per group: how many pseudo-persons
 
     @classmethod
     def of(cls, fits: list[Refit], grids: list[GridUsual], cells: Cells) -> "Pool":
@@ -163,6 +166,10 @@ class Pool:
         cell = cells.person_cell[person[order]]
         ear, ul = ([np.full(f.z.size, getattr(f, c)) for f in fits] for c in ("ear", "ul"))
         cuts = (np.concatenate(ear)[order], np.concatenate(ul)[order])
+        bounds = cells.bounds(cell)
+        known = np.zeros((2, cells.n_cells))
+        for i, cut in enumerate(cuts):
+            known[i, cell] = np.isfinite(cut)
         return cls(
             grids,
             at[order],
@@ -172,13 +179,16 @@ class Pool:
             cell,
             cuts,
             k,
-            cells.bounds(cell),
+            bounds,
+            known,
+            cell * HISTOGRAM_BINS,  # CellHistograms.first_bins
+            np.diff(bounds) @ cells.membership.T,
         )
 
     def column(self, r: int, factor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Usual intakes and weights of the pseudo-persons in replicate column r (`factor`: by row)."""
         v = np.concatenate([g.values[r] for g in self.grids])
-        usual = v[self.at] + self.fraction * (v[self.at + 1] - v[self.at])
+        usual = v[self.at] + self.fraction * np.append(np.diff(v), np.nan)[self.at]
         return usual, self.person_w * factor[self.person] / self.k
 
 
@@ -209,23 +219,32 @@ def replicate_ses(
 
 
 def _statistics(histograms: CellHistograms, pool: Pool, usual, weights) -> np.ndarray:
-    """Groups x STATISTICS of one replicate's pseudo-persons (NaN for a group with a NaN one)."""
+    """Groups x STATISTICS of one replicate's pseudo-persons (NaN for a group with a NaN one).
+
+    Sums per cell first: a cell lies in one DRI group, so its EAR and UL (known or not) are one.
+    """
     cells, bounds = histograms.cells, pool.bounds
     finite = np.isfinite(usual)
-    w = np.where(finite, weights, 0.0)
-    total = cells.sorted_sums(bounds, w)
+    clean = bool(finite.all())
+    w = weights if clean else np.where(finite, weights, 0.0)
+    u = usual if clean else np.where(finite, usual, 0.0)
+    cell_w = cells.cell_sums(bounds, w)
+    below = cells.cell_sums(bounds, w * (u < pool.cuts[0])) * pool.cell_known[0]
+    above = cells.cell_sums(bounds, w * (u > pool.cuts[1])) * pool.cell_known[1]
+    sums = np.stack([cell_w, cells.cell_sums(bounds, w * u), below, above])
+    sums = np.vstack([sums, cell_w * pool.cell_known])
+    total, mean, below, above, known_ear, known_ul = (cells.membership.astype(float) @ sums.T).T
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = cells.sorted_sums(bounds, w * np.where(finite, usual, 0.0)) / total
-        quantiles = histograms.quantiles(histograms.cumulative(pool.cell, usual, w))
-    out = np.column_stack([mean, quantiles, np.full((mean.size, 2), np.nan)])
-    for col, cut, below in ((-2, pool.cuts[0], True), (-1, pool.cuts[1], False)):
-        known = np.isfinite(cut)
-        hit = usual < cut if below else usual > cut
-        wk = cells.sorted_sums(bounds, w * known)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = 100 * cells.sorted_sums(bounds, w * known * hit) / wk
-        out[:, col] = np.where(wk > 0, share, np.nan)
-    bad = cells.sorted_sums(bounds, (~finite).astype(float)) > 0
-    members = np.diff(bounds) @ cells.membership.T
-    out[bad | (total <= 0) | (members == 0)] = np.nan
+        out = np.column_stack(
+            [
+                mean / total,
+                histograms.quantiles(histograms.cumulative(pool.first_bin, u, w)),
+                np.where(known_ear > 0, 100 * below / known_ear, np.nan),
+                np.where(known_ul > 0, 100 * above / known_ul, np.nan),
+            ]
+        )
+    bad = np.zeros(total.size, bool)
+    if not clean:
+        bad = cells.sorted_sums(bounds, (~finite).astype(float)) > 0
+    out[bad | (total <= 0) | (pool.members == 0)] = np.nan
     return out

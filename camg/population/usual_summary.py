@@ -62,23 +62,51 @@ def group_value(members: pl.DataFrame, kind: str) -> DriValue:
     return pairs.row(0)[0], float(pairs.row(0)[1])
 
 
-def fit_group(study: Study, group: Group, nutrient: str, c: ModelConstants) -> GroupFit:
-    """Fit one DRI group; pseudo-persons are keyed by their person's row in `study.persons`.
+@dataclass(frozen=True, eq=False)
+class StudyDays:
+    """A study's person-days with a usual-intake weight, as arrays, keyed by the person's study row.
+
+    Made once per study: each DRI group's fit takes its rows by the group's person mask.
+    """
+
+    row: np.ndarray
+    day: np.ndarray
+    w: np.ndarray
+    intake: dict[str, np.ndarray]
+
+    @classmethod
+    def of(cls, study: Study) -> "StudyDays":
+        """The study's days with positive usual weight, each with its person's row."""
+        rows = study.persons.select("person_id").with_row_index("row")
+        days = study.days.filter(pl.col("usual_weight") > 0).join(
+            rows, on="person_id", maintain_order="left"
+        )
+        intake = {n: days[f"{n}_mg"].to_numpy() for n in NUTRIENTS}
+        arrays = (days[c].to_numpy() for c in ("row", "recall_day", "usual_weight"))
+        return cls(*arrays, intake)
+
+
+def fit_group(
+    days: StudyDays, group: Group, members: pl.DataFrame, nutrient: str, c: ModelConstants
+) -> GroupFit:
+    """Fit one DRI group (`members`: its persons); pseudo-persons are keyed by their study row.
 
     `c.k`: pseudo-persons per person kept for the replicate refits (`camg.population.usual_se`).
     """
-    members = study.persons.filter(pl.Series(group.mask))
-    rows = study.persons.select("person_id").with_row_index("row")
-    days = (
-        study.days.join(members.select("person_id"), on="person_id", how="semi")
-        .filter(pl.col("usual_weight") > 0)
-        .join(rows, on="person_id")
-    )
+    mine = group.mask[days.row]
     ear, ul = group_value(members, f"{nutrient}_ear"), group_value(members, f"{nutrient}_ul")
-    y, rows = days[f"{nutrient}_mg"].to_numpy(), days["row"].to_numpy()
-    day, w = days["recall_day"].to_numpy(), days["usual_weight"].to_numpy()
+    y, rows = days.intake[nutrient][mine], days.row[mine]
+    day, w = days.day[mine], days.w[mine]
     fit = estimate_usual_intake(
-        y, rows, day, w, cutpoint=ear[1], min_repeat=c.min_repeat, n_sim=c.n_sim, seed=c.seed
+        y,
+        rows,
+        day,
+        w,
+        cutpoint=ear[1],
+        min_repeat=c.min_repeat,
+        n_sim=c.n_sim,
+        seed=c.seed,
+        summary=False,
     )
     refit = None
     if fit.ok:
@@ -140,7 +168,7 @@ def dri_rows(fit: GroupFit, stats: np.ndarray) -> list[dict]:
 
 
 def pooled_rows(
-    group: Group, fits: list[GroupFit], study: Study, stats: np.ndarray, weight: float
+    group: Group, fits: list[GroupFit], eligible: np.ndarray, stats: np.ndarray, weight: float
 ) -> list[dict]:
     """Rows of a non-DRI group from its members' pseudo-persons in the DRI-group fits."""
     parts = [f for f in fits if f.refit is not None and group.mask[f.refit.rows].any()]
@@ -148,13 +176,11 @@ def pooled_rows(
     for f in parts:
         fitted[f.refit.rows] = True
     covered = int((group.mask & fitted).sum())
-    has_days = study.persons["person_id"].is_in(study.days["person_id"].implode()).to_numpy()
-    weighted = study.persons["usual_weight"].fill_null(0).to_numpy() > 0
-    eligible = int((group.mask & has_days & weighted).sum())
+    n_eligible = int((group.mask & eligible).sum())
     note = (
         f"pooled pseudo-persons of {len(parts)} DRI-group fits (NCI amount-only model), each "
-        f"compared with its own group's EAR/UL; {covered} of {eligible} persons represented"
-        + ("" if covered == eligible else " (groups without a fit left out)")
+        f"compared with its own group's EAR/UL; {covered} of {n_eligible} persons represented"
+        + ("" if covered == n_eligible else " (groups without a fit left out)")
     )
     weights = np.array([weight]) if parts else np.empty(0)
     stats = stats if parts else np.full(len(STATISTICS), np.nan)
@@ -223,14 +249,19 @@ def usual_point_rows(
     ordered = _in_order(groups)
     dri = [g for g in ordered if g.grouping == "dri_age_group"]
     cells = Cells.of([g.mask for g in ordered], study.persons.height)
-    constants = ModelConstants.of(reference)
+    constants, days = ModelConstants.of(reference), StudyDays.of(study)
+    members = [study.persons.filter(pl.Series(g.mask)) for g in dri]
+    has_days = study.persons["person_id"].is_in(study.days["person_id"].implode()).to_numpy()
+    eligible = has_days & (study.persons["usual_weight"].fill_null(0).to_numpy() > 0)
     made, fitted = {}, {}
     for nutrient in NUTRIENTS:
-        fits = [fit_group(study, g, nutrient, constants) for g in dri]
+        fits = [
+            fit_group(days, g, m, nutrient, constants) for g, m in zip(dri, members, strict=True)
+        ]
         stats, weight = pool_statistics(fits, cells)
         made[nutrient] = [dri_rows(f, stats[i]) for i, f in enumerate(fits)]
         made[nutrient] += [
-            pooled_rows(g, fits, study, stats[i], weight[i])
+            pooled_rows(g, fits, eligible, stats[i], weight[i])
             for i, g in enumerate(ordered)
             if i >= len(dri)
         ]

@@ -99,7 +99,9 @@ def test_cell_histogram_quantiles_equal_each_groups_own_histogram(pool):
     cells = Cells.of(masks, masks[0].size)
     cell = cells.person_cell[person]
     histograms = CellHistograms(cells, edges, PROBS)
-    found = histograms.quantiles(histograms.cumulative(cell, values, weights))
+    found = histograms.quantiles(
+        histograms.cumulative(histograms.first_bins(cell), values, weights)
+    )
     bins = np.clip(np.searchsorted(edges, values) - 1, 0, edges.size - 2)
     for g, mask in enumerate(masks):
         mine = mask[person]
