@@ -114,13 +114,27 @@ def gauss_hermite(nodes: int) -> tuple[np.ndarray, np.ndarray]:
 
 def expected_intake(t: np.ndarray, var_within: float, lam: float, nodes: int) -> np.ndarray:
     """E[T^-1(t + e)], e ~ N(0, var_within), by Gauss-Hermite quadrature on a grid of t."""
-    grid = np.linspace(t.min(), t.max(), GRID_POINTS) if t.size else np.zeros(1)
+    low, high = (t.min(), t.max()) if t.size else (0.0, 0.0)
+    grid = np.linspace(low, high, GRID_POINTS) if t.size else np.zeros(1)
     x, a = gauss_hermite(nodes)
     values = sum(
         ak / np.sqrt(np.pi) * inverse_boxcox(grid + xk * np.sqrt(2.0 * var_within), lam)
         for xk, ak in zip(x, a, strict=True)
     )
-    return np.interp(t, grid, values)
+    return on_grid(t, low, high, values)
+
+
+def on_grid(t: np.ndarray, low: float, high: float, values: np.ndarray) -> np.ndarray:
+    """Linear interpolation of `values` on an even grid from `low` to `high` (as `np.interp`).
+
+    The grid is even, so each t's cell is found by arithmetic, not by a binary search per value
+    (`np.interp` took 21 of 27 s of the usual ratio's replicate SEs per 57,000-person study).
+    """
+    if values.size < 2 or not high > low:
+        return np.full(t.shape, values[0] if values.size else np.nan)
+    place = (t - low) * ((values.size - 1) / (high - low))
+    index = np.clip(place.astype(np.intp), 0, values.size - 2)
+    return values[index] + (place - index) * np.diff(values)[index]
 
 
 def usual_ratio(calcium: np.ndarray, magnesium: np.ndarray) -> np.ndarray:
@@ -139,11 +153,27 @@ def pseudo_person_ratios(
     comps: CovarianceComponents, lam: np.ndarray, z: np.ndarray, nodes: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Usual Ca, usual Mg and their ratio of the pseudo-persons of draws `z` (persons x k x 2)."""
-    t = comps.mu + z @ between_factor(comps).T
-    usual = [
-        expected_intake(t[..., c].ravel(), comps.within[c, c], lam[c], nodes) for c in range(2)
-    ]
-    return usual[0], usual[1], usual_ratio(usual[0], usual[1])
+    calcium, magnesium = pseudo_person_intakes(comps, lam, flat_draws(z), nodes)
+    return calcium, magnesium, usual_ratio(calcium, magnesium)
+
+
+def flat_draws(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Draws (persons x k x 2) as two flat arrays (Ca's and Mg's standard normals, row order)."""
+    return np.ascontiguousarray(z[..., 0]).ravel(), np.ascontiguousarray(z[..., 1]).ravel()
+
+
+def pseudo_person_intakes(
+    comps: CovarianceComponents, lam: np.ndarray, z: tuple[np.ndarray, np.ndarray], nodes: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Usual Ca and usual Mg of the pseudo-persons of flat draws `z` (`flat_draws`).
+
+    t = mu + L z with L L' = S_b (lower triangular), written out: a batched 2 x 2 product was
+    most of the replicate SEs' time.
+    """
+    f = between_factor(comps)
+    t = [comps.mu[c] + (z[0] * f[c, 0] + z[1] * f[c, 1]) for c in range(2)]
+    usual = [expected_intake(t[c], comps.within[c, c], lam[c], nodes) for c in range(2)]
+    return usual[0], usual[1]
 
 
 @dataclass(frozen=True, eq=False)

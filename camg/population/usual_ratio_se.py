@@ -19,12 +19,20 @@ the cells of `camg.population.pooled` (one pass per replicate, not one per group
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
+from scipy import sparse
 
 from camg.population.pooled import CellHistograms, Cells, SortedPool
 from camg.population.replicates import Replicates
-from camg.population.usual_ratio import BivariateFit, CovarianceComponents, pseudo_person_ratios
+from camg.population.usual_ratio import (
+    BivariateFit,
+    CovarianceComponents,
+    flat_draws,
+    pseudo_person_intakes,
+    usual_ratio,
+)
 from camg.population.usual_se import HISTOGRAM_BINS
 
 RATIO_PERCENTILES = (5, 10, 25, 50, 75, 90, 95)
@@ -70,48 +78,56 @@ class RatioRefit:
     rows: np.ndarray
     z: np.ndarray  # persons x k x 2
 
+    @cached_property
+    def flat(self) -> tuple[np.ndarray, np.ndarray]:
+        """The draws as two flat arrays (`camg.population.usual_ratio.flat_draws`), made once."""
+        return flat_draws(self.z)
+
+
+def _day2_shift(fit: BivariateFit, weights: np.ndarray) -> np.ndarray:
+    """Columns x 2: the weighted mean day-2 minus day-1 difference (as `covariance_components`)."""
+    later = fit.day > 1
+    n_i, n_later = np.bincount(fit.pid), np.bincount(fit.pid, later)
+    both = (n_later > 0) & (n_later < n_i)
+    if not both.any():
+        return np.zeros((weights.shape[1], 2))
+    diff = np.column_stack(
+        [
+            np.bincount(fit.pid, np.where(later, fit.t[:, c], 0.0))[both] / n_later[both]
+            - np.bincount(fit.pid, np.where(later, 0.0, fit.t[:, c]))[both] / (n_i - n_later)[both]
+            for c in (0, 1)
+        ]
+    )
+    wb = weights[both]
+    return (wb.T @ diff) / wb.sum(axis=0)[:, None]
+
+
+def _pairs(a: np.ndarray) -> np.ndarray:
+    """... x 2 -> ... x 2 x 2 outer products of the last axis."""
+    return a[..., :, None] * a[..., None, :]
+
 
 def column_components(fit: BivariateFit, weights: np.ndarray) -> list[CovarianceComponents]:
     """`covariance_components` of the fit's day rows under each column of person weights.
 
-    `weights`: persons x columns. The same weighted moments, for all columns in matrix products.
+    `weights`: persons x columns. The same weighted moments, for all columns at once: per-person
+    sums of the day rows as one sparse product.
     """
-    later = fit.day > 1
-    n_i = np.bincount(fit.pid)
-    n_later = np.bincount(fit.pid, later)
-    both = (n_later > 0) & (n_later < n_i)
-    beta = np.zeros((weights.shape[1], 2))
-    if both.any():
-        mean_of = [
-            np.bincount(fit.pid, np.where(later == d, fit.t[:, c], 0.0))
-            for d in (1, 0)
-            for c in (0, 1)
-        ]
-        diff = np.column_stack(
-            [
-                mean_of[c][both] / n_later[both] - mean_of[2 + c][both] / (n_i - n_later)[both]
-                for c in (0, 1)
-            ]
-        )
-        wb = weights[both]
-        beta = (wb.T @ diff) / wb.sum(axis=0)[:, None]
-    order = np.argsort(fit.pid, kind="stable")
-    starts = np.searchsorted(fit.pid[order], np.arange(n_i.size))
-    ta = fit.t[order, None, :] - later[order, None, None] * beta[None, :, :]  # rows x R x 2
-    means = np.add.reduceat(ta, starts, axis=0) / n_i[:, None, None]
-    resid = ta - means[fit.pid[order]]
-    products = np.add.reduceat(resid[:, :, :, None] * resid[:, :, None, :], starts, axis=0)
-    rep = n_i >= 2
+    n_i, rows = np.bincount(fit.pid), fit.pid.size
+    beta = _day2_shift(fit, weights)
+    by_person = sparse.csr_matrix((np.ones(rows), (fit.pid, np.arange(rows))), (n_i.size, rows))
+    ta = fit.t[:, None, :] - (fit.day > 1)[:, None, None] * beta[None, :, :]  # rows x R x 2
+    means = (by_person @ ta.reshape(rows, -1)).reshape(-1, *ta.shape[1:]) / n_i[:, None, None]
+    resid = ta - means[fit.pid]
+    products = (by_person @ _pairs(resid).reshape(rows, -1)).reshape(n_i.size, -1, 2, 2)
+    rep, total = n_i >= 2, weights.sum(axis=0)
     w_rep = weights[rep]
     with np.errstate(invalid="ignore", divide="ignore"):
-        within = (
-            np.einsum("pr,prab->rab", w_rep, products[rep])
-            / (w_rep * (n_i - 1)[rep, None]).sum(axis=0)[:, None, None]
-        )
-        total = weights.sum(axis=0)
-        mu = np.einsum("pr,prc->rc", weights, means) / total[:, None]
+        scatter = (w_rep[:, :, None, None] * products[rep]).sum(axis=0)
+        within = scatter / (w_rep * (n_i - 1)[rep, None]).sum(axis=0)[:, None, None]
+        mu = (weights[:, :, None] * means).sum(axis=0) / total[:, None]
         d = means - mu[None]
-        cov_means = np.einsum("pr,pra,prb->rab", weights, d, d) / total[:, None, None]
+        cov_means = (weights[:, :, None, None] * _pairs(d)).sum(axis=0) / total[:, None, None]
         between = cov_means - within * ((weights / n_i[:, None]).sum(axis=0) / total)[:, None, None]
     return [
         CovarianceComponents(mu[r], beta[r], between[r], within[r], n_i.size, int(rep.sum()))
@@ -120,17 +136,21 @@ def column_components(fit: BivariateFit, weights: np.ndarray) -> list[Covariance
 
 
 def _column_ratios(refits, components, r: int, factor, nodes: int):
-    """Usual ratios and weights of every fit's k pseudo-persons per person in replicate column r."""
-    ratios, weights = [], []
+    """Usual ratios and weights of every fit's k pseudo-persons per person in replicate column r.
+
+    The ratio rule runs once on all fits' pseudo-persons (one polars call per replicate, not per fit).
+    """
+    intakes, weights = [], []
     for refit, comps in zip(refits, components, strict=True):
         w = refit.fit.person_w * factor[refit.rows]
         k = refit.z.shape[1]
         if comps[r].ok:
-            ratios.append(pseudo_person_ratios(comps[r], refit.fit.lam, refit.z, nodes)[2])
+            intakes.append(pseudo_person_intakes(comps[r], refit.fit.lam, refit.flat, nodes))
         else:
-            ratios.append(np.full(w.size * k, np.nan))
+            intakes.append((np.full(w.size * k, np.nan),) * 2)
         weights.append(np.repeat(w / k, k))
-    return np.concatenate(ratios), np.concatenate(weights)
+    calcium, magnesium = (np.concatenate([i[c] for i in intakes]) for c in (0, 1))
+    return usual_ratio(calcium, magnesium), np.concatenate(weights)
 
 
 def ratio_ses(
