@@ -64,16 +64,6 @@ class Cells:
         return self.membership.astype(float) @ self.cell_sums(bounds, values)
 
 
-def weighted_means(cells: Cells, cell: np.ndarray, values, weights) -> np.ndarray:
-    """Per group: sum(w y) / sum(w) over members with a finite value (NaN when no weight)."""
-    ok = np.isfinite(values)
-    w = np.where(ok, weights, 0.0)
-    total = cells.group_sums(cell, w)
-    sums = cells.group_sums(cell, w * np.where(ok, values, 0.0))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, sums / np.where(total > 0, total, 1.0), np.nan)
-
-
 def bisected(low, high, mid, reached) -> tuple[np.ndarray, np.ndarray]:
     """One bisection step of many searches at once (searches already done stay put)."""
     active = low < high
@@ -98,8 +88,11 @@ class SortedPool:
         of equal values does not depend on their order).
         """
         keep = np.isfinite(values) & (weights > 0)
-        keep = np.arange(values.size) if keep.all() else np.flatnonzero(keep)
-        order = keep[np.argsort(values[keep])]
+        if keep.all():
+            order = np.argsort(values)
+        else:
+            keep = np.flatnonzero(keep)
+            order = keep[np.argsort(values[keep])]
         cell_sorted, w_sorted = cell[order], weights[order]
         by_cell = np.argsort(cell_sorted.astype(np.uint16), kind="stable")  # radix sort
         bounds = np.searchsorted(cell_sorted[by_cell], np.arange(cells.n_cells + 1))

@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from camg.population.groups import Group, Study
-from camg.population.pooled import Cells, SortedPool, weighted_means
+from camg.population.pooled import Cells, SortedPool
 from camg.population.replicates import Replicates, replicate_design
 from camg.population.usual_intake import PERCENTILES, UsualIntakeResult, estimate_usual_intake
 from camg.population.usual_se import STATISTICS, Refit, refit_inputs, replicate_ses
@@ -127,20 +127,44 @@ def pool_statistics(fits: list[GroupFit], cells: Cells) -> tuple[np.ndarray, np.
     out = np.full((cells.membership.shape[0], len(STATISTICS)), np.nan)
     if not ok:
         return out, np.zeros(out.shape[0])
+    cell_of = [cells.person_cell[f.fit.usual_person] for f in ok]
 
-    def pooled(value: Callable[[GroupFit], np.ndarray]) -> np.ndarray:
-        return np.concatenate([value(f) for f in ok])
+    def sums(value: Callable[[GroupFit], np.ndarray | None]) -> np.ndarray:
+        """Per group: the sum of `value` over the fits' pseudo-persons (None: a fit adds nothing)."""
+        per_cell = np.zeros(cells.n_cells)
+        for f, cell in zip(ok, cell_of, strict=True):
+            v = value(f)
+            if v is not None:
+                per_cell += np.bincount(cell, v, minlength=cells.n_cells)
+        return cells.membership.astype(float) @ per_cell
 
-    usual, weights = pooled(lambda f: f.fit.usual), pooled(lambda f: f.fit.usual_weights)
-    cell = cells.person_cell[pooled(lambda f: f.fit.usual_person)]
-    out[:, 0] = weighted_means(cells, cell, usual, weights)
-    probs = np.array(PERCENTILES) / 100
-    out[:, 1 : 1 + len(probs)] = SortedPool.of(cells, cell, usual, weights).quantiles(probs)
+    total = sums(lambda f: f.fit.usual_weights)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out[:, 0] = np.where(
+            total > 0, sums(lambda f: f.fit.usual_weights * f.fit.usual) / total, np.nan
+        )
     for col, kind, below in ((-2, 0, True), (-1, 1, False)):
-        cut = pooled(lambda f, k=kind: np.full(f.fit.usual.size, _value((f.ear, f.ul)[k])))
-        hit = np.where(np.isfinite(cut), usual < cut if below else usual > cut, np.nan)
-        out[:, col] = 100 * weighted_means(cells, cell, hit, weights)
-    return out, cells.group_sums(cell, weights)
+        cut = {id(f): _value((f.ear, f.ul)[kind]) for f in ok}
+        known = sums(lambda f, c=cut: f.fit.usual_weights if np.isfinite(c[id(f)]) else None)
+        hits = sums(lambda f, c=cut, b=below: _hits(f, c[id(f)], b))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[:, col] = np.where(known > 0, 100 * hits / known, np.nan)
+    pool = SortedPool.of(cells, *(np.concatenate(a) for a in (cell_of, *_pooled(ok))))
+    out[:, 1 : 1 + len(PERCENTILES)] = pool.quantiles(np.array(PERCENTILES) / 100)
+    return out, total
+
+
+def _pooled(fits: list[GroupFit]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The fits' pseudo-persons' usual intakes and weights (to concatenate)."""
+    return [f.fit.usual for f in fits], [f.fit.usual_weights for f in fits]
+
+
+def _hits(fit: GroupFit, cut: float, below: bool) -> np.ndarray | None:
+    """Weights of the fit's pseudo-persons below (above) the cut; None without a cut."""
+    if not np.isfinite(cut):
+        return None
+    usual = fit.fit.usual
+    return fit.fit.usual_weights * (usual < cut if below else usual > cut)
 
 
 def _value(dri: DriValue) -> float:
