@@ -14,7 +14,6 @@ import polars as pl
 from camg.population import summarise, usual_ratio_summary, usual_summary
 from camg.population.food_sources import food_sources
 from camg.population.groups import person_groups, studies
-from camg.population.taylor import TaylorDesign
 from camg.reference import Reference
 
 Work = Callable[[], int]
@@ -28,6 +27,7 @@ def _studies(data: dict[str, pl.DataFrame]) -> list:
 
 def summary(data: dict[str, pl.DataFrame], reference: Reference) -> Work:
     """Single-day rows of population_summary (survey means, percentiles, prevalences)."""
+    from camg.population.taylor import TaylorDesign  # here: the stage part runs older code too
 
     def work() -> int:
         rows = 0

@@ -1,4 +1,4 @@
-"""Unit tests for population.pooled: every group's statistics at once equal the per-group ones."""
+"""Unit tests for population.pooled and the vectorised replicates: all at once equals one by one."""
 
 import numpy as np
 import pytest
@@ -10,6 +10,10 @@ from camg.population.pooled import (
     log_bins,
 )
 from camg.population.survey import weighted_quantiles
+from camg.population.usual_intake import variance_components
+from camg.population.usual_ratio import covariance_components
+from camg.population.usual_ratio_se import column_components
+from camg.population.usual_se import Refit, components
 
 PROBS = np.array([0.05, 0.25, 0.5, 0.75, 0.95])
 
@@ -109,3 +113,32 @@ def test_cell_histogram_quantiles_equal_each_groups_own_histogram(pool):
             continue
         expected = histogram_quantiles(bins[mine], weights[mine], edges, PROBS)
         np.testing.assert_allclose(found[g], expected, rtol=1e-12)
+
+
+def test_replicate_components_equal_a_refit_per_replicate():
+    # 60 persons, 1-3 recalls each, 5 replicate weightings (one with zero weights for some persons).
+    rng = np.random.default_rng(3)
+    days = rng.integers(1, 4, 60)
+    pid = np.repeat(np.arange(60), days)
+    day = np.concatenate([np.arange(1, k + 1) for k in days])
+    t = rng.normal(3, 1, (pid.size, 2)) + rng.normal(0, 1, (60, 1))[pid]
+    weights = rng.uniform(1, 3, (60, 5))
+    weights[:10, 2] = 0.0
+    refit = Refit(t[:, 0], pid, day, weights[:, 0], np.arange(60), 0.5, np.zeros((60, 1)), 0, 0)
+    mu, between, within = components(refit, weights)
+
+    class Fit:  # the fields column_components reads
+        pass
+
+    fit = Fit()
+    fit.t, fit.pid, fit.day = t, pid, day
+    bivariate = column_components(fit, weights)
+    for r in range(weights.shape[1]):
+        one = variance_components(t[:, 0], pid, day, weights[pid, r])
+        assert mu[r] == pytest.approx(one.mu, rel=1e-12)
+        assert between[r] == pytest.approx(one.var_between, rel=1e-10)
+        assert within[r] == pytest.approx(one.var_within, rel=1e-10)
+        both = covariance_components(t, pid, day, weights[pid, r])
+        np.testing.assert_allclose(bivariate[r].between, both.between, rtol=1e-10)
+        np.testing.assert_allclose(bivariate[r].within, both.within, rtol=1e-10)
+        np.testing.assert_allclose(bivariate[r].mu, both.mu, rtol=1e-12)
