@@ -139,10 +139,14 @@ def log_bins(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     570,000 pseudo-persons are binned in a few passes instead of a binary search each.
     """
     last = edges.size - 2
-    step = np.log(edges[-1] / edges[0]) / (last + 1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        guess = np.floor(np.log(values / edges[0]) / step)
-    bins = np.clip(np.nan_to_num(guess, nan=0.0, posinf=last, neginf=0.0), 0, last).astype(np.intp)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        guess = np.log(values)
+    guess -= np.log(edges[0])
+    guess *= (last + 1) / np.log(edges[-1] / edges[0])
+    np.floor(guess, out=guess)
+    np.fmax(guess, 0.0, out=guess)  # NaN and -inf (a zero value) -> bin 0
+    np.minimum(guess, last, out=guess)
+    bins = guess.astype(np.intp)
     bins -= (values <= edges[bins]) & (bins > 0)
     bins += (values > edges[bins + 1]) & (bins < last)
     return bins
