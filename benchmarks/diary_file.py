@@ -13,6 +13,7 @@ whether memory grows with the file. `--keep` leaves the parts for comparing two 
 
 import argparse
 import json
+import os
 import pickle
 import subprocess
 import sys
@@ -76,6 +77,17 @@ def measure_one(job_file: Path, marts: Path) -> None:
     print(json.dumps(result | {"start_mb": round(before), "folder": part.folder} | counts))
 
 
+def child_env() -> dict[str, str]:
+    """The environment of a measured process: camg's allocator settings, set before polars loads.
+
+    camg sets them when imported, but this script imports polars first (through _workload).
+    """
+    import camg
+
+    allocators = {"_RJEM_MALLOC_CONF": camg.JEMALLOC_CONF, "ARROW_DEFAULT_MEMORY_POOL": "system"}
+    return allocators | dict(os.environ)
+
+
 def main() -> None:
     """Build or reuse the workload, read it, then time each diary file in its own process."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -98,7 +110,7 @@ def main() -> None:
         job_file = args.workdir / f"job-{i}.pickle"
         job_file.write_bytes(pickle.dumps(job))
         child = [sys.executable, __file__, "--workdir", str(args.workdir), "--child"]
-        subprocess.run([*child, str(job_file), str(marts)], check=True)
+        subprocess.run([*child, str(job_file), str(marts)], check=True, env=child_env())
     return None
 
 

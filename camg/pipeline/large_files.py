@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from camg.assess import intakes
 from camg.enrich.composition import ITEM_ORDER
+from camg.validate.diary_rows import DAY_KEY, DUPLICATE_MESSAGE, DUPLICATE_RULE
 from camg.validate.rules import quarantine_rows
 
 # Raw rows validated at once (about 2 KB each while validating): the knob for peak memory.
@@ -30,8 +31,6 @@ from camg.validate.rules import quarantine_rows
 SLICE_ROWS = 100_000
 # Rows per row group of a slice's items: small, so a range of persons reads few beyond its own.
 SLICE_ROW_GROUP = 10_000
-DAY_KEY = ["study_id", "person_id", "recall_day"]
-DUPLICATE_MESSAGE = "repeats an item already recorded for this person and day"
 Frames = Callable[[pl.DataFrame], dict[str, pl.DataFrame]]
 
 
@@ -180,7 +179,7 @@ def merge_quarantine(raw: Path, tmp: Path, quarantines: list[Path], repeated: li
         pl.scan_parquet(raw)
         .filter(pl.col("source_line").is_in(repeated))
         .with_columns(
-            pl.lit("row.duplicate").alias("rule_id"), pl.lit(DUPLICATE_MESSAGE).alias("message")
+            pl.lit(DUPLICATE_RULE).alias("rule_id"), pl.lit(DUPLICATE_MESSAGE).alias("message")
         )
         .collect()
     )

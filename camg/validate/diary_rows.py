@@ -24,6 +24,11 @@ from schemas.diary import ITEM_KINDS, DiaryRow
 
 # The dietary weights a diary export may carry on each row (NHANES WTDRD1, WTDR2D).
 WEIGHT_COLUMNS = ("weight_one_day", "weight_two_day")
+DAY_KEY = ["study_id", "person_id", "recall_day"]
+DUPLICATE_RULE = "row.duplicate"
+DUPLICATE_MESSAGE = "repeats an item already recorded for this person and day"
+# What a quarantined row is read back with from its file's raw rows.
+RAW_COLUMNS = ["source_file", "source_line", "study_id", "raw_line"]
 
 
 def diary_rules(reference: Reference) -> list[Rule]:
@@ -134,14 +139,15 @@ def diary_rules(reference: Reference) -> list[Rule]:
     ]
 
 
-def typed_diary(frame: pl.DataFrame) -> pl.DataFrame:
-    """Diary rows that passed the rules as canonical typed rows (from `with_lookups`' parsed columns)."""
-    return frame.select(
-        "source_file",
-        "source_line",
-        "study_id",
+def typed_columns() -> list[pl.Expr]:
+    """A diary row's canonical typed columns (from `with_lookups`' parsed columns), raw text left out."""
+    return [
+        pl.col("source_file"),
+        pl.col("source_line"),
+        pl.col("study_id"),
         pl.col("_person_id").alias("person_id"),
-        pl.col("_day").cast(pl.Int64).alias("recall_day"),
+        # Every row is typed, broken ones too (recall_day.out_of_range: 1e20 is no Int64).
+        pl.col("_day").cast(pl.Int64, strict=False).alias("recall_day"),
         pl.col("_kind").fill_null("food").alias("item_kind"),
         text("item_key").alias("item_key"),
         pl.col("_code").alias("food_code"),
@@ -153,8 +159,7 @@ def typed_diary(frame: pl.DataFrame) -> pl.DataFrame:
         number("reported_magnesium_mg").alias("reported_magnesium_mg"),
         pl.col("_ca_per_unit").alias("supplement_calcium_mg_per_unit"),
         pl.col("_mg_per_unit").alias("supplement_magnesium_mg_per_unit"),
-        "raw_line",
-    )
+    ]
 
 
 def with_duplicate_rule(frame: pl.DataFrame) -> pl.DataFrame:
@@ -163,26 +168,23 @@ def with_duplicate_rule(frame: pl.DataFrame) -> pl.DataFrame:
     The first in (file, line) order is kept. Only rows whose key occurs twice are ordered, so the
     common case (no repeats) costs one hash pass, not a window over every row.
     """
-    key = pl.struct("study_id", "person_id", "recall_day", "item_key")
-    indexed = frame.with_row_index("_row")
+    key = pl.struct(*DAY_KEY, "item_key")
+    indexed = frame.with_row_index("_dup_row")
     repeats = (
         indexed.filter(pl.col("item_key").is_not_null() & pl.col("rule_id").is_null())
         .filter(key.is_duplicated())
         .sort("source_file", "source_line")
         .filter(~key.is_first_distinct())
-        .select("_row", pl.lit(True).alias("_is_repeat"))
+        .select("_dup_row", pl.lit(True).alias("_is_repeat"))
     )
     is_dup = pl.col("_is_repeat").fill_null(False)
     return (
-        indexed.join(repeats, on="_row", how="left", maintain_order="left")
+        indexed.join(repeats, on="_dup_row", how="left", maintain_order="left")
         .with_columns(
-            pl.when(is_dup).then(pl.lit("row.duplicate")).otherwise("rule_id").alias("rule_id"),
-            pl.when(is_dup)
-            .then(pl.lit("repeats an item already recorded for this person and day"))
-            .otherwise("message")
-            .alias("message"),
+            pl.when(is_dup).then(pl.lit(DUPLICATE_RULE)).otherwise("rule_id").alias("rule_id"),
+            pl.when(is_dup).then(pl.lit(DUPLICATE_MESSAGE)).otherwise("message").alias("message"),
         )
-        .drop("_row", "_is_repeat")
+        .drop("_dup_row", "_is_repeat")
     )
 
 
@@ -191,23 +193,22 @@ def intake_date() -> pl.Expr:
     return text("intake_date").str.to_date("%Y-%m-%d", strict=False)
 
 
-def with_recall_day_from_dates(
-    raw: pl.DataFrame, dates: pl.DataFrame | None = None
-) -> pl.DataFrame:
+def with_recall_day_from_dates(raw: pl.LazyFrame, dates: pl.DataFrame) -> pl.LazyFrame:
     """Rows dated by `intake_date` (and no recall day) numbered per person: first date = day 1.
 
     The number depends only on the person's distinct dates, not on row or file order, so it is the
     same on every run. `dates` (`camg.ingest.sidecar.intake_dates` of every file of the study) numbers
-    a file's rows among the person's dates in all files; without it, among this frame's dates.
+    a file's rows among the person's dates in all files.
     """
-    dates = sidecar.intake_dates(raw) if dates is None else dates
+    if dates.height == 0:  # no row is dated by intake_date alone (NHANES, ASA24): nothing to number
+        return raw
     days = dates.unique().with_columns(
         pl.col("intake_date").rank("dense").over("study_id", "person_id").alias("_day")
     )
     dated = pl.when(text("recall_day").is_null()).then(intake_date())
     keyed = raw.with_columns(text("person_id").alias("_pid"), dated.alias("_date"))
     numbered = keyed.join(
-        days.rename({"person_id": "_pid", "intake_date": "_date"}),
+        days.lazy().rename({"person_id": "_pid", "intake_date": "_date"}),
         on=["study_id", "_pid", "_date"],
         how="left",
         maintain_order="left",
@@ -220,41 +221,65 @@ def with_recall_day_from_dates(
 
 
 def with_lookups(
-    raw: pl.DataFrame, participants: pl.DataFrame, reference: Reference
-) -> pl.DataFrame:
-    """Raw rows with what the rules look up: is the participant known, is the unit known for the food."""
-    keys = ["study_id", "_person_id"]
-    known = participants.select(
-        "study_id", pl.col("person_id").alias("_person_id"), pl.lit(True).alias("_known")
-    ).unique()
+    raw: pl.LazyFrame, participants: pl.DataFrame, reference: Reference
+) -> pl.LazyFrame:
+    """Raw rows with what the rules look up: is the participant known, is the unit known for the food.
+
+    Lookups are membership tests against the small reference sets, not joins: a join in the
+    streaming engine held ~400 B more per row of a file (benchmarks/scale.py, 0.8 M-row files).
+    """
+    known = participants.select(pl.struct("study_id", "person_id")).to_series().implode()
     portions = reference.portions.filter(pl.col("food_system") != ANY_FOOD)
-    food_units = portions.select(
-        pl.col("food_system").alias("_system"),
-        pl.col("food_code").alias("_code"),
-        pl.col("unit").alias("_unit"),
-        pl.lit(True).alias("_portion_known"),
+    food_units = portions.select(pl.struct("food_system", "food_code", "unit")).to_series()
+    mass_units = reference.portions.filter(pl.col("food_system") == ANY_FOOD)["unit"].implode()
+    parsed = raw.with_columns(
+        text("person_id").alias("_person_id"),
+        text("food_system").str.to_lowercase().alias("_system"),
+        text("food_code").alias("_code"),
+        canonical_unit(text("unit")).fill_null("g").alias("_unit"),
+        text("recall_day").alias("_day_text"),
+        number("recall_day").alias("_day"),
+        text("item_kind").str.to_lowercase().alias("_kind"),
+        text("amount").alias("_amount_text"),
+        number("amount").alias("_amount"),
+        number("supplement_calcium_mg_per_unit").alias("_ca_per_unit"),
+        number("supplement_magnesium_mg_per_unit").alias("_mg_per_unit"),
     )
-    mass_units = reference.portions.filter(pl.col("food_system") == ANY_FOOD).select(
-        pl.col("unit").alias("_unit"), pl.lit(True).alias("_mass_unit")
+    person = pl.struct(pl.col("study_id"), pl.col("_person_id").alias("person_id"))
+    food_unit = pl.struct(
+        pl.col("_system").alias("food_system"),
+        pl.col("_code").alias("food_code"),
+        pl.col("_unit").alias("unit"),
     )
-    return (
-        raw.with_columns(
-            text("person_id").alias("_person_id"),
-            text("food_system").str.to_lowercase().alias("_system"),
-            text("food_code").alias("_code"),
-            canonical_unit(text("unit")).fill_null("g").alias("_unit"),
-            text("recall_day").alias("_day_text"),
-            number("recall_day").alias("_day"),
-            text("item_kind").str.to_lowercase().alias("_kind"),
-            text("amount").alias("_amount_text"),
-            number("amount").alias("_amount"),
-            number("supplement_calcium_mg_per_unit").alias("_ca_per_unit"),
-            number("supplement_magnesium_mg_per_unit").alias("_mg_per_unit"),
-        )
-        .join(known, on=keys, how="left", maintain_order="left")
-        .join(food_units, on=["_system", "_code", "_unit"], how="left", maintain_order="left")
-        .join(mass_units, on="_unit", how="left", maintain_order="left")
+    return parsed.with_columns(
+        lookup(person.is_in(known)).alias("_known"),
+        lookup(food_unit.is_in(food_units.implode())).alias("_portion_known"),
+        lookup(pl.col("_unit").is_in(mass_units)).alias("_mass_unit"),
     )
+
+
+def lookup(found: pl.Expr) -> pl.Expr:
+    """True when found, else null (as a left join's marker column reads: rules test is_null)."""
+    return pl.when(found.fill_null(False)).then(True)
+
+
+def checked_plan(
+    raw: pl.LazyFrame, participants: pl.DataFrame, reference: Reference, dates: pl.DataFrame
+) -> pl.LazyFrame:
+    """Every raw row typed, with the first rule it breaks (`rule_id`, `message`; null if none).
+
+    Row-local only (parsing, membership lookups, the rules), so polars' streaming engine runs it in
+    bounded memory: no joins that keep order, no row index, no sort. A broken row keeps its raw
+    text (`raw_line`, null for the others) for the quarantine.
+    """
+    names = raw.collect_schema().names()
+    absent = ["is_reliable_recall", "intake_date", *WEIGHT_COLUMNS]
+    raw = raw.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in absent if c not in names)
+    plan = with_lookups(with_recall_day_from_dates(raw, dates), participants, reference)
+    checked = apply_rules(plan, diary_rules(reference))
+    broken = pl.col("rule_id").is_not_null()
+    raw_line = pl.when(broken).then(pl.col("raw_line")).alias("raw_line")
+    return checked.select(*typed_columns(), "rule_id", "message", raw_line)
 
 
 def validate_diary(
@@ -263,24 +288,20 @@ def validate_diary(
     reference: Reference,
     dates: pl.DataFrame | None = None,
 ) -> Validated:
-    """Raw diary rows -> `DiaryRow` rows and quarantine; rows in = kept + quarantined.
+    """Raw diary rows in memory -> `DiaryRow` rows and quarantine; rows in = kept + quarantined.
 
-    `dates`: the study's intake dates when `raw` is one of its files (see with_recall_day_from_dates).
+    `dates`: the study's intake dates when `raw` is one of its files (see
+    with_recall_day_from_dates); without them, the frame's rows are numbered among its own dates.
+    A diary file of a run goes through the same plan out of core (`camg.pipeline.diary_files`).
     """
-    for column in ("is_reliable_recall", "intake_date", *WEIGHT_COLUMNS):
-        if column not in raw.columns:
-            raw = raw.with_columns(pl.lit(None, dtype=pl.String).alias(column))
-    with_known = with_lookups(with_recall_day_from_dates(raw, dates), participants, reference)
-    checked = apply_rules(with_known, diary_rules(reference))
+    dates = sidecar.intake_dates(raw) if dates is None else dates
+    checked = checked_plan(raw.lazy(), participants, reference, dates).collect()
     bad_by_rule = checked.filter(pl.col("rule_id").is_not_null())
-    passed = checked.filter(pl.col("rule_id").is_null())
-    typed = typed_diary(passed).with_columns(
-        pl.lit(None, dtype=pl.String).alias("rule_id"),
-        pl.lit(None, dtype=pl.String).alias("message"),
-    )
-    typed = with_duplicate_rule(typed)
+    typed = with_duplicate_rule(checked.filter(pl.col("rule_id").is_null()).drop("raw_line"))
     dup = typed.filter(pl.col("rule_id").is_not_null())
     typed = typed.filter(pl.col("rule_id").is_null()).drop("rule_id", "message")
-    good, bad_schema = split_on_schema(typed, DiaryRow, carry=["raw_line"])
-    quarantine = quarantine_rows([bad_by_rule, dup, bad_schema], "diary")
-    return Validated(good.drop("raw_line"), quarantine)
+    good, bad_schema = split_on_schema(typed, DiaryRow, carry=[])
+    line = ["source_file", "source_line"]
+    lines = pl.concat([f.select(*line, "rule_id", "message") for f in (dup, bad_schema)])
+    rejected = lines.join(raw.select(RAW_COLUMNS), on=line, how="left", maintain_order="left")
+    return Validated(good, quarantine_rows([bad_by_rule, rejected], "diary"))

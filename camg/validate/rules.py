@@ -69,17 +69,20 @@ def quarantine_rows(frames: pl.DataFrame | list[pl.DataFrame], record_kind: str)
     frames = [frames] if isinstance(frames, pl.DataFrame) else frames
     columns = ["source_file", "source_line", "study_id", "rule_id", "message", "raw_line"]
     rows = pl.concat([f.select(columns) for f in frames])
-    return QuarantineRow.validate(
-        rows.select(
-            "source_file",
-            "source_line",
-            "study_id",
-            pl.lit(record_kind).alias("record_kind"),
-            "rule_id",
-            "message",
-            pl.col("raw_line").alias("raw"),
-        )
-    )
+    return QuarantineRow.validate(rows.select(quarantine_columns(record_kind)))
+
+
+def quarantine_columns(record_kind: str) -> list[pl.Expr]:
+    """A quarantine row's columns from a row carrying source, rule_id, message and raw_line."""
+    return [
+        pl.col("source_file"),
+        pl.col("source_line"),
+        pl.col("study_id"),
+        pl.lit(record_kind).alias("record_kind"),
+        pl.col("rule_id"),
+        pl.col("message"),
+        pl.col("raw_line").alias("raw"),
+    ]
 
 
 def schema_failures(frame: pl.DataFrame, model: type[pa.DataFrameModel]) -> pl.DataFrame:
