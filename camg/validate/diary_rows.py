@@ -268,9 +268,9 @@ def checked_plan(
 ) -> pl.LazyFrame:
     """Every raw row typed, with the first rule it breaks (`rule_id`, `message`; null if none).
 
-    Row-local only (parsing, membership lookups, the rules), so polars' streaming engine runs it in
-    bounded memory: no joins that keep order, no row index, no sort. A broken row keeps its raw
-    text (`raw_line`, null for the others) for the quarantine.
+    Row-local only (parsing, membership lookups, the rules; a join only to number rows dated by date
+    alone): no row index, no sort, so any engine may run it on any cut of the rows. A broken row
+    keeps its raw text (`raw_line`, null for the others) for the quarantine.
     """
     names = raw.collect_schema().names()
     absent = ["is_reliable_recall", "intake_date", *WEIGHT_COLUMNS]
@@ -292,7 +292,7 @@ def validate_diary(
 
     `dates`: the study's intake dates when `raw` is one of its files (see
     with_recall_day_from_dates); without them, the frame's rows are numbered among its own dates.
-    A diary file of a run goes through the same plan out of core (`camg.pipeline.diary_files`).
+    A run validates a big diary file a slice at a time (`camg.pipeline.large_files`).
     """
     dates = sidecar.intake_dates(raw) if dates is None else dates
     checked = checked_plan(raw.lazy(), participants, reference, dates).collect()
