@@ -131,11 +131,12 @@ def rules_version(tables: Mapping[str, pl.DataFrame | ParquetTable]) -> str:
 def export_parquet(con: duckdb.DuckDBPyConnection, folder: Path, names: list[str]) -> None:
     """Every mart table as folder/<table>.parquet (views are SQL over them, not exported)."""
     folder.mkdir()
-    for name in names:
-        con.execute(
-            f"copy {dictionary.quoted_identifier(name)} to $path (format parquet)",
-            {"path": str(folder / f"{name}.parquet")},
-        )
+    with item_table.one_thread(con):  # in order without holding row groups back (see there)
+        for name in names:
+            con.execute(
+                f"copy {dictionary.quoted_identifier(name)} to $path (format parquet)",
+                {"path": str(folder / f"{name}.parquet")},
+            )
 
 
 def row_count(con: duckdb.DuckDBPyConnection, name: str) -> int:

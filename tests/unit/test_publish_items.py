@@ -7,7 +7,7 @@ import duckdb
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from camg.publish import kept_runs
+from camg.publish import item_table, kept_runs
 from camg.publish.parquet_table import ParquetTable
 from camg.publish.run_folder import publish
 from tests.unit.test_publish import RUN_A, RUN_B, RUN_C, tiny_tables
@@ -99,3 +99,17 @@ def test_a_large_change_builds_the_table_whole(tmp_path):
     publish(marts, tables_of([part(parts, "k2", "b.csv", 2)]), RUN_B, on_step=heard.append)
     assert not [h for h in heard if h.startswith("copied")]
     assert items(marts / "camg.duckdb")["source_file"].to_list() == ["b.csv", "b.csv"]
+
+
+def test_parquet_copies_are_written_at_one_thread_and_the_count_comes_back(tmp_path):
+    def threads(con: duckdb.DuckDBPyConnection) -> int:
+        return int(con.sql("select current_setting('threads')").fetchall()[0][0])
+
+    with duckdb.connect(config={"threads": 2}) as con:
+        try:
+            with item_table.one_thread(con):
+                assert threads(con) == 1
+                raise RuntimeError("a failed copy")
+        except RuntimeError:
+            pass
+        assert threads(con) == 2
