@@ -186,6 +186,15 @@ def stream_delimited(blocks: Iterable[bytes], fast: bool = True) -> DelimitedTex
     if fields is None:
         raise UnreadableFileError("file has no header")
     header = clean_header(fields)
+    return DelimitedText(
+        header, decoder, delimiter, frames=read_once(lambda: reader.frames(header))
+    )
+
+
+def read_once(
+    make: Callable[[], Iterator[pl.DataFrame]],
+) -> Callable[[], Iterator[pl.DataFrame]]:
+    """`make` as a record stream that refuses a second call: a streamed file can be read once."""
     used = False
 
     def frames() -> Iterator[pl.DataFrame]:
@@ -193,9 +202,9 @@ def stream_delimited(blocks: Iterable[bytes], fast: bool = True) -> DelimitedTex
         if used:
             raise RuntimeError("a streamed file's records can be read once")
         used = True
-        return reader.frames(header)
+        return make()
 
-    return DelimitedText(header, decoder, delimiter, frames=frames)
+    return frames
 
 
 def in_segments(data: bytes) -> Iterator[bytes]:

@@ -21,7 +21,7 @@ from typing import BinaryIO
 
 import polars as pl
 
-from camg.ingest.delimited import DelimitedText
+from camg.ingest.delimited import DelimitedText, read_once
 from camg.ingest.records import BLANK_LINE_PATTERN, split_lines
 
 # The column separator the engine is given: a line holding it has more than one field and the
@@ -126,13 +126,5 @@ def engine_text(path: str, head: DelimitedText, max_expanded_bytes: int) -> Deli
     """
     if head.frames is None or head.encoding not in ENGINE_ENCODINGS:
         raise NotRegular(f"{head.encoding} text or a transport file: read by the Python parse")
-    used = False
-
-    def frames() -> Iterator[pl.DataFrame]:
-        nonlocal used
-        if used:
-            raise RuntimeError("a streamed file's records can be read once")
-        used = True
-        return engine_frames(path, head.header, head.delimiter, max_expanded_bytes)
-
+    frames = read_once(lambda: engine_frames(path, head.header, head.delimiter, max_expanded_bytes))
     return DelimitedText(head.header, head.encoding, head.delimiter, frames=frames)
