@@ -96,13 +96,15 @@ def one_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     try:
         yield
     finally:
-        con.execute(f"set threads = {threads}")
+        con.execute("set threads = $threads", {"threads": threads})
 
 
 def export_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """parquet/intake_item.parquet: the view's rows (run id included) as one file, in its order."""
     with one_thread(con):
-        con.execute(f"copy (select * from {TABLE}) to $path (format parquet)", {"path": str(path)})
+        con.execute(
+            "copy (select * from intake_item) to $path (format parquet)", {"path": str(path)}
+        )
 
 
 def create_store(con: duckdb.DuckDBPyConnection, source: ItemSource) -> None:
