@@ -85,6 +85,14 @@ def camg_path(raw: Path, out: Path, step: Steps) -> None:
             step(fn.__name__ + " (per file)")
             return result
 
+        def inner_steps(self, records: list[dict]) -> None:
+            """Parts timed inside the step just ended (its seconds already hold theirs)."""
+            super().inner_steps(records)
+            for name in dict.fromkeys(r["step"] for r in records):
+                seconds = sum(r["duration_seconds"] for r in records if r["step"] == name)
+                row = {"step": f"({name}, inside the step before)", "s": round(seconds, 3)}
+                step.rows.append(row | {"peak_mb": round(peak_rss_mb())})
+
     step("import")
     settings = Settings(raw_dir=raw, marts_dir=out / "marts", reference_dir=REFERENCE_DIR)
     run(settings, reports=False, runner=MeasuredRunner(settings.file_workers))

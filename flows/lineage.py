@@ -74,8 +74,11 @@ def task_run_records() -> list[dict]:
     ]
 
 
-def run_step_table() -> pl.DataFrame:
+def run_step_table(inner: list[dict] | None = None) -> pl.DataFrame:
     """The run_step table of the current flow run's steps so far (empty if Prefect cannot say).
+
+    `inner`: records of parts a task timed inside itself (Prefect sees the task only), added as
+    steps of their own.
 
     Timings are lineage, not data: an API that does not answer must not stop the run publishing.
     """
@@ -86,4 +89,4 @@ def run_step_table() -> pl.DataFrame:
             "step timings unavailable; run_step holds the publish phases only", exc_info=True
         )
         records = []
-    return runlog.run_steps(records)
+    return runlog.run_steps(records + (inner or []))

@@ -83,6 +83,10 @@ class Runner:
         with ThreadPoolExecutor(max_workers=self.threads) as pool:
             return list(pool.map(one, items))
 
+    def inner_steps(self, records: list[dict]) -> None:
+        """Records of parts a step timed apart inside itself (rows of their own in run_step)."""
+        self.records.extend(records)
+
     def step_table(self) -> pl.DataFrame:
         """The run_step table of the steps timed so far."""
         return runlog.run_steps(self.records)
@@ -134,6 +138,7 @@ def run_tables_of(settings: Settings, runner: Runner, population: bool = True) -
     divisors = step(groups.weight_divisors)(people.files)
     # Person-days, persons and population figures, one study in memory at a time.
     person = step(studies.study_marts)(diary, people, divisors, reference, marts_dir, population)
+    runner.inner_steps(person.steps)  # the usual-intake replicate SEs, timed apart (issue 16)
     totals = step(export_totals.validate_recall_totals)(step(combine.combined_totals)(reads))
     items = step(run_tables.source_items)(diary, totals.kept)
     crosscheck = step(export_totals.export_crosscheck)(items, totals.kept, reference)

@@ -12,10 +12,11 @@ weights, the rules and composition versions, the code); a study whose key is unc
 marts without reading a row, so a run that adds one study's files recomputes that study only.
 """
 
+import functools
 import hashlib
 import io
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -33,6 +34,7 @@ from camg.pipeline.study_status import (
 from camg.population.food_sources import SOURCE_COLUMNS, food_sources
 from camg.population.summarise import population_summary
 from camg.population.usual_ratio_summary import usual_ratio
+from camg.publish import runlog
 from camg.publish.parquet_table import ParquetTable
 from camg.reference import Reference
 from camg.validate.participants import People
@@ -52,6 +54,9 @@ class StudyMarts:
     ratio: pl.DataFrame | None = None
     # study_status (camg.pipeline.study_status): published or failed, per study with diary rows.
     status: pl.DataFrame | None = None
+    # Step records of the parts timed apart inside this step (the usual-intake replicate SEs of
+    # each study made now; a reused study did no work and has none), for the run's step table.
+    steps: list[dict] = field(default_factory=list)
 
 
 def one_study(
@@ -61,10 +66,12 @@ def one_study(
     divisors: pl.DataFrame,
     reference: Reference,
     population: bool,
+    steps: list[dict] | None = None,
 ) -> dict[str, pl.DataFrame]:
     """A study's person-days, persons and (with `population`) summary, food sources, usual ratio.
 
     `study_id` None: the empty marts of a run without diary rows (they still have their columns).
+    `steps`: where the usual-intake replicate SEs' step record goes (the run times them apart).
     """
     studies = set() if study_id is None else {study_id}
     with stage("person-days"):
@@ -77,7 +84,8 @@ def one_study(
     if not population:
         return {"days": days, "persons": persons}
     with stage("population summary"):
-        summary = population_summary(days, persons, lost, divisors, reference)
+        timed = functools.partial(runlog.timed_step, [] if steps is None else steps)
+        summary = population_summary(days, persons, lost, divisors, reference, timed)
     with stage("usual ratio"):
         ratio = usual_ratio(days, persons, lost, divisors, reference)
     with stage("food sources"):
@@ -134,14 +142,19 @@ def study_folder(
     divisors: pl.DataFrame,
     reference: Reference,
     population: bool,
+    steps: list[dict] | None = None,
 ) -> Path:
-    """The folder holding one study's marts: reused when its key is unchanged, else made now."""
+    """The folder holding one study's marts: reused when its key is unchanged, else made now.
+
+    `steps`: as `one_study`'s (a reused study adds no record).
+    """
     key = "empty" if study_id is None else study_key(
         diary, study_id, people, divisors, reference, population
     )  # fmt: skip
     folder = root / key
     if study_id is None or folder_heights(folder) is None:
-        write_folder(folder, one_study(diary, study_id, people, divisors, reference, population))
+        made = one_study(diary, study_id, people, divisors, reference, population, steps)
+        write_folder(folder, made)
     return folder
 
 
@@ -159,10 +172,11 @@ def study_marts(
     whose work raises is left out and named in `status` (`camg.pipeline.study_status`); when every study
     failed, NoStudyPublishedError.
     """
-    root = marts_dir / STUDY_MARTS_DIR
+    root, steps = marts_dir / STUDY_MARTS_DIR, []
 
     def made(study_id: str) -> Callable[[], Path]:
-        return lambda: study_folder(root, diary, study_id, people, divisors, reference, population)
+        args = (diary, study_id, people, divisors, reference, population, steps)
+        return lambda: study_folder(root, *args)
 
     done = [
         StudyFailure(study_id, "participants", people.failed[study_id])
@@ -197,4 +211,5 @@ def study_marts(
         frame("sources"),
         frame("ratio"),
         status_frame(diary.study_ids, failures),
+        steps,
     )

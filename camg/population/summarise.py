@@ -23,7 +23,7 @@ from camg.population.reliability import reliability_rules, with_intervals
 from camg.population.survey import SurveyEstimate
 from camg.population.taylor import TaylorDesign, woodruff
 from camg.population.usual_intake import PERCENTILES
-from camg.population.usual_summary import group_value, usual_intake_rows
+from camg.population.usual_summary import Timer, group_value, untimed, usual_intake_rows
 from camg.reference import Reference
 from schemas.population import PopulationSummary
 
@@ -149,8 +149,12 @@ def population_summary(
     lost: pl.DataFrame,
     divisors: pl.DataFrame,
     reference: Reference,
+    timed: Timer = untimed,
 ) -> pl.DataFrame:
-    """The `population_summary` mart: single-day and usual-intake figures for every study and group."""
+    """The `population_summary` mart: single-day and usual-intake figures for every study and group.
+
+    `timed` times the usual-intake replicate SEs (`usual_summary.usual_intake_rows`).
+    """
     rows: list[dict] = []
     for study in studies(days, persons, lost, divisors):
         base = {"study_id": study.study_id, "survey_cycle": study.survey_cycle}
@@ -160,7 +164,7 @@ def population_summary(
         for group in groups:
             single = single_day_rows(study, group, reference, design, columns)
             rows += [base | {"basis": "single_day"} | r for r in single]
-        usual = usual_intake_rows(study, groups, reference)
+        usual = usual_intake_rows(study, groups, reference, timed)
         rows += [base | {"basis": "usual_intake"} | r for r in usual]
     frame = with_intervals(pl.DataFrame(rows, schema=_schema()), reliability_rules(reference))
     frame = frame.with_columns(pl.lit(reference.rules_version).alias("rules_version"))

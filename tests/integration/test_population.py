@@ -18,6 +18,7 @@ from camg.ingest import batch, combine
 from camg.population.food_sources import food_sources
 from camg.population.groups import days_with_lost_items, weight_divisors
 from camg.population.summarise import population_summary
+from camg.population.usual_summary import USUAL_SES_STEP
 from camg.validate import diary_rows
 from camg.validate import participants as participants_stage
 from flows.camg_flow import camg_flow
@@ -158,6 +159,9 @@ def test_flow_publishes_population_marts(tmp_path: Path, tmp_settings):
             "select basis, count(*) from population_summary group by basis order by basis"
         ).fetchall()
         n_sources = con.sql("select count(*) from food_sources").fetchall()[0][0]
+        ses_step = con.sql(
+            "select n_runs, duration_seconds from run_step where step = ?", params=[USUAL_SES_STEP]
+        ).fetchall()
         adults = con.sql(
             "select value from usual_ratio where grouping = 'headline_age_group' and sex = 'all' "
             "and age_group = '20+ y' and statistic in ('p50', 'pct_above') order by statistic"
@@ -165,6 +169,9 @@ def test_flow_publishes_population_marts(tmp_path: Path, tmp_settings):
     assert [b for b, _ in bases] == ["single_day", "usual_intake"]
     assert all(n > 0 for _, n in bases)
     assert n_sources > 0
+    ((n_runs, seconds),) = ses_step  # the one study's usual-intake replicate SEs: a row apart
+    assert n_runs == 1
+    assert seconds > 0
     median, above = (v for (v,) in adults)  # usual Ca:Mg ratio of adults, and % above 2.8
     assert 2.0 < median < 4.5
     assert 0 < above < 100
