@@ -77,6 +77,19 @@ def test_equal_weights_keep_exact_ties_at_a_probability():
     assert found[0, 0] == 2.0
 
 
+def test_pool_quantiles_of_negative_zero_and_tied_values_equal_each_groups_own(pool):
+    # The bisection runs over the floats' order-keeping codes: signs, zeros and ties included.
+    masks, person, values, weights = pool
+    values = np.where(person % 3 == 0, -values, values)
+    values[::11] = 0.0
+    values[5::13] = -0.0
+    cells = Cells.of(masks, masks[0].size)
+    found = SortedPool.of(cells, cells.person_cell[person], values, weights).quantiles(PROBS)
+    for g, mask in enumerate(masks[:-1]):
+        mine = mask[person]
+        assert found[g].tolist() == weighted_quantiles(values[mine], weights[mine], PROBS).tolist()
+
+
 def test_log_bins_equal_a_search_of_the_edges():
     edges = np.geomspace(0.5, 5000.0, 4001)
     rng = np.random.default_rng(1)
