@@ -14,7 +14,10 @@ SPILL_DIR = ".spill"
 
 
 def bounded_connection(
-    marts_dir: Path, database: str = ":memory:", memory_limit: str = DUCKDB_MEMORY_LIMIT
+    marts_dir: Path,
+    database: str = ":memory:",
+    memory_limit: str = DUCKDB_MEMORY_LIMIT,
+    threads: int = DUCKDB_THREADS,
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection that spills to `<marts>/.spill` past `memory_limit`.
 
@@ -23,7 +26,7 @@ def bounded_connection(
     spill = marts_dir / SPILL_DIR
     config = {
         "memory_limit": memory_limit,
-        "threads": DUCKDB_THREADS,
+        "threads": threads,
         "temp_directory": str(spill),
         "preserve_insertion_order": True,
     }

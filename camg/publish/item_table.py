@@ -23,8 +23,6 @@ made by `dictionary.string_literal` from checked values (the run id); data value
 
 import os
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,28 +81,9 @@ def link_parts(folder: Path, source: ItemSource, con: duckdb.DuckDBPyConnection)
         )
 
 
-@contextmanager
-def one_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """The connection at one thread for a while (its thread count back after).
-
-    For COPY to one Parquet file in insertion order: with two threads DuckDB holds the row groups
-    finished out of turn until theirs comes, and past the 250 MB limit spills them; one thread
-    writes them as they come (intake_item at 4M rows: 8.7-10 -> 5.3 s CPU; issue 16).
-    """
-    threads = int(con.sql("select current_setting('threads')").fetchall()[0][0])
-    con.execute("set threads = 1")
-    try:
-        yield
-    finally:
-        con.execute("set threads = $threads", {"threads": threads})
-
-
 def export_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """parquet/intake_item.parquet: the view's rows (run id included) as one file, in its order."""
-    with one_thread(con):
-        con.execute(
-            "copy (select * from intake_item) to $path (format parquet)", {"path": str(path)}
-        )
+    con.execute("copy (select * from intake_item) to $path (format parquet)", {"path": str(path)})
 
 
 def create_store(con: duckdb.DuckDBPyConnection, source: ItemSource) -> None:

@@ -33,6 +33,12 @@ from camg.publish.parquet_table import ParquetTable
 DERIVED_MARTS = ["unmatched_foods"]
 VIEW_INPUTS = re.compile(r"^-- Inputs \(mart tables\): (.+)\.$", re.MULTILINE)
 READ_ONLY = 0o444
+# The run database is written at one thread. Every write keeps insertion order, where a second
+# thread costs more than it gives: intake_item's store at 4M rows took 11.5 s CPU, 15.7 s wall at
+# two and 8.8 s CPU, 12.8 s wall at one (farm-bench medians, issue 16); an ordered COPY at two holds
+# the row groups finished out of turn and past the memory limit spills them (8.7-10 -> 5.3 s CPU).
+# One thread also sums in row order: unmatched_foods' grams no longer differ from run to run.
+PUBLISH_THREADS = 1
 logger = logging.getLogger(__name__)
 
 
@@ -131,12 +137,11 @@ def rules_version(tables: Mapping[str, pl.DataFrame | ParquetTable]) -> str:
 def export_parquet(con: duckdb.DuckDBPyConnection, folder: Path, names: list[str]) -> None:
     """Every mart table as folder/<table>.parquet (views are SQL over them, not exported)."""
     folder.mkdir()
-    with item_table.one_thread(con):  # in order without holding row groups back (see there)
-        for name in names:
-            con.execute(
-                f"copy {dictionary.quoted_identifier(name)} to $path (format parquet)",
-                {"path": str(folder / f"{name}.parquet")},
-            )
+    for name in names:
+        con.execute(
+            f"copy {dictionary.quoted_identifier(name)} to $path (format parquet)",
+            {"path": str(folder / f"{name}.parquet")},
+        )
 
 
 def row_count(con: duckdb.DuckDBPyConnection, name: str) -> int:
@@ -183,7 +188,8 @@ def build_database(
     """Write the run's database and its Parquet copy; the row count of every table."""
     records: list[dict] = []
     source, change = start_database(building, tables, on_step)
-    with bounded_connection(building.parent.parent, str(building / MARTS_FILE)) as con:
+    database = str(building / MARTS_FILE)
+    with bounded_connection(building.parent.parent, database, threads=PUBLISH_THREADS) as con:
         with runlog.timed_step(records, "publish: write tables"):
             if source is not None:
                 item_table.write_items(con, source, change, run_id)

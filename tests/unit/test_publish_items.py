@@ -7,7 +7,7 @@ import duckdb
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from camg.publish import item_table, kept_runs
+from camg.publish import kept_runs, run_folder
 from camg.publish.parquet_table import ParquetTable
 from camg.publish.run_folder import publish
 from tests.unit.test_publish import RUN_A, RUN_B, RUN_C, tiny_tables
@@ -101,15 +101,27 @@ def test_a_large_change_builds_the_table_whole(tmp_path):
     assert items(marts / "camg.duckdb")["source_file"].to_list() == ["b.csv", "b.csv"]
 
 
-def test_parquet_copies_are_written_at_one_thread_and_the_count_comes_back(tmp_path):
-    def threads(con: duckdb.DuckDBPyConnection) -> int:
-        return int(con.sql("select current_setting('threads')").fetchall()[0][0])
+def test_the_run_database_is_written_at_one_thread(tmp_path, monkeypatch):
+    seen = []
+    real = run_folder.bounded_connection
 
-    with duckdb.connect(config={"threads": 2}) as con:
-        try:
-            with item_table.one_thread(con):
-                assert threads(con) == 1
-                raise RuntimeError("a failed copy")
-        except RuntimeError:
-            pass
-        assert threads(con) == 2
+    def watched(*args, **kwargs):
+        con = real(*args, **kwargs)
+        seen.append(con.sql("select current_setting('threads')").fetchall()[0][0])
+        return con
+
+    monkeypatch.setattr(run_folder, "bounded_connection", watched)
+    publish(tmp_path / "marts", tiny_tables(), RUN_A, on_step=print)
+    assert seen == [1]
+
+
+def test_a_carried_run_parquet_copy_is_its_view_in_its_order(tmp_path):
+    parts, marts, heard = tmp_path / "parts", tmp_path / "marts", []
+    a = [part(parts, f"k{i:02}", f"f{i:02}.csv", 4) for i in range(1, 6)]
+    publish(marts, tables_of(a), RUN_A, on_step=print)
+    b = [part(parts, "k00", "f00.csv", 2), *a]  # a new file that sorts first: carried, comes last
+    publish(marts, tables_of(b), RUN_B, on_step=heard.append)
+    assert f"copied {RUN_A}: -0 +1 parts" in heard
+    copy = pl.read_parquet(marts / "parquet" / "intake_item.parquet")
+    assert_frame_equal(copy, items(marts / "camg.duckdb"))
+    assert copy["source_file"][-2:].to_list() == ["f00.csv", "f00.csv"]
