@@ -19,6 +19,7 @@ grid evaluation and a gather; all groups' statistics come from one histogram per
 """
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -139,7 +140,7 @@ class GridUsual:
 
 @dataclass(frozen=True, eq=False)
 class Pool:
-    """Every fit's replicate pseudo-persons in cell order, and where each reads its usual intake."""
+    """Every fit's replicate pseudo-persons by cell, each cell in grid order (`of`)."""
 
     grids: list[GridUsual]
     at: np.ndarray  # per pseudo-person: fit x GRID_POINTS + grid index
@@ -156,12 +157,17 @@ class Pool:
 
     @classmethod
     def of(cls, fits: list[Refit], grids: list[GridUsual], cells: Cells) -> "Pool":
-        """The pool of fitted groups (their pseudo-persons sorted by cell, stably)."""
+        """The pool of fitted groups, sorted by cell, then by place on the grid.
+
+        A cell lies in one fit, and a fit's usual intakes grow along its grid in every replicate,
+        so each cell's pseudo-persons come in ascending order of usual intake: its cumulative
+        histogram is a running sum read at the bin edges (`sorted_cumulative`), no binning.
+        """
         k = fits[0].z.shape[1]
         person = np.concatenate([np.repeat(f.rows, k) for f in fits])
-        order = np.argsort(cells.person_cell[person], kind="stable")
         at = np.concatenate([i * GRID_POINTS + g.index for i, g in enumerate(grids)])
         fraction = np.concatenate([g.fraction for g in grids])
+        order = np.lexsort((fraction, at, cells.person_cell[person]))
         person_w = np.concatenate([np.repeat(f.w, k) for f in fits])
         cell = cells.person_cell[person[order]]
         ear, ul = ([np.full(f.z.size, getattr(f, c)) for f in fits] for c in ("ear", "ul"))
@@ -186,10 +192,62 @@ class Pool:
         )
 
     def column(self, r: int, factor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Usual intakes and weights of the pseudo-persons in replicate column r (`factor`: by row)."""
+        """Usual intakes and weights of the pseudo-persons in replicate column r (`factor`: by row).
+
+        In place where it can be: the same operations as `v[at] + fraction * step[at]` and
+        `person_w * factor[person] / k`, without a new array for each.
+        """
         v = np.concatenate([g.values[r] for g in self.grids])
-        usual = v[self.at] + self.fraction * np.append(np.diff(v), np.nan)[self.at]
-        return usual, self.person_w * factor[self.person] / self.k
+        usual, step = v[self.at], np.append(np.diff(v), np.nan)[self.at]
+        step *= self.fraction
+        usual += step
+        weights = factor[self.person]
+        weights *= self.person_w
+        weights /= self.k
+        return usual, weights
+
+
+def sorted_cell_sums(histograms: CellHistograms, pool: Pool, values, weights):
+    """`binned_cell_sums` of values ascending within each cell (`Pool.of`), None if some are not.
+
+    From each cell's running weight total: its weight at or below each inner bin edge (the bins
+    `log_bins` gives: edges[j] < value <= edges[j + 1], values beyond the ends in the end bins),
+    below its EAR, where the edge or cut falls among its values; above its UL, the sum of the
+    values after the cut (a difference of running totals would cancel: small shares above the UL
+    lost 1e-12 of their SE). No value is binned or compared; the sums come in another order
+    (float noise only).
+    """
+    descents = np.flatnonzero(values[1:] < values[:-1]) + 1
+    if not np.isin(descents, pool.bounds).all():
+        return None
+    inner = histograms.edges[1:-1]
+    cumulative = np.zeros((pool.bounds.size - 1, histograms.edges.size))
+    sums = np.zeros((3, pool.bounds.size - 1))  # weight, below the EAR, above the UL
+    for c, (a, b) in enumerate(pairwise(pool.bounds)):
+        if b == a:
+            continue
+        mine, running = values[a:b], np.concatenate([[0.0], np.cumsum(weights[a:b])])
+        low, high = np.searchsorted(inner, (mine[0], mine[-1]))  # edges within the cell's values
+        cumulative[c, 1 + low : 1 + high] = running[np.searchsorted(mine, inner[low:high], "right")]
+        cumulative[c, 1 + high :] = running[-1]
+        below = running[np.searchsorted(mine, pool.cuts[0][a])]  # NaN cut: unknown, masked
+        above = weights[a + np.searchsorted(mine, pool.cuts[1][a], "right") : b].sum()
+        sums[:, c] = running[-1], below, above
+    weighted = histograms.cells.cell_sums(pool.bounds, weights * values)
+    return sums[0], weighted, sums[1], sums[2], cumulative
+
+
+def binned_cell_sums(histograms: CellHistograms, pool: Pool, values, weights):
+    """Per cell: weight, weighted values, weight below its EAR and above its UL, and histogram.
+
+    The histogram is `CellHistograms.cumulative`'s. A cell lies in one DRI group: one EAR and UL.
+    """
+    cells, bounds = histograms.cells, pool.bounds
+    below = cells.cell_sums(bounds, weights * (values < pool.cuts[0]))
+    above = cells.cell_sums(bounds, weights * (values > pool.cuts[1]))
+    cumulative = histograms.cumulative(pool.first_bin, values, weights)
+    total, weighted = cells.cell_sums(bounds, weights), cells.cell_sums(bounds, weights * values)
+    return total, weighted, below, above, cumulative
 
 
 def replicate_ses(
@@ -228,17 +286,18 @@ def _statistics(histograms: CellHistograms, pool: Pool, usual, weights) -> np.nd
     clean = bool(finite.all())
     w = weights if clean else np.where(finite, weights, 0.0)
     u = usual if clean else np.where(finite, usual, 0.0)
-    cell_w = cells.cell_sums(bounds, w)
-    below = cells.cell_sums(bounds, w * (u < pool.cuts[0])) * pool.cell_known[0]
-    above = cells.cell_sums(bounds, w * (u > pool.cuts[1])) * pool.cell_known[1]
-    sums = np.stack([cell_w, cells.cell_sums(bounds, w * u), below, above])
+    made = sorted_cell_sums(histograms, pool, u, w) if clean else None
+    if made is None:  # not in grid order (NaNs set to 0): bin and compare each value
+        made = binned_cell_sums(histograms, pool, u, w)
+    cell_w, cell_wu, below, above, cumulative = made
+    sums = np.stack([cell_w, cell_wu, below * pool.cell_known[0], above * pool.cell_known[1]])
     sums = np.vstack([sums, cell_w * pool.cell_known])
     total, mean, below, above, known_ear, known_ul = (cells.membership.astype(float) @ sums.T).T
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.column_stack(
             [
                 mean / total,
-                histograms.quantiles(histograms.cumulative(pool.first_bin, u, w)),
+                histograms.quantiles(cumulative),
                 np.where(known_ear > 0, 100 * below / known_ear, np.nan),
                 np.where(known_ul > 0, 100 * above / known_ul, np.nan),
             ]

@@ -13,7 +13,14 @@ from camg.population.survey import weighted_quantiles
 from camg.population.usual_intake import variance_components
 from camg.population.usual_ratio import covariance_components
 from camg.population.usual_ratio_se import column_components
-from camg.population.usual_se import Refit, components
+from camg.population.usual_se import (
+    GridUsual,
+    Pool,
+    Refit,
+    binned_cell_sums,
+    components,
+    sorted_cell_sums,
+)
 
 PROBS = np.array([0.05, 0.25, 0.5, 0.75, 0.95])
 
@@ -155,3 +162,34 @@ def test_replicate_components_equal_a_refit_per_replicate():
         np.testing.assert_allclose(bivariate[r].between, both.between, rtol=1e-10)
         np.testing.assert_allclose(bivariate[r].within, both.within, rtol=1e-10)
         np.testing.assert_allclose(bivariate[r].mu, both.mu, rtol=1e-12)
+
+
+def test_cell_sums_in_grid_order_equal_binning_each_pseudo_person():
+    # Two fitted groups of 40 persons (2 recalls, 12 draws each), groups across them, 6 weightings.
+    rng = np.random.default_rng(8)
+    persons, k = 80, 12
+    pid = np.repeat(np.arange(40), 2)
+    day = np.tile([1, 2], 40)
+    weights = rng.uniform(0.5, 3, (persons, 6))
+    fits = []
+    for g, (ear, ul) in enumerate([(300.0, 600.0), (800.0, float("nan"))]):
+        t = rng.normal(6 + g, 0.4, pid.size) + rng.normal(0, 0.5, 40)[pid]
+        z = rng.standard_normal((40, k))
+        rows = np.arange(40) + 40 * g
+        fits.append(Refit(t, pid, day, weights[rows, 0], rows, 0.0, z, ear, ul))
+    masks = [np.arange(persons) < 40, np.arange(persons) >= 40, np.arange(persons) % 3 == 0]
+    cells = Cells.of(masks, persons)
+    grids = [GridUsual.of(f, weights[f.rows]) for f in fits]
+    pool = Pool.of(fits, grids, cells)
+    factors = weights.T / weights[:, 0]
+    usual = pool.column(0, factors[0])[0]
+    edges = np.geomspace(usual.min() / 4, usual.max() * 4, 4001)
+    histograms = CellHistograms(cells, edges, PROBS)
+    for r in range(6):
+        values, w = pool.column(r, factors[r])
+        found = sorted_cell_sums(histograms, pool, values, w)
+        expected = binned_cell_sums(histograms, pool, values, w)
+        for a, b in zip(found, expected, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-9)
+    # Values out of order within a cell: no running totals, the caller bins them.
+    assert sorted_cell_sums(histograms, pool, values[::-1].copy(), w) is None
