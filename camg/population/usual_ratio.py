@@ -132,9 +132,16 @@ def on_grid(t: np.ndarray, low: float, high: float, values: np.ndarray) -> np.nd
     """
     if values.size < 2 or not high > low:
         return np.full(t.shape, values[0] if values.size else np.nan)
-    place = (t - low) * ((values.size - 1) / (high - low))
-    index = np.clip(place.astype(np.intp), 0, values.size - 2)
-    return values[index] + (place - index) * np.diff(values)[index]
+    # values[index] + (place - index) * step[index], in place (the same operations and values)
+    place = t - low
+    place *= (values.size - 1) / (high - low)
+    index = place.astype(np.intp)
+    np.clip(index, 0, values.size - 2, out=index)
+    place -= index
+    out, step = values[index], np.diff(values)[index]
+    step *= place
+    out += step
+    return out
 
 
 def usual_ratio(calcium: np.ndarray, magnesium: np.ndarray) -> np.ndarray:

@@ -204,8 +204,9 @@ def _binned(
     """Groups x STATISTICS of one replicate's pseudo-persons (sorted by cell), from the histogram."""
     cells = histograms.cells
     finite = np.isfinite(ratio)
-    w = np.where(finite, weights, 0.0)
-    value = np.where(finite, ratio, 0.0)
+    clean = bool(finite.all())  # mostly: then no copies with the NaNs set to 0
+    w = weights if clean else np.where(finite, weights, 0.0)
+    value = ratio if clean else np.where(finite, ratio, 0.0)
     total = cells.sorted_sums(bounds, w)
     out = np.full((total.size, len(STATISTICS)), np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
