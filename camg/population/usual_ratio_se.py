@@ -102,9 +102,20 @@ def _day2_shift(fit: BivariateFit, weights: np.ndarray) -> np.ndarray:
     return (wb.T @ diff) / wb.sum(axis=0)[:, None]
 
 
+# The distinct entries of a 2 x 2 outer product a a' (a_i a_j = a_j a_i exactly), and where each
+# of its four entries (row-major) is among them: three products summed, not four.
+DISTINCT = (np.array([0, 0, 1]), np.array([0, 1, 1]))
+SQUARE = np.array([0, 1, 1, 2])
+
+
 def _pairs(a: np.ndarray) -> np.ndarray:
-    """... x 2 -> ... x 2 x 2 outer products of the last axis."""
-    return a[..., :, None] * a[..., None, :]
+    """... x 2 -> ... x 3: the distinct entries of the outer products of the last axis."""
+    return a[..., DISTINCT[0]] * a[..., DISTINCT[1]]
+
+
+def _square(p: np.ndarray) -> np.ndarray:
+    """... x 3 (`_pairs`' entries) -> ... x 2 x 2 symmetric matrices."""
+    return p[..., SQUARE].reshape(*p.shape[:-1], 2, 2)
 
 
 def column_components(fit: BivariateFit, weights: np.ndarray) -> list[CovarianceComponents]:
@@ -119,15 +130,15 @@ def column_components(fit: BivariateFit, weights: np.ndarray) -> list[Covariance
     ta = fit.t[:, None, :] - (fit.day > 1)[:, None, None] * beta[None, :, :]  # rows x R x 2
     means = (by_person @ ta.reshape(rows, -1)).reshape(-1, *ta.shape[1:]) / n_i[:, None, None]
     resid = ta - means[fit.pid]
-    products = (by_person @ _pairs(resid).reshape(rows, -1)).reshape(n_i.size, -1, 2, 2)
+    products = (by_person @ _pairs(resid).reshape(rows, -1)).reshape(n_i.size, -1, 3)
     rep, total = n_i >= 2, weights.sum(axis=0)
     w_rep = weights[rep]
     with np.errstate(invalid="ignore", divide="ignore"):
-        scatter = (w_rep[:, :, None, None] * products[rep]).sum(axis=0)
+        scatter = _square((w_rep[:, :, None] * products[rep]).sum(axis=0))
         within = scatter / (w_rep * (n_i - 1)[rep, None]).sum(axis=0)[:, None, None]
         mu = (weights[:, :, None] * means).sum(axis=0) / total[:, None]
         d = means - mu[None]
-        cov_means = (weights[:, :, None, None] * _pairs(d)).sum(axis=0) / total[:, None, None]
+        cov_means = _square((weights[:, :, None] * _pairs(d)).sum(axis=0)) / total[:, None, None]
         between = cov_means - within * ((weights / n_i[:, None]).sum(axis=0) / total)[:, None, None]
     return [
         CovarianceComponents(mu[r], beta[r], between[r], within[r], n_i.size, int(rep.sum()))
