@@ -176,24 +176,17 @@ def finish_part(tmp: Path, folder: Path, part: Part) -> Part:
 
 
 def part_frames(
-    raw: pl.DataFrame,
-    job: DiaryJob,
-    participants: pl.DataFrame,
-    reference: Reference,
-    days: bool = True,
+    raw: pl.DataFrame, job: DiaryJob, participants: pl.DataFrame, reference: Reference
 ) -> dict[str, pl.DataFrame]:
-    """Validate, enrich and sum one file's raw diary rows (pandera validates each stage's frame).
-
-    `days=False` (a slice): the person-days are summed once the slices are merged.
-    """
+    """Validate, enrich and sum one file's raw diary rows (pandera validates each stage's frame)."""
     diary = diary_rows.validate_diary(raw, participants, reference, job.dates)
     items = composition.enrich(diary.kept, reference, participants)
-    frames = {
+    return {
         "items": items,
         "quarantine": diary.quarantine,
         "lost": groups.days_with_lost_items(diary.quarantine, raw),
+        "days": intakes.person_days(items),
     }
-    return frames | ({"days": intakes.person_days(items)} if days else {})
 
 
 def keyed_days(items: pl.DataFrame) -> tuple[int, ...]:
@@ -207,7 +200,8 @@ def process_diary_file(
 ) -> Part:
     """Validate and enrich one diary file into its parts, or reuse them when its key is unchanged.
 
-    A file of more than `slice_rows` rows is validated in slices (`camg.pipeline.large_files`), same results.
+    A file of more than `slice_rows` rows is validated a range of persons at a time
+    (`camg.pipeline.large_files`), with the same results.
     """
     participants = job.participants()
     key = part_key(job, participants, reference)
@@ -242,22 +236,15 @@ def process_in_slices(
     folder: Path,
     slice_rows: int,
 ) -> Part:
-    """A big file's parts, validated slice by slice and merged (bounded memory, same results)."""
+    """A big file's parts, validated a range of persons at a time (bounded memory, same results)."""
     cached = ReadCache(marts_dir).path(job.read_key, "diary")
     tmp = temp_folder(folder, job)
-    n_slices = -(-large_files.cached_rows(cached) // slice_rows)
-    lost = large_files.validate_slices(
+    done = large_files.validate_by_person(
         cached,
-        lambda raw: part_frames(raw, job, participants, reference, days=False),
+        lambda raw: part_frames(raw, job, participants, reference),
         tmp,
         slice_rows,
     )
-    lost.write_parquet(tmp / "lost.parquet")
-    merged = large_files.merge_items(tmp, n_slices)
-    quarantines = [tmp / f"quarantine-{i}.parquet" for i in range(n_slices)]
-    quarantined = large_files.merge_quarantine(cached, tmp, quarantines, merged.repeated)
-    for path in tmp.glob("*-*.parquet"):  # the slices' files (kinds have no dash)
-        path.unlink()
     part = Part(
         job.source_file,
         job.study_id,
@@ -265,9 +252,9 @@ def process_in_slices(
         str(folder),
         job.read_key,
         large_files.cached_rows(cached),
-        merged.kept,
-        quarantined,
-        tuple(sorted(merged.keyed_days)),
+        done.kept,
+        done.quarantined,
+        tuple(sorted(done.keyed_days)),
     )
     return finish_part(tmp, folder, part)
 

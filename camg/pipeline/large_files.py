@@ -1,18 +1,19 @@
-"""Bounded per-file validation: a big file's cached raw rows validated in row slices, then merged.
+"""Bounded per-file validation: a big file's cached raw rows validated a range of persons at a time.
 
-Peak memory follows the slice size, not the file size. Each slice of SLICE_ROWS raw rows is
-validated and enriched on its own (`camg.pipeline.diary_files.part_frames`); its items and quarantine go to
-Parquet. The slices' items are then read back in item order (study, person, day, file, line;
-in turn when the file is sorted by person, else a range of persons at a time) in complete
-person-days, so that, as if the file were checked whole:
-- an item repeating a kept item of an earlier slice (same person, day and item key; the first by
-  source line wins) is quarantined as row.duplicate;
-- each person-day is summed over all its items in the same order (identical floats).
-One gap: a row that passes the rules but fails the pandera backstop still shadows its later repeats
-when the file is checked whole, but not across slices (the backstop is not meant to fire).
+Peak memory follows the slice size, not the file size. The file's rows are cut into slices of
+whole persons, about SLICE_ROWS rows each, in person order (`person_ranges`; a file's rows are all
+of its batch's study). Each slice is validated, enriched and summed on its own
+(`camg.pipeline.diary_files.part_frames`), exactly as if the file were checked whole, because
+everything that spans rows stays within a person: an item repeating an earlier one of the same
+person and day (row.duplicate, the first by source line wins), and each person-day's sum over its
+items in item order (identical floats). Each slice's items come out in item order (study, person,
+day, file, line) and every slice's persons sort after the previous slice's, so the slices' items,
+days and quarantine are appended to the part's files as they come: nothing is read back or merged.
+
+The whole-day helpers below (`whole_days`, `write_items`, `merge_quarantine`) serve a file that
+loses items to another file's repeats (`camg.pipeline.run_diary.without_repeats`).
 """
 
-import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,15 +23,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from camg.assess import intakes
-from camg.enrich.composition import ITEM_ORDER
+from camg.ingest.cells import text
+from camg.ops.cache import ParquetStream
 from camg.validate.diary_rows import DAY_KEY, DUPLICATE_MESSAGE, DUPLICATE_RULE
 from camg.validate.rules import quarantine_rows
 
 # Raw rows validated at once (about 2 KB each while validating): the knob for peak memory.
 # At 10 M rows (benchmarks/scale.py) 100k held ~250 MB less than 200k, for ~10% more run CPU time.
 SLICE_ROWS = 100_000
-# Rows per row group of a slice's items: small, so a range of persons reads few beyond its own.
-SLICE_ROW_GROUP = 10_000
+# The part's files a slice appends to (`lost` is small: it is gathered and written once).
+SLICE_KINDS = ("items", "days", "quarantine")
 Frames = Callable[[pl.DataFrame], dict[str, pl.DataFrame]]
 
 
@@ -39,15 +41,66 @@ def cached_rows(path: Path) -> int:
     return pq.ParquetFile(path).metadata.num_rows
 
 
-def validate_slices(raw: Path, frames_of: Frames, tmp: Path, slice_rows: int) -> pl.DataFrame:
-    """Validate `raw` slice by slice into tmp/items-i and tmp/quarantine-i; the lost person-days."""
-    scan, lost = pl.scan_parquet(raw), []
-    for i, start in enumerate(range(0, cached_rows(raw), slice_rows)):
-        frames = frames_of(scan.slice(start, slice_rows).collect())
-        frames["items"].write_parquet(tmp / f"items-{i}.parquet", row_group_size=SLICE_ROW_GROUP)
-        frames["quarantine"].write_parquet(tmp / f"quarantine-{i}.parquet")
-        lost.append(frames["lost"])
-    return pl.concat(lost).unique().sort(DAY_KEY)
+def person_ranges(raw: Path, slice_rows: int) -> list[pl.Expr]:
+    """Filters cutting `raw`'s rows into slices of whole persons, in person order.
+
+    A slice holds the persons (as validation reads them: trimmed, empty as none) whose rows before
+    them since the slice began number fewer than `slice_rows`, so a slice is at most one person
+    larger than that. Rows without a person go with the first slice (they are quarantined).
+    """
+    person = text("person_id")
+    counts = (
+        pl.scan_parquet(raw)
+        .select(person.alias("person"))
+        .group_by("person")
+        .len()
+        .drop_nulls("person")
+        .sort("person")
+        .collect()
+    )
+    before = counts["len"].cum_sum() - counts["len"]
+    starts = counts.filter((before // slice_rows).is_first_distinct())["person"].to_list()[1:]
+    if not starts:
+        return [pl.lit(True)]
+    first, bounds = pl.lit(starts[0]), [pl.lit(s) for s in starts]  # values, not column names
+    ranges = [person.is_null() | (person < first)]
+    for low, high in zip(bounds, [*bounds[1:], None], strict=True):
+        ranges.append(person >= low if high is None else person.is_between(low, high, "left"))
+    return ranges
+
+
+@dataclass
+class Sliced:
+    """What validating a file's slices wrote: kept and quarantined rows, keyed recall days."""
+
+    kept: int = 0
+    quarantined: int = 0
+    keyed_days: set[int] = field(default_factory=set)
+
+
+def validate_by_person(raw: Path, frames_of: Frames, tmp: Path, slice_rows: int) -> Sliced:
+    """Validate `raw` a person range at a time into tmp/items, days, quarantine and lost.parquet."""
+    scan, done, lost = pl.scan_parquet(raw), Sliced(), []
+    streams = {kind: ParquetStream(tmp / f"{kind}.parquet") for kind in SLICE_KINDS}
+    try:
+        for wanted in person_ranges(raw, slice_rows):
+            frames = frames_of(scan.filter(wanted).collect())
+            for kind in SLICE_KINDS:
+                streams[kind].write(frames[kind])
+            lost.append(frames["lost"])
+            items = frames["items"]
+            done.kept += items.height
+            done.quarantined += frames["quarantine"].height
+            keyed = items.filter(pl.col("item_key").is_not_null())["recall_day"].unique()
+            done.keyed_days.update(keyed.to_list())
+    except BaseException:
+        for stream in streams.values():
+            stream.close(keep=False)
+        raise
+    for stream in streams.values():
+        stream.close(keep=True)
+    pl.concat(lost).unique().sort(DAY_KEY).write_parquet(tmp / "lost.parquet")
+    return done
 
 
 def whole_days(batches: Iterable[pl.DataFrame]) -> Iterator[pl.DataFrame]:
@@ -81,56 +134,6 @@ class Merged:
     kept: int = 0
     repeated: list[int] = field(default_factory=list)
     keyed_days: set[int] = field(default_factory=set)
-
-
-def in_item_order(paths: list[Path]) -> bool:
-    """True when each slice's items all come after the previous slice's (a file sorted by person)."""
-    last = None
-    for path in paths:
-        ends = pl.scan_parquet(path).select(ITEM_ORDER)
-        first = ends.head(1).collect().rows()
-        if not first:
-            continue
-        if last is not None and not last < first[0]:
-            return False
-        last = ends.tail(1).collect().row(0)
-    return True
-
-
-def merge_items(tmp: Path, n_slices: int) -> Merged:
-    """The slices' items in item order, less repeats, into items.parquet; their days.parquet.
-
-    Slices already in item order are read one after the other; others a range of persons at a time.
-    """
-    paths = [tmp / f"items-{i}.parquet" for i in range(n_slices)]
-    empty = pl.DataFrame(schema=pl.read_parquet_schema(paths[0]))
-    if in_item_order(paths):
-        # polars reads each slice: pyarrow's batch reader held 340 MB more per file, not 62 (10 M rows).
-        return write_items((pl.read_parquet(path) for path in paths), tmp, empty)
-    return write_items(by_person_range(paths, n_slices), tmp, empty)
-
-
-def by_person_range(paths: list[Path], n_ranges: int) -> Iterator[pl.DataFrame]:
-    """The slices' items in item order, `n_ranges` ranges of (study, person) in turn, each sorted.
-
-    A range holds about a slice's rows, and each slice is in item order in row groups of
-    SLICE_ROW_GROUP rows, so a range reads little more than its own rows (the row groups' person
-    bounds skip the rest). Sorting the whole file in DuckDB held ~230 MB more at 50 M rows.
-    """
-    scan = pl.scan_parquet(paths)
-    keys = scan.select("study_id", "person_id").unique().sort(pl.all()).collect()
-    for (study_id,), persons in keys.group_by("study_id", maintain_order=True):
-        ids = persons["person_id"]
-        cuts = sorted({ids[len(ids) * k // n_ranges] for k in range(1, n_ranges)})
-        bounds = [None, *cuts, None]
-        for low, high in itertools.pairwise(bounds):
-            wanted = pl.col("study_id") == study_id
-            if low is not None:
-                wanted &= pl.col("person_id") >= low
-            if high is not None:
-                wanted &= pl.col("person_id") < high
-            if (rows := scan.filter(wanted).collect()).height:
-                yield rows.sort(ITEM_ORDER)
 
 
 def arrow_frames(batches: Iterable[pa.RecordBatch]) -> Iterator[pl.DataFrame]:

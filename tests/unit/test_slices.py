@@ -9,15 +9,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from camg.enrich.composition import ITEM_ORDER
 from camg.ingest import batch
 from camg.pipeline import diary_files, large_files
 from camg.validate import participants as participants_stage
 
 DEMO = "SEQN,RIAGENDR,RIDAGEYR\n1,2,30\n2,1,40\n3,2,50\n"
-# 12 rows, so 3 slices of 4: every person's day spans slices (rows are not in person order);
-# person 1's item line 1 (line 2) repeats on line 11 (another slice) and person 3's line 5 within
-# the last slice; line 7 has no grams and line 9 an unknown participant.
+# 12 rows, slices of about 4 rows of whole persons: persons 1 | 2, 3 | 9 (rows are not in person
+# order, so a slice's rows come from all over the file); person 1's item line 1 (line 2) repeats
+# on line 11 and person 3's line 5 on line 13; line 7 has no grams and line 9 an unknown participant.
 IFF = (
     "SEQN,DR1ILINE,DR1IFDCD,DR1IGRMS\n"
     "1,1,11111000,100.1\n"
@@ -34,8 +33,7 @@ IFF = (
     "3,5,11111000,7.77\n"
 )
 
-# The same rows by person (an export sorted by participant): the slices follow each other in item
-# order, so they are read in turn, not sorted; person 1's repeat (line 4) is in the next slice.
+# The same rows by person (an export sorted by participant), in slices of one person each.
 IFF_SORTED = (
     "SEQN,DR1ILINE,DR1IFDCD,DR1IGRMS\n"
     "1,1,11111000,100.1\n"
@@ -80,7 +78,7 @@ def test_a_file_validated_in_slices_gives_what_it_gives_whole(tmp_path, referenc
     expected, got = frames(whole), frames(sliced)
     for kind in diary_files.KINDS:
         assert_frame_equal(got[kind], expected[kind], check_exact=True)
-    # Line 11 repeats line 2 from another slice, line 13 line 12 within one: both duplicates.
+    # Line 11 repeats line 2, line 13 line 12: both duplicates.
     dup = got["quarantine"].filter(pl.col("rule_id") == "row.duplicate")
     assert dup.select("source_line", "raw").rows() == [
         (11, "1,1,11111000,100.1"),
@@ -103,18 +101,6 @@ def test_a_sorted_file_in_slices_gives_what_it_gives_whole(tmp_path, reference):
     assert got["quarantine"]["source_line"].to_list() == [4]
 
 
-def test_slices_are_in_item_order_only_when_each_starts_after_the_last(tmp_path):
-    key = {"study_id": ["s"], "recall_day": [1], "source_file": ["f"]}
-    paths = []
-    for i, (person, line) in enumerate([("1", 2), ("1", 9), ("10", 3), ("2", 1), ("1", 5)]):
-        paths.append(tmp_path / f"items-{i}.parquet")
-        pl.DataFrame(key | {"person_id": [person], "source_line": [line]}).write_parquet(paths[-1])
-    # Person ids are text: "10" sorts before "2", and person 1 after person 2 breaks the order.
-    assert large_files.in_item_order(paths[:4])
-    assert not large_files.in_item_order(paths)
-    assert not large_files.in_item_order([paths[1], paths[0]])
-
-
 def test_only_the_slices_results_stay_in_the_part_folder(tmp_path, reference):
     write_raw(tmp_path, IFF)
     part = parts_of(tmp_path / "raw", tmp_path / "marts", reference, slice_rows=5)
@@ -128,33 +114,51 @@ def test_only_the_slices_results_stay_in_the_part_folder(tmp_path, reference):
     ]
 
 
+def write_people(folder: Path, people: list[str]) -> Path:
+    """A cached-raw-like Parquet file with these person cells, one row each."""
+    path = folder / "raw.parquet"
+    pl.DataFrame({"person_id": people, "source_line": range(2, len(people) + 2)}).write_parquet(
+        path
+    )
+    return path
+
+
+def test_person_ranges_cut_whole_persons_in_person_order(tmp_path):
+    people = ["2", " 1", "10", "1", "", "3", "1 ", "2", None, "3", "3"]
+    path = write_people(tmp_path, people)
+    ranges = large_files.person_ranges(path, slice_rows=3)
+    slices = [pl.read_parquet(path).filter(wanted) for wanted in ranges]
+    # Persons trimmed and sorted as text ("10" before "2"): 1 has 3 rows, 10 one, 2 two, 3 three;
+    # the blank and missing cells (no person) go with the first slice.
+    assert [s["source_line"].to_list() for s in slices] == [
+        [3, 5, 6, 8, 10],
+        [2, 4, 9],
+        [7, 11, 12],
+    ]
+
+
+def test_a_file_of_one_slice_is_one_range(tmp_path):
+    path = write_people(tmp_path, ["1", "2", "2"])
+    assert len(large_files.person_ranges(path, slice_rows=3)) == 1
+
+
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    people=st.lists(st.sampled_from(["1", "10", "2", "3", "30", "4", "é", " "]), min_size=1),
-    n_slices=st.integers(1, 4),
-    n_ranges=st.integers(1, 5),
+    people=st.lists(st.sampled_from(["1", "10", "2", "3", "30", "4", "é", " ", " 2"]), min_size=1),
+    slice_rows=st.integers(1, 6),
 )
-def test_person_ranges_give_the_slices_items_in_item_order(tmp_path, people, n_slices, n_ranges):
-    rows = pl.DataFrame(
-        {
-            "study_id": "s",
-            "person_id": people,
-            "recall_day": [1 + i % 2 for i in range(len(people))],
-            "source_file": "f",
-            "source_line": range(2, len(people) + 2),
-        }
-    )
+def test_person_ranges_hold_every_row_once_whole_persons_in_order(tmp_path, people, slice_rows):
     folder = tmp_path / f"case-{uuid.uuid4().hex}"
     folder.mkdir()
-    paths = []
-    for i in range(n_slices):  # each slice in item order, as validation writes them
-        paths.append(folder / f"items-{i}.parquet")
-        rows.gather_every(n_slices, offset=i).sort(ITEM_ORDER).write_parquet(
-            paths[-1], row_group_size=2
-        )
-    ranges = list(large_files.by_person_range(paths, n_ranges))
-    assert_frame_equal(pl.concat([rows.clear(), *ranges]), rows.sort(ITEM_ORDER))
-    assert len(ranges) <= n_ranges
-    assert all(a["person_id"].max() < b["person_id"].min() for a, b in itertools.pairwise(ranges))
+    path = write_people(folder, people)
+    raw = pl.read_parquet(path)
+    slices = [raw.filter(wanted) for wanted in large_files.person_ranges(path, slice_rows)]
+    lines = pl.concat([s.select("source_line") for s in slices])["source_line"]
+    assert sorted(lines.to_list()) == raw["source_line"].to_list()  # each row exactly once
+    keys = [s["person_id"].str.strip_chars().replace("", None).drop_nulls() for s in slices]
+    for before, after in itertools.pairwise(keys):  # whole persons, in person order
+        assert before.len() == 0 or after.len() == 0 or before.max() < after.min()
+    largest = pl.concat(keys).value_counts()["count"].max() if sum(k.len() for k in keys) else 0
+    assert all(k.len() < slice_rows + largest for k in keys)  # about slice_rows rows a slice
