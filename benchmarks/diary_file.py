@@ -1,4 +1,4 @@
-"""One diary file's validate + enrich + day sums alone: seconds and peak RSS per file, one file a process.
+"""One diary file's validate + enrich + day sums alone: seconds, CPU seconds and peak RSS per file.
 
     python benchmarks/diary_file.py --rows 1M --workdir /tmp/diary_bench          # the scale workload
     python benchmarks/diary_file.py --copies 5 --workdir /tmp/one_file           # one file of ~2.1 M rows
@@ -69,11 +69,12 @@ def measure_one(job_file: Path, marts: Path) -> None:
     job = pickle.loads(job_file.read_bytes())
     reference = load_reference(REPO / "reference")
     before = peak_rss_mb()
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     part = process_or_fail(job, reference, marts)
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     counts = {k: getattr(part, k) for k in ("rows_in", "rows_kept", "rows_quarantined", "error")}
-    result = {"file": job.source_file, "s": round(seconds, 2), "peak_mb": round(peak_rss_mb())}
+    result = {"file": job.source_file, "s": round(seconds, 2), "cpu_s": round(cpu, 2)}
+    result["peak_mb"] = round(peak_rss_mb())
     print(json.dumps(result | {"start_mb": round(before), "folder": part.folder} | counts))
 
 

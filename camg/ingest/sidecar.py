@@ -19,11 +19,19 @@ DATE_SCHEMA = {"study_id": pl.String, "person_id": pl.String, "intake_date": pl.
 
 
 def dietary_weights(raw: pl.DataFrame) -> pl.DataFrame:
-    """Per person (first appearance order): the first one-day and two-day weight the rows carry."""
+    """Per person (first appearance order): the first one-day and two-day weight the rows carry.
+
+    The weights are parsed once per distinct (study, person, weights) text, not once per row: a
+    person's rows repeat the same weights (NHANES prints them on every food row), and a repeat of
+    an earlier row can change neither the first usable weight nor the persons' order.
+    """
     if "weight_one_day" not in raw.columns:
         return pl.DataFrame(schema=WEIGHT_SCHEMA)
+    cells = ["study_id", "person_id", "weight_one_day", "weight_two_day"]
     return (
-        raw.select(
+        raw.select(cells)
+        .unique(keep="first", maintain_order=True)
+        .select(
             "study_id",
             _text("person_id").alias("person_id"),
             usable_weight("weight_one_day").alias("weight_one_day"),
