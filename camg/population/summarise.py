@@ -15,6 +15,9 @@ cycles combined, `camg.population.groups.weight_divisors`), so that combined cyc
 means, shares and SEs do not depend on it, the weighted population counts do.
 """
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+
 import numpy as np
 import polars as pl
 
@@ -23,13 +26,22 @@ from camg.population.reliability import reliability_rules, with_intervals
 from camg.population.survey import SurveyEstimate
 from camg.population.taylor import TaylorDesign, woodruff
 from camg.population.usual_intake import PERCENTILES
-from camg.population.usual_summary import Timer, group_value, untimed, usual_intake_rows
+from camg.population.usual_summary import group_value, usual_point_rows, usual_ses, with_ses
 from camg.reference import Reference
 from schemas.population import PopulationSummary
 
 QUANTILE_PROBS = [p / 100 for p in PERCENTILES]
 SE_METHOD = {True: "taylor_strata_psu", False: "taylor_srs"}
 MAGNESIUM_UL_NOTE = "the Mg UL applies to Mg from supplements only: share with supplemental Mg > UL"
+# The run's step table times the usual-intake replicate SEs apart (issue 16): the step's name, and
+# the context manager a caller passes to time a named block (by default, none).
+USUAL_SES_STEP = "usual-intake replicate SEs"
+Timer = Callable[[str], AbstractContextManager]
+
+
+def untimed(_step: str) -> AbstractContextManager:
+    """No timing: the block just runs."""
+    return nullcontext()
 
 
 def _column(frame: pl.DataFrame, name: str) -> np.ndarray:
@@ -153,7 +165,8 @@ def population_summary(
 ) -> pl.DataFrame:
     """The `population_summary` mart: single-day and usual-intake figures for every study and group.
 
-    `timed` times the usual-intake replicate SEs (`usual_summary.usual_intake_rows`).
+    `timed(USUAL_SES_STEP)` wraps the usual-intake replicate SEs (`camg.population.usual_summary`):
+    the run times them as a step of their own.
     """
     rows: list[dict] = []
     for study in studies(days, persons, lost, divisors):
@@ -164,7 +177,10 @@ def population_summary(
         for group in groups:
             single = single_day_rows(study, group, reference, design, columns)
             rows += [base | {"basis": "single_day"} | r for r in single]
-        usual = usual_intake_rows(study, groups, reference, timed)
+        made, fits = usual_point_rows(study, groups, reference)
+        with timed(USUAL_SES_STEP):
+            ses = usual_ses(study, groups, fits, reference)
+        usual = with_ses(study, made, ses, reference)
         rows += [base | {"basis": "usual_intake"} | r for r in usual]
     frame = with_intervals(pl.DataFrame(rows, schema=_schema()), reliability_rules(reference))
     frame = frame.with_columns(pl.lit(reference.rules_version).alias("rules_version"))

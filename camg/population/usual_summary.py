@@ -10,7 +10,6 @@ whose DRI group could not be fitted are not represented; the note says how many.
 """
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,16 +23,6 @@ from camg.population.usual_se import STATISTICS, Refit, refit_inputs, replicate_
 from camg.reference import Reference
 
 NUTRIENTS = ("calcium", "magnesium")
-# The run's step table times the usual-intake replicate SEs apart (issue 16): the step's name, and
-# the context manager a caller passes to time a named block (by default, none).
-USUAL_SES_STEP = "usual-intake replicate SEs"
-Timer = Callable[[str], AbstractContextManager]
-
-
-def untimed(_step: str) -> AbstractContextManager:
-    """No timing: the block just runs."""
-    return nullcontext()
-
 
 DriValue = tuple[str | None, float | None]
 
@@ -320,19 +309,6 @@ def usual_ses(
         )
         for nutrient in NUTRIENTS
     }
-
-
-def usual_intake_rows(
-    study: Study, groups: list[Group], reference: Reference, timed: Timer = untimed
-) -> list[dict]:
-    """Usual-intake rows of every group (DRI groups fitted, the others pooled), with replicate SEs.
-
-    `timed(USUAL_SES_STEP)` wraps the replicate SEs: the run times them as a step of their own.
-    """
-    made, fits = usual_point_rows(study, groups, reference)
-    with timed(USUAL_SES_STEP):
-        ses = usual_ses(study, groups, fits, reference)
-    return with_ses(study, made, ses, reference)
 
 
 def with_ses(

@@ -17,8 +17,7 @@ from camg.enrich import composition
 from camg.ingest import batch, combine
 from camg.population.food_sources import food_sources
 from camg.population.groups import days_with_lost_items, weight_divisors
-from camg.population.summarise import population_summary
-from camg.population.usual_summary import USUAL_SES_STEP
+from camg.population.summarise import USUAL_SES_STEP, population_summary
 from camg.validate import diary_rows
 from camg.validate import participants as participants_stage
 from flows.camg_flow import camg_flow

@@ -18,9 +18,8 @@ from camg.pipeline import studies as study_marts_module
 from camg.pipeline.studies import study_marts
 from camg.population import groups
 from camg.population.food_sources import SOURCE_COLUMNS, food_sources
-from camg.population.summarise import population_summary
+from camg.population.summarise import USUAL_SES_STEP, population_summary
 from camg.population.usual_ratio_summary import usual_ratio
-from camg.population.usual_summary import USUAL_SES_STEP
 from camg.validate import participants as participants_stage
 from tests.conftest import RAW_DIR, people_of
 
