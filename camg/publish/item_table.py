@@ -23,6 +23,9 @@ made by `dictionary.string_literal` from checked values (the run id); data value
 
 import os
 import shutil
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,6 +87,24 @@ def link_parts(folder: Path, source: ItemSource, con: duckdb.DuckDBPyConnection)
 def export_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """parquet/intake_item.parquet: the view's rows (run id included) as one file, in its order."""
     con.execute("copy (select * from intake_item) to $path (format parquet)", {"path": str(path)})
+
+
+@contextmanager
+def copy_meanwhile(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[None]:
+    """The Parquet copy written from the view on a second cursor while the body writes the rest.
+
+    The run database is written at one thread (run_folder.PUBLISH_THREADS), so the copy, the
+    largest write after the store, takes the second core instead of waiting for the other tables.
+    From the view, it is the file a copy made after would be. An error in the body stops it.
+    """
+    with con.cursor() as cursor, ThreadPoolExecutor(max_workers=1) as pool:
+        copy = pool.submit(export_parquet, cursor, path)
+        try:
+            yield
+        except BaseException:
+            cursor.interrupt()
+            raise
+        copy.result()
 
 
 def create_store(con: duckdb.DuckDBPyConnection, source: ItemSource) -> None:

@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 from collections.abc import Mapping
+from contextlib import ExitStack
 from importlib import resources
 from pathlib import Path
 
@@ -136,7 +137,6 @@ def rules_version(tables: Mapping[str, pl.DataFrame | ParquetTable]) -> str:
 
 def export_parquet(con: duckdb.DuckDBPyConnection, folder: Path, names: list[str]) -> None:
     """Every mart table as folder/<table>.parquet (views are SQL over them, not exported)."""
-    folder.mkdir()
     for name in names:
         con.execute(
             f"copy {dictionary.quoted_identifier(name)} to $path (format parquet)",
@@ -188,11 +188,17 @@ def build_database(
     """Write the run's database and its Parquet copy; the row count of every table."""
     records: list[dict] = []
     source, change = start_database(building, tables, on_step)
-    database = str(building / MARTS_FILE)
-    with bounded_connection(building.parent.parent, database, threads=PUBLISH_THREADS) as con:
+    database, parquet = str(building / MARTS_FILE), building / PARQUET_DIR
+    parquet.mkdir()
+    with (
+        bounded_connection(building.parent.parent, database, threads=PUBLISH_THREADS) as con,
+        ExitStack() as meanwhile,  # intake_item's Parquet copy, once its store is written
+    ):
         with runlog.timed_step(records, "publish: write tables"):
             if source is not None:
                 item_table.write_items(con, source, change, run_id)
+                path = parquet / f"{item_table.TABLE}.parquet"
+                meanwhile.enter_context(item_table.copy_meanwhile(con, path))
             write_tables(con, tables, run_id, on_step)
             write_derived(con, run_id)
         run_step = runlog.run_steps(records)
@@ -207,10 +213,10 @@ def build_database(
             item_table.comment_store(con, version)
         on_step("database written")
         names = table_names(con)
-        export_parquet(con, building / PARQUET_DIR, names)
+        export_parquet(con, parquet, names)
         if source is not None:
-            item_table.export_parquet(con, building / PARQUET_DIR / f"{item_table.TABLE}.parquet")
             item_table.link_parts(building / item_table.PARTS_DIR, source, con)
+        meanwhile.close()
         on_step("parquet written")
         counts = {n: row_count(con, n) for n in names}
         con.execute("checkpoint")

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pytest
 from polars.testing import assert_frame_equal
 
-from camg.publish import kept_runs, run_folder
+from camg.publish import item_table, kept_runs, run_folder
 from camg.publish.parquet_table import ParquetTable
 from camg.publish.run_folder import publish
 from tests.unit.test_publish import RUN_A, RUN_B, RUN_C, tiny_tables
@@ -113,6 +114,40 @@ def test_the_run_database_is_written_at_one_thread(tmp_path, monkeypatch):
     monkeypatch.setattr(run_folder, "bounded_connection", watched)
     publish(tmp_path / "marts", tiny_tables(), RUN_A, on_step=print)
     assert seen == [1]
+
+
+def store_of(db: Path, paths: list[str]) -> duckdb.DuckDBPyConnection:
+    """A database holding store.intake_item and its view from the given parts."""
+    con = duckdb.connect(str(db))
+    source = item_table.item_source(tables_of(paths)["intake_item"])
+    item_table.create_store(con, source)
+    item_table.create_view(con, RUN_A)
+    return con
+
+
+def test_the_parquet_copy_is_written_while_the_other_tables_are(tmp_path):
+    paths = [part(tmp_path / "parts", f"k{i}", f"f{i}.csv", 3) for i in range(3)]
+    copy = tmp_path / "intake_item.parquet"
+    with store_of(tmp_path / "db.duckdb", paths) as con:
+        with item_table.copy_meanwhile(con, copy):
+            con.execute("create table other as select 1 as x")
+            con.execute("comment on view intake_item is 'items'")
+        assert_frame_equal(pl.read_parquet(copy), con.sql("select * from intake_item").pl())
+
+
+def test_an_error_beside_the_copy_is_raised_and_so_is_the_copy_s_own(tmp_path):
+    paths = [part(tmp_path / "parts", "k1", "a.csv", 3)]
+    with store_of(tmp_path / "db.duckdb", paths) as con:
+        with (
+            pytest.raises(RuntimeError, match="a table failed"),
+            item_table.copy_meanwhile(con, tmp_path / "a.parquet"),
+        ):
+            raise RuntimeError("a table failed")
+        with (
+            pytest.raises(duckdb.IOException),
+            item_table.copy_meanwhile(con, tmp_path / "no" / "such" / "b.parquet"),
+        ):
+            pass
 
 
 def test_a_carried_run_parquet_copy_is_its_view_in_its_order(tmp_path):
