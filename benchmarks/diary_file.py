@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 import time
@@ -63,11 +64,15 @@ def prepared_jobs(raw: Path, marts: Path) -> list:
 
 def measure_one(job_file: Path, marts: Path) -> None:
     """Child process: one job's process_or_fail; prints seconds, peak MB and the part's counts."""
+    from camg.pipeline import diary_files
     from camg.pipeline.failed_files import process_or_fail
     from camg.reference import load_reference
 
     job = pickle.loads(job_file.read_bytes())
     reference = load_reference(REPO / "reference")
+    # This code's part of the file, left by an earlier run, would be reused: time making it.
+    key = diary_files.part_key(job, job.participants(), reference)
+    shutil.rmtree(diary_files.parts_root(marts) / key, ignore_errors=True)
     before = peak_rss_mb()
     t0, cpu0 = time.perf_counter(), time.process_time()
     part = process_or_fail(job, reference, marts)
