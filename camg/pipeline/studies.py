@@ -17,6 +17,7 @@ import hashlib
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -32,7 +33,7 @@ from camg.pipeline.study_status import (
     status_frame,
 )
 from camg.population.food_sources import SOURCE_COLUMNS, food_sources
-from camg.population.summarise import population_summary
+from camg.population.summarise import USUAL_SES_STEP, population_summary
 from camg.population.usual_ratio_summary import usual_ratio
 from camg.publish import runlog
 from camg.publish.parquet_table import ParquetTable
@@ -54,8 +55,9 @@ class StudyMarts:
     ratio: pl.DataFrame | None = None
     # study_status (camg.pipeline.study_status): published or failed, per study with diary rows.
     status: pl.DataFrame | None = None
-    # Step records of the parts timed apart inside this step (the usual-intake replicate SEs of
-    # each study made now; a reused study did no work and has none), for the run's step table.
+    # Step records of the parts timed apart inside this step, for the run's step table: with the
+    # population figures, one record of the usual-intake replicate SEs of every study made now
+    # (0 s when every study was reused, so a re-run's run_step has the same rows).
     steps: list[dict] = field(default_factory=list)
 
 
@@ -172,7 +174,7 @@ def study_marts(
     whose work raises is left out and named in `status` (`camg.pipeline.study_status`); when every study
     failed, NoStudyPublishedError.
     """
-    root, steps = marts_dir / STUDY_MARTS_DIR, []
+    root, steps, started_at = marts_dir / STUDY_MARTS_DIR, [], datetime.now(UTC)
 
     def made(study_id: str) -> Callable[[], Path]:
         args = (diary, study_id, people, divisors, reference, population, steps)
@@ -211,5 +213,5 @@ def study_marts(
         frame("sources"),
         frame("ratio"),
         status_frame(diary.study_ids, failures),
-        steps,
+        [runlog.summed_step(USUAL_SES_STEP, steps, started_at)] if population else [],
     )

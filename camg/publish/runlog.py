@@ -105,6 +105,21 @@ def run_steps(records: list[dict]) -> pl.DataFrame:
     )
 
 
+def summed_step(step: str, records: list[dict], started_at: datetime) -> dict:
+    """One Completed record of `step` summing `records` (0 s when there are none).
+
+    A part timed inside a step may run once, many times or not at all (work reused from an
+    earlier run); one record per run keeps run_step's rows and n_runs the same from run to run.
+    """
+    return {
+        "step": step,
+        "state": "Completed",
+        "started_at": min((r["started_at"] for r in records), default=started_at),
+        "finished_at": max((r["finished_at"] for r in records), default=started_at),
+        "duration_seconds": sum(r["duration_seconds"] for r in records),
+    }
+
+
 @contextmanager
 def timed_step(records: list[dict], step: str) -> Iterator[None]:
     """Append a Completed record of the block's start, end and duration to `records`."""
