@@ -94,13 +94,14 @@ def sources(data: dict[str, pl.DataFrame], reference: Reference) -> Work:
 def stage(data: dict[str, pl.DataFrame], reference: Reference, save: Path | None = None) -> Work:
     """The whole stage: population_summary, usual_ratio, food_sources (written to `save`, if given)."""
     keys = ("days", "persons", "lost", "divisors")
+    held = [data.pop("items")]  # as one_study: food_sources gets the items unnamed and frees them
 
     def work() -> int:
         args = [data[k] for k in keys]
         marts = {
             "summary": summarise.population_summary(*args, reference),
             "ratio": usual_ratio_summary.usual_ratio(*args, reference),
-            "sources": food_sources(data["items"], *args, reference),
+            "sources": food_sources(held.pop(), *args, reference),
         }
         if save is not None:
             save.mkdir(parents=True, exist_ok=True)

@@ -32,6 +32,9 @@ import sys
 import time
 from pathlib import Path
 
+import camg  # noqa: F401  before polars: its allocator settings (as in a run) reach every part
+
+# isort: split
 import polars as pl
 
 HERE = Path(__file__).resolve().parent

@@ -14,7 +14,6 @@ same 1e-12 tolerance on the CDF) and weighted means, up to the order of floating
 """
 
 from dataclasses import dataclass
-from itertools import pairwise
 
 import numpy as np
 
@@ -78,27 +77,45 @@ class SortedPool:
     values: list[np.ndarray]  # per cell: its members' values, ascending
     cumulative: list[np.ndarray]  # per cell: 0, then its members' running weight total
     cells: Cells
+    filled: np.ndarray  # per cell: whether its members were added (`add`)
 
     @classmethod
     def of(cls, cells: Cells, cell: np.ndarray, values, weights) -> "SortedPool":
-        """Sort each cell's values (a cell's few hundred thousand sort in cache: ~4x one big sort).
+        """The pool of all values at once (`cell`: each value's cell)."""
+        pool = cls.empty(cells)
+        pool.add(cell, values, weights)
+        return pool
 
-        Not a stable sort: equal values may come in any order, and the quantile is still the same
-        value (a group's weight below and up to a value does not depend on their order).
+    @classmethod
+    def empty(cls, cells: Cells) -> "SortedPool":
+        """A pool without values, filled by `add` a part at a time."""
+        n = cells.n_cells
+        return cls([np.empty(0)] * n, [np.zeros(1)] * n, cells, np.zeros(n, bool))
+
+    def add(self, cell: np.ndarray, values, weights) -> None:
+        """Sort in the values of whole cells: a cell's members all come in one call.
+
+        So a pool is built one part (e.g. one DRI group's fit) at a time, and a caller frees each
+        part's arrays before making the next: the same sorted cells as all values at once (a
+        cell's members in the same order), without the pool's concatenated copies.
+        Each cell's values sort on their own (a few hundred thousand sort in cache: ~4x one big
+        sort). Not a stable sort: equal values may come in any order, and the quantile is still
+        the same value (a group's weight below and up to a value does not depend on their order).
         """
         keep = np.isfinite(values) & (weights > 0)
         if not keep.all():
             cell, values, weights = cell[keep], values[keep], weights[keep]
         by_cell = np.argsort(cell.astype(np.uint16), kind="stable")  # radix sort
-        bounds = np.searchsorted(cell[by_cell], np.arange(cells.n_cells + 1))
-        sorted_values, cumulative = [], []
-        for a, b in pairwise(bounds):
-            members = by_cell[a:b]
+        bounds = np.searchsorted(cell[by_cell], np.arange(self.cells.n_cells + 1))
+        for c in np.flatnonzero(np.diff(bounds)):
+            if self.filled[c]:
+                raise ValueError(f"cell {c} is in two parts of the pool")
+            members = by_cell[bounds[c] : bounds[c + 1]]
             v = values[members]
             order = np.argsort(v)
-            sorted_values.append(v[order])
-            cumulative.append(np.concatenate([[0.0], np.cumsum(weights[members[order]])]))
-        return cls(sorted_values, cumulative, cells)
+            self.values[c] = v[order]
+            self.cumulative[c] = np.concatenate([[0.0], np.cumsum(weights[members[order]])])
+            self.filled[c] = True
 
     def weight_up_to(self, groups_of: list[np.ndarray], at: np.ndarray) -> np.ndarray:
         """Per group: the weight of its values <= `at` (a row per group).

@@ -47,27 +47,56 @@ class Bands:
     high: float
 
 
+class RatioPool:
+    """Every group's statistics from the DRI-group fits' pseudo-persons, filled one fit at a time.
+
+    A cell lies in one DRI group, so each fit adds whole cells (`camg.population.pooled`): a cell's
+    sums add its members in the same order as the whole pool at once, the other fits add exact
+    zeros, and each fit's pseudo-persons (100 per person) are freed before the next is made.
+    """
+
+    def __init__(self, cells: Cells, bands: Bands) -> None:
+        """An empty pool over the study's cells."""
+        self.cells, self.bands = cells, bands
+        # Per cell: weight with a ratio, weighted ratio, below, above, uncovered ratios, weight.
+        self.sums = np.zeros((6, cells.n_cells))
+        self.sorted = SortedPool.empty(cells)
+
+    def add(self, cell: np.ndarray, ratio, weights, covered) -> None:
+        """Pseudo-persons of whole cells (`cell`: each one's cell; `covered`: as `ratio_statistics`)."""
+        finite = np.isfinite(ratio)
+        w = np.where(finite, weights, 0.0)
+        value = np.where(finite, ratio, 0.0)
+        below, above = w * (value < self.bands.low), w * (value > self.bands.high)
+        uncovered = (finite & ~covered).astype(float)
+        for i, v in enumerate((w, w * value, below, above, uncovered, weights)):
+            self.sums[i] += np.bincount(cell, v, minlength=self.cells.n_cells)
+        self.sorted.add(cell, ratio, weights)
+
+    def statistics(self) -> tuple[np.ndarray, np.ndarray]:
+        """Groups x STATISTICS (exact weighted percentiles), and each group's weight total."""
+        member = self.cells.membership.astype(float)
+        total, weighted, below, above, uncovered, weight = (member @ s for s in self.sums)
+        out = np.full((total.size, len(STATISTICS)), np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[:, 0] = weighted / total
+            out[:, -2] = 100 * below / total
+            out[:, -1] = 100 * above / total
+        out[:, 1:-2] = self.sorted.quantiles(np.array(RATIO_PERCENTILES) / 100)
+        out[uncovered > 0, -2:] = np.nan
+        out[~(total > 0)] = np.nan
+        return out, weight
+
+
 def ratio_statistics(cells: Cells, cell, ratio, weights, covered, bands: Bands) -> np.ndarray:
     """Groups x STATISTICS of pseudo-persons (`cell`: each one's cell), exact weighted percentiles.
 
     `covered`: per pseudo-person, whether its person is in the bands' population (shares are NaN
     for a group not wholly covered). Pseudo-persons without a ratio (NaN) are left out.
     """
-    probs = np.array(RATIO_PERCENTILES) / 100
-    finite = np.isfinite(ratio)
-    w = np.where(finite, weights, 0.0)
-    value = np.where(finite, ratio, 0.0)
-    total = cells.group_sums(cell, w)
-    out = np.full((total.size, len(STATISTICS)), np.nan)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out[:, 0] = cells.group_sums(cell, w * value) / total
-        out[:, -2] = 100 * cells.group_sums(cell, w * (value < bands.low)) / total
-        out[:, -1] = 100 * cells.group_sums(cell, w * (value > bands.high)) / total
-    out[:, 1:-2] = SortedPool.of(cells, cell, ratio, weights).quantiles(probs)
-    uncovered = cells.group_sums(cell, (finite & ~covered).astype(float)) > 0
-    out[uncovered, -2:] = np.nan
-    out[~(total > 0)] = np.nan
-    return out
+    pool = RatioPool(cells, bands)
+    pool.add(cell, ratio, weights, covered)
+    return pool.statistics()[0]
 
 
 @dataclass(frozen=True, eq=False)

@@ -24,9 +24,9 @@ from camg.population.usual_ratio import BivariateFit, draws, fit_bivariate, pseu
 from camg.population.usual_ratio_se import (
     STATISTICS,
     Bands,
+    RatioPool,
     RatioRefit,
     ratio_ses,
-    ratio_statistics,
 )
 from camg.reference import Reference
 from schemas.population import UsualRatio
@@ -102,29 +102,22 @@ def _rows(group, stats, ses, n, weight, note, correlation, bands) -> list[dict]:
     return rows
 
 
-@dataclass(frozen=True, eq=False)
-class PseudoPersons:
-    """The pseudo-persons of every fitted DRI group: usual ratio, weight, person row; the refits."""
+def pseudo_persons(
+    fits: list[BivariateFit], c: dict[str, int], pool: RatioPool, covered: np.ndarray
+) -> list[RatioRefit]:
+    """Each fit's `n_sim` pseudo-persons per person (seeded) into the pool; its first `k` draws kept.
 
-    ratio: np.ndarray
-    weight: np.ndarray
-    person: np.ndarray
-    refits: list[RatioRefit]
-
-
-def pseudo_persons(fits: list[BivariateFit], c: dict[str, int]) -> PseudoPersons:
-    """Each fit's `n_sim` pseudo-persons per person (seeded), and its first `k` draws for the SEs."""
-    ratios, weights, persons, refits = [], [], [], []
+    Fit by fit: a fit's pseudo-persons are freed before the next fit's are made (`RatioPool`).
+    """
+    refits = []
     for fit in fits:
         z = draws(fit.n_persons, c["n_sim"], c["seed"])
-        ratios.append(pseudo_person_ratios(fit.comps, fit.lam, z, c["nodes"])[2])
-        weights.append(np.repeat(fit.person_w / c["n_sim"], c["n_sim"]))
-        persons.append(np.repeat(fit.ids, c["n_sim"]))
-        refits.append(RatioRefit(fit, fit.ids, z[:, : c["k"]]))
-    ratio, weight, person = (
-        np.concatenate(a) if a else np.empty(0) for a in (ratios, weights, persons)
-    )
-    return PseudoPersons(ratio, weight, person.astype(np.intp), refits)
+        ratio = pseudo_person_ratios(fit.comps, fit.lam, z, c["nodes"])[2]
+        weight = np.repeat(fit.person_w / c["n_sim"], c["n_sim"])
+        person = np.repeat(fit.ids, c["n_sim"]).astype(np.intp)
+        pool.add(pool.cells.person_cell[person], ratio, weight, covered[person])
+        refits.append(RatioRefit(fit, fit.ids, z[:, : c["k"]].copy()))  # a copy, not a view of z
+    return refits
 
 
 def _design(study: Study, reference: Reference, seed: int) -> Replicates:
@@ -151,7 +144,8 @@ class RatioPoint:
     """One study's point estimates: the DRI-group fits, pseudo-persons and groups x STATISTICS."""
 
     fits: dict[int, BivariateFit]
-    pp: PseudoPersons
+    refits: list[RatioRefit]  # the fitted DRI groups' refits, for the replicate SEs
+    has_pseudo: np.ndarray  # per person of the study: has pseudo-persons (in a fitted group)
     stats: np.ndarray
     weight: np.ndarray  # per group: its pseudo-persons' weight total
     covered: np.ndarray  # per person of the study: in the bands' population
@@ -167,11 +161,14 @@ def point_estimates(study: Study, groups: list[Group], reference: Reference) -> 
     covered = study.persons.select(in_bands.alias("c"))["c"].to_numpy()
     dri = [g for g in groups if g.grouping == "dri_age_group"]
     fits = {id(g): fit_group(study, g, c["min_repeat"]) for g in dri}
-    pp = pseudo_persons([f for f in fits.values() if f.ok], c)
-    cells = Cells.of([g.mask for g in groups], study.persons.height)
-    cell = cells.person_cell[pp.person]
-    stats = ratio_statistics(cells, cell, pp.ratio, pp.weight, covered[pp.person], bands)
-    return RatioPoint(fits, pp, stats, cells.group_sums(cell, pp.weight), covered, bands)
+    ok = [f for f in fits.values() if f.ok]
+    pool = RatioPool(Cells.of([g.mask for g in groups], study.persons.height), bands)
+    refits = pseudo_persons(ok, c, pool, covered)
+    stats, weight = pool.statistics()
+    has_pseudo = np.zeros(study.persons.height, bool)
+    for f in ok:
+        has_pseudo[f.ids] = c["n_sim"] > 0
+    return RatioPoint(fits, refits, has_pseudo, stats, weight, covered, bands)
 
 
 def replicate_ses(
@@ -181,7 +178,7 @@ def replicate_ses(
     c = constants(reference)
     design = _design(study, reference, c["seed"])
     masks = [g.mask for g in groups]
-    ses = ratio_ses(point.pp.refits, masks, point.covered, point.bands, design, c["nodes"])
+    ses = ratio_ses(point.refits, masks, point.covered, point.bands, design, c["nodes"])
     if design.df < 1:  # without a stratum of two or more PSUs no replicate varies
         ses[:] = np.nan
     return ses, design
@@ -191,13 +188,12 @@ def study_rows(study: Study, groups: list[Group], reference: Reference) -> list[
     """Usual-ratio rows of every group of one study (or cycle), with replicate SEs."""
     point = point_estimates(study, groups, reference)
     ses, design = replicate_ses(study, groups, point, reference)
-    pp, eligible = point.pp, _eligible(study)
-    has_pseudo = np.bincount(pp.person, minlength=study.persons.height) > 0
+    eligible, has_pseudo = _eligible(study), point.has_pseudo
     rows = []
     for g, group in enumerate(groups):
         fit = point.fits.get(id(group))
         represented = int((group.mask & has_pseudo).sum())
-        note = _note(group, fit, represented, int((group.mask & eligible).sum()), len(pp.refits))
+        note = _note(group, fit, represented, int((group.mask & eligible).sum()), len(point.refits))
         correlation = fit.comps.correlation if fit is not None and fit.ok else None
         n = fit.n_persons if fit is not None else represented
         w_sum = float(point.weight[g]) if represented else None

@@ -53,7 +53,7 @@ def refit_inputs(y, rows_of_days, day, w_days, lam, offset, seed, n_sim, k, ear,
     w = np.zeros(ids.size)
     w[pid] = w_days
     t = boxcox(np.where(y > 0, y, offset), lam)
-    z = np.random.default_rng(seed).standard_normal((ids.size, n_sim))[:, :k]
+    z = np.random.default_rng(seed).standard_normal((ids.size, n_sim))[:, :k].copy()  # not a view
     nan = float("nan")
     return Refit(
         t, pid, day, w, ids, lam, z, nan if ear is None else ear, nan if ul is None else ul

@@ -9,16 +9,16 @@ each person's own requirement (IOM 2000, DRI: Applications in Dietary Assessment
 whose DRI group could not be fitted are not represented; the note says how many.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
 
 from camg.population.groups import Group, Study
-from camg.population.pooled import Cells, SortedPool
+from camg.population.pooled import Cells
 from camg.population.replicates import Replicates, replicate_design
 from camg.population.usual_intake import PERCENTILES, UsualIntakeResult, estimate_usual_intake
+from camg.population.usual_pool import PointPool
 from camg.population.usual_se import STATISTICS, Refit, refit_inputs, replicate_ses
 from camg.reference import Reference
 
@@ -53,6 +53,7 @@ class GroupFit:
     ear: DriValue
     ul: DriValue
     refit: Refit | None
+    weight: float | None  # its pseudo-persons' weight total (None: not fitted)
 
 
 def group_value(members: pl.DataFrame, kind: str) -> DriValue:
@@ -114,58 +115,17 @@ def fit_group(
         keep = np.isfinite(y)
         args = (fit.boxcox_lambda, fit.zero_offset, c.seed, c.n_sim, c.k, ear[1], ul[1])
         refit = refit_inputs(y[keep], rows[keep], day[keep], w[keep], *args)
-    return GroupFit(group, nutrient, fit, ear, ul, refit)
+    weight = float(fit.usual_weights.sum()) if fit.usual_weights.size else None
+    return GroupFit(group, nutrient, fit, ear, ul, refit, weight)
 
 
-def pool_statistics(fits: list[GroupFit], cells: Cells) -> tuple[np.ndarray, np.ndarray]:
-    """Groups x STATISTICS of the fitted groups' pseudo-persons, pooled; each group's weight total.
-
-    Each pseudo-person is compared with the EAR (UL) of its own DRI group (NaN: none, not counted).
-    One pool for every group (`camg.population.pooled`): a DRI group's pseudo-persons are its own
-    fit's, a mixed group's those of its members' fits.
-    """
-    ok = [f for f in fits if f.fit.ok]
-    out = np.full((cells.membership.shape[0], len(STATISTICS)), np.nan)
-    if not ok:
-        return out, np.zeros(out.shape[0])
-    cell_of = [cells.person_cell[f.fit.usual_person] for f in ok]
-
-    def sums(value: Callable[[GroupFit], np.ndarray | None]) -> np.ndarray:
-        """Per group: the sum of `value` over the fits' pseudo-persons (None: a fit adds nothing)."""
-        per_cell = np.zeros(cells.n_cells)
-        for f, cell in zip(ok, cell_of, strict=True):
-            v = value(f)
-            if v is not None:
-                per_cell += np.bincount(cell, v, minlength=cells.n_cells)
-        return cells.membership.astype(float) @ per_cell
-
-    total = sums(lambda f: f.fit.usual_weights)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out[:, 0] = np.where(
-            total > 0, sums(lambda f: f.fit.usual_weights * f.fit.usual) / total, np.nan
-        )
-    for col, kind, below in ((-2, 0, True), (-1, 1, False)):
-        cut = {id(f): _value((f.ear, f.ul)[kind]) for f in ok}
-        known = sums(lambda f, c=cut: f.fit.usual_weights if np.isfinite(c[id(f)]) else None)
-        hits = sums(lambda f, c=cut, b=below: _hits(f, c[id(f)], b))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[:, col] = np.where(known > 0, 100 * hits / known, np.nan)
-    pool = SortedPool.of(cells, *(np.concatenate(a) for a in (cell_of, *_pooled(ok))))
-    out[:, 1 : 1 + len(PERCENTILES)] = pool.quantiles(np.array(PERCENTILES) / 100)
-    return out, total
-
-
-def _pooled(fits: list[GroupFit]) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """The fits' pseudo-persons' usual intakes and weights (to concatenate)."""
-    return [f.fit.usual for f in fits], [f.fit.usual_weights for f in fits]
-
-
-def _hits(fit: GroupFit, cut: float, below: bool) -> np.ndarray | None:
-    """Weights of the fit's pseudo-persons below (above) the cut; None without a cut."""
-    if not np.isfinite(cut):
-        return None
-    usual = fit.fit.usual
-    return fit.fit.usual_weights * (usual < cut if below else usual > cut)
+def pooled(pool: PointPool, fit: GroupFit) -> GroupFit:
+    """Add a fit's pseudo-persons to the pool; the fit without them (freed before the next fit)."""
+    f = fit.fit
+    if f.ok:
+        pool.add(f.usual_person, f.usual, f.usual_weights, (_value(fit.ear), _value(fit.ul)))
+    empty = np.empty(0)
+    return replace(fit, fit=replace(f, usual=empty, usual_weights=empty, usual_person=empty))
 
 
 def _value(dri: DriValue) -> float:
@@ -182,7 +142,7 @@ def dri_rows(fit: GroupFit, stats: np.ndarray) -> list[dict]:
     )
     rules = {"pct_below_ear": fit.ear, "pct_above_ul": fit.ul}
     rows = []
-    for row in _rows(fit.group, fit.nutrient, stats, f.n_persons, f.usual_weights, note):
+    for row in _rows(fit.group, fit.nutrient, stats, f.n_persons, fit.weight, note):
         rule = rules.get(row["statistic"])
         if rule is not None and rule[1] is None:
             continue  # no EAR (infants: AI) or no UL for this group
@@ -207,9 +167,8 @@ def pooled_rows(
         f"compared with its own group's EAR/UL; {covered} of {n_eligible} persons represented"
         + ("" if covered == n_eligible else " (groups without a fit left out)")
     )
-    weights = np.array([weight]) if parts else np.empty(0)
     stats = stats if parts else np.full(len(STATISTICS), np.nan)
-    return _rows(group, fits[0].nutrient, stats, covered, weights, note)
+    return _rows(group, fits[0].nutrient, stats, covered, float(weight) if parts else None, note)
 
 
 def _rows(
@@ -217,7 +176,7 @@ def _rows(
     nutrient: str,
     stats: np.ndarray,
     n_persons: int,
-    weights: np.ndarray,
+    weight: float | None,
     note: str,
 ) -> list[dict]:
     """Mart rows of one group and nutrient (NaN -> null); Mg has no usual UL row (supplements)."""
@@ -234,7 +193,7 @@ def _rows(
             "se": None,
             "se_method": None,
             "n_persons": int(n_persons),
-            "population_weighted": float(weights.sum()) if weights.size else None,
+            "population_weighted": weight,
             "note": note,
         }
         for statistic in names
@@ -280,10 +239,13 @@ def usual_point_rows(
     eligible = has_days & (study.persons["usual_weight"].fill_null(0).to_numpy() > 0)
     made, fitted = {}, {}
     for nutrient in NUTRIENTS:
+        pool = PointPool(cells)  # filled one fit at a time, each fit's pseudo-persons then freed
         fits = [
-            fit_group(days, g, m, nutrient, constants) for g, m in zip(dri, members, strict=True)
+            pooled(pool, fit_group(days, g, m, nutrient, constants))
+            for g, m in zip(dri, members, strict=True)
         ]
-        stats, weight = pool_statistics(fits, cells)
+        stats, weight = pool.statistics(len(STATISTICS))
+        del pool
         made[nutrient] = [dri_rows(f, stats[i]) for i, f in enumerate(fits)]
         made[nutrient] += [
             pooled_rows(g, fits, eligible, stats[i], weight[i])
