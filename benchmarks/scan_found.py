@@ -9,10 +9,13 @@ files two at a time as `camg run`'s default runner does (setting file_workers): 
 (regular files read by polars, camg.ingest.engine_lines) and `python` (setting
 engine_reader = false, camg's own parse). A checkout without the setting (--code of a commit
 before the engine reader) runs as `python`. Prints seconds (wall and CPU), rows/s and peak RSS
-per reader.
+per reader. `--quoted` reads a copy of the workload with every field quoted (as an Excel or
+ASA24 export quotes its text), which the engine cuts with its RFC 4180 expressions
+(camg.ingest.engine_records).
 """
 
 import argparse
+import gzip
 import json
 import os
 import shutil
@@ -64,6 +67,24 @@ def measure(raw: Path, work: Path, reader: str, code: Path | None) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def quoted_copy(raw: Path, root: Path) -> Path:
+    """The workload with every field of every file quoted (built once beside it), gzip as it was."""
+    import polars as pl
+
+    quoted = root / "raw_quoted"
+    if quoted.exists():
+        return quoted
+    building = root / "raw_quoted.building"
+    shutil.rmtree(building, ignore_errors=True)
+    for path in sorted(raw.rglob("*.csv.gz")):
+        frame = pl.read_csv(path, infer_schema=False)
+        target = building / path.relative_to(raw)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(gzip.compress(frame.write_csv(quote_style="always").encode(), 6))
+    building.rename(quoted)
+    return quoted
+
+
 def main() -> None:
     """Build (or reuse) each workload and measure the readers asked for."""
     if sys.argv[1:2] == ["--child"]:
@@ -74,15 +95,18 @@ def main() -> None:
     parser.add_argument("--readers", default="engine,python")
     parser.add_argument("--workdir", type=Path, default=HERE.parent / ".camg" / "bench")
     parser.add_argument("--code", type=Path, help="run camg from this checkout")
+    parser.add_argument("--quoted", action="store_true", help="every field quoted")
     args = parser.parse_args()
     for size in args.sizes.split(","):
         rows = int(float(size.rstrip("kKmM")) * {"k": 1e3, "m": 1e6}.get(size[-1].lower(), 1))
         root = args.workdir / f"rows_{rows}"
         raw = _workload.build(rows, root)
+        raw = quoted_copy(raw, root) if args.quoted else raw
         for reader in args.readers.split(","):
             r = measure(raw, root, reader, args.code)
+            kind = " quoted" if args.quoted else ""
             print(
-                f"{rows:>11,} rows  reader {reader:<7} ({'/'.join(r['readers'])}) "
+                f"{rows:>11,} rows{kind}  reader {reader:<7} ({'/'.join(r['readers'])}) "
                 f"scan_found {r['s']:6.1f} s ({r['cpu_s']:.1f} s CPU)  {r['rows'] / r['s']:>9,.0f} rows/s  "
                 f"peak RSS {r['peak_mb']:,.0f} MB",
                 flush=True,

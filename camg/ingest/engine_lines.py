@@ -4,14 +4,14 @@ Why: gunzipping, checking UTF-8 and cutting lines are the engine's work, in nati
 read the next batch while camg checks the last one; the engine numbers the lines itself. It holds
 the file's bytes on disk whole (a gzip compressed), so only files up to MAX_FILE_BYTES go to it.
 camg's own streamed parse (camg.ingest.lines, camg.ingest.records) stays for every other file and
-every file the engine cannot read exactly as that parse would. A file is *regular* when it is
-strict UTF-8 (a UTF-8 BOM allowed) and holds no double quote, no NUL and no carriage return other
-than in CRLF line ends: then one physical line is one record, split on the delimiter alone, which
-is what the Python parse's own fast path (`records.line_frame` + `records.split_lines`) does with
-such text, so both give the same records, line numbers and raw text. The engine reads each line
-as one text column (no quoting, a separator byte that no regular file holds); anything it refuses
-(invalid UTF-8, a damaged gzip, a line holding the separator) or any line that is not regular
-raises `NotRegular`, and the caller parses the whole file again in Python, keeping nothing of the
+every file the engine cannot read exactly as that parse would. The engine reads a file that is
+strict UTF-8 (a UTF-8 BOM allowed) and holds no NUL and no carriage return other than in CRLF
+line ends. It reads each line as one text column (no quoting, a separator byte no such file
+holds) and numbers it; camg.ingest.engine_records cuts the lines into records and fields as the
+csv module would (quoted fields, quotes doubled, line ends inside quotes), so both give the same
+records, line numbers and raw text. Anything the engine refuses (invalid UTF-8, a damaged gzip,
+a line holding the separator) or any record the expressions cannot cut exactly raises
+`NotRegular`, and the caller parses the whole file again in Python, keeping nothing of the
 attempt.
 """
 
@@ -22,14 +22,15 @@ from typing import BinaryIO
 import polars as pl
 
 from camg.ingest.delimited import DelimitedText, read_once
-from camg.ingest.records import BLANK_LINE_PATTERN, split_lines
+from camg.ingest.engine_records import RecordCutter, split_records
+from camg.ingest.errors import NotRegular
 
 # The column separator the engine is given: a line holding it has more than one field and the
 # engine refuses the file (then the Python parse reads it); regular text never holds it.
 LINE_SEPARATOR = "\x1f"
-# Characters whose presence means a record may not be one physical line split on the delimiter:
-# a quote (quoted fields, maybe spanning lines), NUL, a carriage return outside CRLF.
-IRREGULAR_PATTERN = r'["\x00\r]'
+# Characters the engine leaves to the Python parse: NUL (the csv module refuses its line), a
+# carriage return outside CRLF (a line end to the csv module, not to the engine).
+IRREGULAR_PATTERN = r"[\x00\r]"
 # Bytes on disk past which a file is left to the Python parse (which holds 1 MiB blocks): polars'
 # CSV reader holds the file's bytes whole while it reads them (a plain file as it is, a gzip
 # compressed), so this bounds what the engine holds of one file.
@@ -39,10 +40,6 @@ MAX_FILE_BYTES = 64 << 20
 BATCH_LINES = 50_000
 # Encodings (as camg.ingest.lines.LineDecoder names them from the first segment) the engine reads.
 ENGINE_ENCODINGS = ("utf-8", "utf-8-sig")
-
-
-class NotRegular(Exception):
-    """The file is not one the engine reads exactly as the Python parse would: parse it in Python."""
 
 
 def descriptor_path(stream: BinaryIO, size: int) -> str | None:
@@ -106,16 +103,17 @@ def engine_batches(path: str, max_expanded_bytes: int) -> Iterator[pl.DataFrame]
 def engine_frames(
     path: str, header: list[str], delimiter: str, max_expanded_bytes: int
 ) -> Iterator[pl.DataFrame]:
-    """The records after the header line, as `RecordReader.frames` gives them for regular text."""
+    """The records after the header line, as `RecordReader.frames` gives them (quotes included)."""
+    cutter = RecordCutter(path)
     for batch in engine_batches(path, max_expanded_bytes):
-        line = pl.col("raw_line")
-        records = batch.filter(
-            (pl.col("source_line") > 1)
-            & line.is_not_null()
-            & ~line.str.contains(BLANK_LINE_PATTERN)
-        )
+        records = cutter.records(batch)
+        first = pl.col("source_line") == 1
+        if records.select((first & (pl.col("n_lines") > 1)).any()).item():
+            raise NotRegular("a header over several lines")
+        records = records.filter(~first)
         if records.height:
-            yield split_lines(records, header, delimiter)
+            yield split_records(records, header, delimiter)
+    cutter.finish()
 
 
 def engine_text(path: str, head: DelimitedText, max_expanded_bytes: int) -> DelimitedText:

@@ -7,3 +7,7 @@ class UnreadableFileError(Exception):
 
 class EmptyFileError(UnreadableFileError):
     """The file holds no bytes other than whitespace (manifest status `empty`, not `failed`)."""
+
+
+class NotRegular(Exception):
+    """The engine cannot read the file exactly as the Python parse would: parse it in Python."""

@@ -5,7 +5,9 @@ Each case is written as a file and read twice through `batch.read_file`, once as
 included), status, error, format and encoding must agree, and the reader must be the one expected.
 """
 
+import csv
 import gzip
+import io
 from pathlib import Path
 
 import polars as pl
@@ -14,6 +16,7 @@ from polars.testing import assert_frame_equal
 
 from camg.ingest import batch, delimited, engine_lines, parse
 from camg.ops.cache import ReadCache
+from tests.unit.test_ingest_asa24 import ITEMS_HEADER, item
 
 HEADER = b"participant_id,recall_day,food_code,food_system,amount,unit\n"
 ROWS = b"p1,1,01077,sr,1,cup\np2,1,01077,sr,2.5,g\n"
@@ -79,9 +82,13 @@ def test_line_numbers_and_raw_text_are_the_physical_ones(tmp_path):
 
 IRREGULAR = {
     "latin1": HEADER + b"p1,1,01077,sr,1,cup\np2,1,01077,sr,2,caf\xe9\n",
-    "quoted_field": HEADER + b'p1,1,01077,sr,1,"cup, chopped"\n' + ROWS,
-    "quote_across_lines": HEADER + b'p1,1,01077,sr,1,"cup\nchopped"\n' + ROWS,
     "open_quote": HEADER + b'p1,1,"01077,sr,1,cup\n' + ROWS,
+    "stray_quote": HEADER + b'p1,1,01077,sr,1,12" cup\n' + ROWS,
+    "text_after_quote": HEADER + b'p1,1,01077,sr,1,"cup"s\n' + ROWS,
+    "ragged_over_lines": HEADER + b'p1,1,01077,sr,"1\n",cup,x\n' + ROWS,
+    "gzip_over_lines": gzip.compress(HEADER + b'p1,1,01077,sr,1,"cup\nchopped"\n' + ROWS),
+    "line_ends_differ_over_lines": HEADER + b'p1,1,01077,sr,1,"cup\r\nchopped"\r\n' + ROWS,
+    "quoted_header_over_lines": b'"participant_id\n",recall_day,food_code,amount\np1,1,01077,1\n',
     "nul": HEADER + b"p1,1,01077,sr,1\x00,cup\n" + ROWS,
     "lone_carriage_return": HEADER + b"p1,1,01077,sr,1\r,cup\n" + ROWS,
     "separator_byte": HEADER + b"p1,1,01077,sr,1\x1f,cup\n" + ROWS,
@@ -89,8 +96,36 @@ IRREGULAR = {
     "binary": bytes(range(256)) * 20,
     "empty": b"",
     "truncated_gzip": gzip.compress(HEADER + ROWS * 500)[:-40],
+}
+
+
+QUOTED = {
+    "quoted_field": HEADER + b'p1,1,01077,sr,1,"cup, chopped"\n' + ROWS,
+    "doubled_quotes": HEADER + b'p1,1,01077,sr,1,"12"" cup"\n' + ROWS,
+    "empty_quoted": HEADER + b'p1,1,01077,sr,"",""\n' + ROWS,
+    "every_field_quoted": HEADER + b'"p1","1","01077","sr","1","cup"\n' + ROWS,
+    "quote_across_lines": HEADER + b'p1,1,01077,sr,1,"cup\nchopped"\n' + ROWS,
+    "crlf_across_lines": (HEADER + b'p1,1,01077,sr,1,"cup\n\nchopped"\n' + ROWS).replace(
+        b"\n", b"\r\n"
+    ),
+    "quoted_ragged": HEADER + b'p1,1,"01077,sr",1,cup\n' + ROWS,
     "quoted_header": b'"participant_id",recall_day,food_code,amount\np1,1,01077,1\n',
 }
+
+
+@pytest.mark.parametrize("case", sorted(QUOTED))
+def test_a_quoted_file_is_read_by_the_engine_with_the_python_rows(tmp_path, case):
+    engine, python = read_both(tmp_path, f"{case}.csv", QUOTED[case])
+    assert (engine.reader, python.reader) == ("engine", "python")
+    assert_same_reads(engine, python)
+
+
+def test_a_quoted_record_keeps_its_first_line_and_raw_text(tmp_path):
+    engine, _ = read_both(tmp_path, "q.csv", QUOTED["crlf_across_lines"])
+    first = engine.diary.row(0, named=True)
+    assert (first["source_line"], first["unit"]) == (2, "cup\r\n\r\nchopped")
+    assert first["raw_line"] == 'p1,1,01077,sr,1,"cup\r\n\r\nchopped"'
+    assert engine.diary["source_line"].to_list() == [2, 5, 6]
 
 
 @pytest.mark.parametrize("case", sorted(IRREGULAR))
@@ -121,13 +156,14 @@ def test_a_late_irregular_line_restarts_the_cached_rows_in_python(tmp_path, monk
         restart(sink)
 
     monkeypatch.setattr(parse.DiarySink, "restart", counted)
-    data = HEADER + ROWS * 20 + b'p3,1,01077,sr,1,"cup, chopped"\n' + ROWS
+    data = HEADER + ROWS * 20 + b'p3,1,01077,sr,1,12" cup\n' + ROWS
     slim = {"slim": True}
     (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
     engine, _ = read_both(tmp_path / "a", "late.csv", data, cache=ReadCache(tmp_path / "a"), **slim)
     _, python = read_both(tmp_path / "b", "late.csv", data, cache=ReadCache(tmp_path / "b"), **slim)
     assert engine.reader == "python"
-    # Each engine attempt (one per cache folder) had streamed rows into its entry before the quote.
+    # Each engine attempt (one per cache folder) had streamed rows into its entry before the
+    # stray quote (one in an unquoted field: the csv module keeps it, the engine refuses it).
     assert len(restarts) == 2
     assert min(restarts) >= 20
     assert engine.n_diary == python.n_diary == 43
@@ -136,7 +172,7 @@ def test_a_late_irregular_line_restarts_the_cached_rows_in_python(tmp_path, monk
         for root, r in ((tmp_path / "a", engine), (tmp_path / "b", python))
     ]
     assert_frame_equal(*cached)
-    assert cached[0].filter(pl.col("source_line") == 42)["raw_line"].item().endswith('chopped"')
+    assert cached[0].filter(pl.col("source_line") == 42)["raw_line"].item().endswith('12" cup')
 
 
 def test_the_engine_reads_the_open_file_not_its_name(tmp_path):
@@ -158,3 +194,21 @@ def test_a_file_larger_than_the_engine_holds_is_streamed_by_the_python_parse(tmp
     assert_same_reads(engine, python)
     monkeypatch.setattr(engine_lines, "MAX_FILE_BYTES", len(HEADER + ROWS))
     assert read_both(tmp_path, "big.csv", HEADER + ROWS)[0].reader == "engine"
+
+
+def test_an_asa24_export_with_quoted_descriptions_is_read_by_the_engine(tmp_path):
+    """ASA24 Items as a spreadsheet saves them: text quoted, a description over two lines."""
+    rows = [
+        item("u1", 1, 2, 1, 1, "11111000", "244", "276", "24", "Milk, cow's, fluid, whole"),
+        item("u1", 1, 2, 2, 2, "58106210", "120", "180", "20", 'Pizza, 12" round, cheese'),
+        item("u1", 2, 2, 1, 1, "51000100", "50", "72", "11", "Bread\r\n(white, toasted)"),
+    ]
+    text = io.StringIO(newline="")
+    csv.writer(text, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\r\n").writerows(
+        [ITEMS_HEADER, *rows]
+    )
+    engine, python = read_both(tmp_path, "Items.csv", text.getvalue().encode())
+    assert (engine.format, engine.reader, python.reader) == ("asa24_items", "engine", "python")
+    assert_same_reads(engine, python)
+    assert engine.diary["source_line"].to_list() == [2, 3, 4]
+    assert engine.diary["raw_line"][2].endswith('"Bread\r\n(white, toasted)"')
