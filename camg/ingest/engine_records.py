@@ -20,13 +20,10 @@ import os
 import polars as pl
 
 from camg.ingest.errors import NotRegular
-from camg.ingest.records import BLANK_LINE_PATTERN
+from camg.ingest.records import BLANK_LINE_PATTERN, split_lines
 from camg.ingest.source import GZIP_MAGIC
 
 QUOTE = '"'
-# Joins a quoted record's fields (after the quoted delimiters are told apart); the engine refuses
-# any file holding it (camg.ingest.engine_lines.LINE_SEPARATOR), so no field holds it.
-FIELD_SEPARATOR = "\x1f"
 # The delimiters camg sniffs, as they are written inside a regex character class.
 CLASS_ESCAPED = {",": ",", "\t": r"\t", ";": ";", "|": r"\|"}
 QUOTED_FIELD = r'"(?:[^"]|"")*"'
@@ -42,23 +39,39 @@ def well_formed(delimiter: str) -> str:
     return f"^{field}(?:[{d}]{field})*$"
 
 
-def field_lists(raw: pl.Expr, delimiter: str) -> pl.Expr:
-    """A record's fields as a list: split at delimiters outside quotes, quotes undone.
+def field_count(raw: pl.Expr, delimiter: str) -> pl.Expr:
+    """The fields of a well-formed record: each field with the delimiter after it is one match.
 
-    Every delimiter outside quotes becomes FIELD_SEPARATOR, and so does the end of each quoted
-    field (one regex pass keeps a quoted field whole); the separator just after a closing quote is
-    then dropped, so each field boundary is one separator.
+    A delimiter is put after the last field too, so every match starts at a field's start and a
+    quoted field's delimiters stay inside its match.
     """
     d = CLASS_ESCAPED[delimiter]
-    marked = raw.str.replace_all(f"({QUOTED_FIELD})|[{d}]", "${1}" + FIELD_SEPARATOR)
-    split = marked.str.replace_all(QUOTE + FIELD_SEPARATOR, QUOTE, literal=True).str.split(
-        FIELD_SEPARATOR
+    field = f'(?:{QUOTED_FIELD}|[^"{d}]*)[{d}]'
+    return (raw + pl.lit(delimiter)).str.count_matches(field).cast(pl.Int32)
+
+
+def quoted_fields(records: pl.DataFrame, header: list[str], delimiter: str) -> pl.DataFrame:
+    """Well-formed records' fields as the header's columns, cut by the engine's own CSV reader.
+
+    Records are joined one a line (a line end inside a record stays inside its quotes), after a
+    first line of empty fields as wide as the header (the reader takes its width from the first
+    line); it keeps a row's first len(header) fields, and `n_fields` says which of them exist.
+    """
+    width_line = delimiter * (len(header) - 1)
+    text = (width_line + "\n" + records["raw_line"].str.join("\n").item()).encode()
+    fields = pl.read_csv(
+        text,
+        has_header=False,
+        separator=delimiter,
+        quote_char=QUOTE,
+        schema=dict.fromkeys(header, pl.String),
+        truncate_ragged_lines=True,
+        empty_string_is_null=False,
+        raise_if_empty=False,
     )
-    quoted = pl.when(raw.str.contains(QUOTE, literal=True)).then(split)
-    field = pl.element()
-    inner = field.str.slice(1, field.str.len_chars() - 2).str.replace_all('""', QUOTE, literal=True)
-    unquoted = pl.when(field.str.starts_with(QUOTE)).then(inner).otherwise(field)
-    return quoted.otherwise(raw.str.split(delimiter)).list.eval(unquoted)
+    if fields.height != records.height + 1:
+        raise NotRegular("the engine's CSV reader cut the records otherwise")
+    return fields.slice(1)
 
 
 def split_records(records: pl.DataFrame, header: list[str], delimiter: str) -> pl.DataFrame:
@@ -68,20 +81,19 @@ def split_records(records: pl.DataFrame, header: list[str], delimiter: str) -> p
     header's width (else the Python parse may quarantine its first line alone: `swallowed`).
     """
     raw = pl.col("raw_line")
-    bad = raw.str.contains(QUOTE, literal=True) & ~raw.str.contains(well_formed(delimiter))
-    if records.select(bad.any()).item():
+    if not records.select(raw.str.contains(QUOTE, literal=True).any()).item():
+        return split_lines(records.drop("n_lines"), header, delimiter)
+    if not records.select(raw.str.contains(well_formed(delimiter)).all()).item():
         raise NotRegular("a quote the RFC 4180 expressions cannot read as the csv module would")
-    fields = pl.col("_fields")
-    split = records.with_columns(field_lists(raw, delimiter).alias("_fields"))
-    n_fields = fields.list.len().cast(pl.Int32)
-    if split.select(((pl.col("n_lines") > 1) & (n_fields != len(header))).any()).item():
+    n_fields = records.select(field_count(raw, delimiter).alias("n_fields"))["n_fields"]
+    if records.select(((pl.col("n_lines") > 1) & (n_fields != len(header))).any()).item():
         raise NotRegular("a ragged record over several lines: the Python parse cuts it")
-    return split.select(
-        *[fields.list.get(i, null_on_oob=True).alias(name) for i, name in enumerate(header)],
-        "source_line",
-        "raw_line",
-        n_fields.alias("n_fields"),
-    )
+    fields = quoted_fields(records, header, delimiter).with_columns(n_fields)
+    present = [
+        pl.when(pl.col("n_fields") > i).then(pl.col(name)).alias(name)
+        for i, name in enumerate(header)
+    ]
+    return fields.select(*present, records["source_line"], records["raw_line"], "n_fields")
 
 
 class RecordCutter:
@@ -98,26 +110,36 @@ class RecordCutter:
     def records(self, batch: pl.DataFrame) -> pl.DataFrame:
         """The records ended in `batch` (plus the lines carried): source_line, raw_line, n_lines."""
         line = pl.col("raw_line")
-        self.lines += batch.height
-        self.line_bytes += batch.select(line.str.len_bytes().sum()).item() or 0
+        size, longest, quoted = batch.select(
+            line.str.len_bytes().sum().alias("bytes"),
+            line.str.len_chars().max().alias("longest"),
+            line.str.contains(QUOTE, literal=True).any().alias("quoted"),
+        ).row(0)
+        self.lines, self.line_bytes = self.lines + batch.height, self.line_bytes + (size or 0)
+        self.quoted = self.quoted or bool(quoted)
+        if self.carry is None and not quoted:  # one line, one record
+            records = batch.with_columns(pl.lit(1, pl.UInt32).alias("n_lines"))
+        else:
+            records = self.cut(batch)
+            longest = records.select(line.str.len_chars().max()).item()
+        self.longest = max(self.longest, longest or 0)
+        if self.quoted and self.longest > csv.field_size_limit():
+            raise NotRegular("a record longer than the csv module's field limit")
+        return records.filter(line.is_not_null() & ~line.str.contains(BLANK_LINE_PATTERN))
+
+    def cut(self, batch: pl.DataFrame) -> pl.DataFrame:
+        """The records of the carried lines and `batch`; the lines of an unended record carried."""
         lines = batch if self.carry is None else pl.concat([self.carry, batch])
-        quotes = line.str.count_matches(QUOTE, literal=True).fill_null(0)
+        quotes = pl.col("raw_line").str.count_matches(QUOTE, literal=True).fill_null(0)
         marked = lines.with_columns((quotes.cum_sum() % 2 == 0).alias("_ends"))
         ends = marked["_ends"]
         if ends.all():
             self.carry = None
-            records = lines.with_columns(pl.lit(1, pl.UInt32).alias("n_lines"))
-        else:
-            self.quoted = True
-            last = ends.arg_true()
-            cut = int(last[-1]) + 1 if last.len() else 0
-            self.carry = lines.slice(cut) if cut < lines.height else None
-            records = self.grouped(marked.slice(0, cut))
-        self.quoted = self.quoted or bool(records.select(line.str.contains(QUOTE).any()).item())
-        self.longest = max(self.longest, records.select(line.str.len_chars().max()).item() or 0)
-        if self.quoted and self.longest > csv.field_size_limit():
-            raise NotRegular("a record longer than the csv module's field limit")
-        return records.filter(line.is_not_null() & ~line.str.contains(BLANK_LINE_PATTERN))
+            return lines.with_columns(pl.lit(1, pl.UInt32).alias("n_lines"))
+        last = ends.arg_true()
+        cut = int(last[-1]) + 1 if last.len() else 0
+        self.carry = lines.slice(cut) if cut < lines.height else None
+        return self.grouped(marked.slice(0, cut))
 
     def grouped(self, marked: pl.DataFrame) -> pl.DataFrame:
         """Lines with `_ends` grouped into records, a record's lines joined by the file's line end."""
