@@ -38,8 +38,6 @@ MAX_FILE_BYTES = 64 << 20
 # Lines the engine hands over at once: what it buffers follows this (measured on a 300 MB gzip:
 # +123 MB peak over the interpreter at 50,000 lines, +144 MB at 200,000, +265 MB at 1,000,000).
 BATCH_LINES = 50_000
-# Encodings (as camg.ingest.lines.LineDecoder names them from the first segment) the engine reads.
-ENGINE_ENCODINGS = ("utf-8", "utf-8-sig")
 
 
 def descriptor_path(stream: BinaryIO, size: int) -> str | None:
@@ -116,13 +114,15 @@ def engine_frames(
     cutter.finish()
 
 
-def engine_text(path: str, head: DelimitedText, max_expanded_bytes: int) -> DelimitedText:
+def engine_text(
+    path: str, head: DelimitedText, encoding: str, max_expanded_bytes: int
+) -> DelimitedText:
     """`head` (the header and delimiter the Python parse read) with the engine reading its records.
 
-    Raises NotRegular when the head already shows what the engine cannot read as is: a SAS
-    transport file, a UTF-16 file, a first segment with lines that are not UTF-8.
+    `path` is UTF-8 text (the file itself, or its UTF-8 copy: camg.ingest.transcode) and
+    `encoding` the name the manifest keeps. NotRegular for a SAS transport file (read whole).
     """
-    if head.frames is None or head.encoding not in ENGINE_ENCODINGS:
-        raise NotRegular(f"{head.encoding} text or a transport file: read by the Python parse")
+    if head.frames is None:
+        raise NotRegular("a transport file: read by the Python parse")
     frames = read_once(lambda: engine_frames(path, head.header, head.delimiter, max_expanded_bytes))
-    return DelimitedText(head.header, head.encoding, head.delimiter, frames=frames)
+    return DelimitedText(head.header, encoding, head.delimiter, frames=frames)

@@ -16,7 +16,7 @@ from typing import BinaryIO
 import pandera.polars as pa
 import polars as pl
 
-from camg.ingest import delimited, engine_lines, sidecar, source
+from camg.ingest import delimited, engine_lines, sidecar, source, transcode
 from camg.ingest.delimited import DelimitedText, stream_delimited
 from camg.ingest.errors import EmptyFileError, UnreadableFileError
 from camg.ingest.fileread import FileRead
@@ -144,7 +144,7 @@ def engine_parse(
     sink: DiarySink | None,
     max_expanded_bytes: int,
 ) -> bool:
-    """The engine's read of a regular file into `result`; False (nothing kept) when it is not one.
+    """The engine's read of a file into `result`; False (nothing kept) when it cannot read it.
 
     The head (binary or text, header, delimiter, encoding) is read as the Python parse reads it;
     whatever that head or the engine finds wrong is left to the Python parse, which reports it.
@@ -152,12 +152,11 @@ def engine_parse(
     before, check = copy.copy(result), source.HashCheck(stream)
     try:
         head = open_text(check, max_expanded_bytes)  # a transport file is read whole here
-        text = (
-            head
-            if head.frames is None
-            else engine_lines.engine_text(path, head, max_expanded_bytes)
-        )
-        fill_rows(result, text, source_, sink)
+        if head.frames is None:
+            fill_rows(result, head, source_, sink)
+            result.encoding, result.reader = head.encoding, "python"
+        else:
+            engine_rows(path, head, result, source_, sink, max_expanded_bytes)
         if result.status == "failed":
             raise engine_lines.NotRegular(result.error)
     except Exception as exc:  # not regular, or any doubt: the Python parse reads it and reports
@@ -166,10 +165,30 @@ def engine_parse(
         if sink is not None:
             sink.restart()
         return False
-    result.encoding, result.reader = text.encoding, "engine" if text is not head else "python"
     if check.finish() != result.sha256:
         failed(result, CHANGED_WHILE_READ)
     return True
+
+
+def engine_rows(
+    path: str,
+    head: DelimitedText,
+    result: FileRead,
+    source_: Source,
+    sink: DiarySink | None,
+    max_expanded_bytes: int,
+) -> None:
+    """The engine reading a delimited file's records into `result`, from a UTF-8 copy if need be.
+
+    The copy (camg.ingest.transcode) goes beside the file's cache entry: with no cache, a file
+    that is not UTF-8 is left to the Python parse.
+    """
+    scratch = sink.stream.path.parent if sink is not None else None
+    limit = engine_lines.MAX_FILE_BYTES
+    with transcode.utf8_file(path, head.encoding, scratch, max_expanded_bytes, limit) as utf8:
+        text = engine_lines.engine_text(utf8[0], head, utf8[1], max_expanded_bytes)
+        fill_rows(result, text, source_, sink)
+    result.encoding, result.reader = text.encoding, "engine"
 
 
 def python_parse(

@@ -2,7 +2,8 @@
 
 Generated delimited files with quoted fields (delimiters, doubled quotes, line ends inside
 quotes, empty quoted fields), ragged rows, blank lines, CRLF or LF, and damage (a stray quote, a
-quote left open, mixed line ends) are read twice at the record level: by camg's Python parse
+quote left open, mixed line ends), in UTF-8 or Latin-1 (read by the engine from a UTF-8 copy),
+are read twice at the record level: by camg's Python parse
 (camg.ingest.records, the csv module) and by the engine (camg.ingest.engine_lines +
 engine_records). The engine must give exactly the same records (every column, source_line,
 raw_line, n_fields) or refuse the file (NotRegular), never different ones; a well-formed file
@@ -17,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from camg.ingest import engine_lines, parse, source
+from camg.ingest import engine_lines, parse, source, transcode
 from camg.ingest.delimited import parse_delimited
 from camg.ingest.errors import NotRegular
 
@@ -64,29 +65,34 @@ def quoted_files(draw) -> tuple[bytes, bool]:
         text += '"x' + line_end + "a" * width
     elif damage == "mixed":
         text = text.replace(line_end, "\n", 1) if line_end == "\r\n" else text + "x\r\n"
-    data = text.encode("utf-8")
+    data = text.encode(draw(st.sampled_from(["utf-8", "utf-8", "latin-1"])))
     return (
         gzip.compress(data) if damage == "gzip" else data
     ), damage == "none" and not ragged_multiline
 
 
-def engine_rows(path: Path):
-    """The records as the engine cuts them (NotRegular when it refuses the file)."""
+def engine_rows(path: Path) -> tuple:
+    """The records as the engine cuts them, and the encoding (NotRegular when it refuses)."""
     with path.open("rb") as stream:
         head = parse.open_text(stream, LIMIT)
         where = engine_lines.descriptor_path(stream, path.stat().st_size)
-        return engine_lines.engine_text(where, head, LIMIT).rows
+        limit = engine_lines.MAX_FILE_BYTES
+        with transcode.utf8_file(where, head.encoding, path.parent, LIMIT, limit) as utf8:
+            text = engine_lines.engine_text(utf8[0], head, utf8[1], LIMIT)
+            return text.rows, text.encoding
 
 
 def assert_same_records(path: Path, must_engine: bool) -> bool:
     """Engine and Python records agree (or the engine refused); True when the engine read it."""
     python = parse_delimited(source.expanded(path.read_bytes()))
     try:
-        engine = engine_rows(path)
+        engine, encoding = engine_rows(path)
     except NotRegular:
         assert not must_engine, "a well-formed quoted file was left to the Python parse"
         return False
     assert_frame_equal(engine, python.rows)
+    assert encoding == python.encoding
+    assert [p.name for p in path.parent.iterdir()] == [path.name], "the UTF-8 copy is removed"
     return True
 
 

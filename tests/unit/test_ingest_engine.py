@@ -212,3 +212,48 @@ def test_an_asa24_export_with_quoted_descriptions_is_read_by_the_engine(tmp_path
     assert_same_reads(engine, python)
     assert engine.diary["source_line"].to_list() == [2, 3, 4]
     assert engine.diary["raw_line"][2].endswith('"Bread\r\n(white, toasted)"')
+
+
+def read_through_caches(tmp_path: Path, name: str, data: bytes) -> tuple:
+    """The file read as a run's first pass reads it (into a cache), by each reader."""
+    reads = []
+    for engine in (True, False):
+        root = tmp_path / ("engine" if engine else "python")
+        path = root / "raw" / "study" / name
+        path.parent.mkdir(parents=True)
+        path.write_bytes(data)
+        cache = ReadCache(root)
+        read = batch.read_file(path, root / "raw", "study", cache=cache, slim=True, engine=engine)
+        diary = pl.read_parquet(cache.path(read.cache_key, "diary")) if read.streamed else None
+        reads.append((read, diary))
+    return reads[0], reads[1]
+
+
+LATIN1 = {
+    "latin1": HEADER + b'p1,1,01077,sr,1,"caf\xe9, au lait"\np2,1,01077,sr,2,cr\xe8me\n',
+    "utf8_and_latin1": HEADER + "p1,1,01077,sr,1,crème\n".encode() + b"p2,1,01077,sr,2,caf\xe9\n",
+    "latin1_gzip_over_lines": gzip.compress(HEADER + b'p1,1,01077,sr,1,"caf\xe9\nnoir"\n' + ROWS),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LATIN1))
+def test_a_latin1_file_is_read_by_the_engine_from_a_utf8_copy(tmp_path, case):
+    (engine, engine_rows), (python, python_rows) = read_through_caches(
+        tmp_path, "l.csv", LATIN1[case]
+    )
+    assert (engine.reader, python.reader) == ("engine", "python")
+    assert engine.encoding == python.encoding != "utf-8"
+    assert_frame_equal(engine_rows, python_rows)
+    assert not list(tmp_path.rglob("*.tmp")), "the UTF-8 copy is removed"
+
+
+def test_the_utf8_copy_keeps_each_line_as_the_python_parse_decodes_it(tmp_path):
+    (engine, rows), _ = read_through_caches(tmp_path, "l.csv", LATIN1["utf8_and_latin1"])
+    assert rows["unit"].to_list() == ["crème", "café"]
+    assert engine.encoding == "utf-8+latin-1"
+
+
+def test_without_a_cache_folder_a_latin1_file_is_left_to_the_python_parse(tmp_path):
+    engine, python = read_both(tmp_path, "l.csv", LATIN1["latin1"])
+    assert engine.reader == "python"
+    assert_same_reads(engine, python)
