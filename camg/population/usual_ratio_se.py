@@ -138,8 +138,14 @@ SQUARE = np.array([0, 1, 1, 2])
 
 
 def _pairs(a: np.ndarray) -> np.ndarray:
-    """... x 2 -> ... x 3: the distinct entries of the outer products of the last axis."""
-    return a[..., DISTINCT[0]] * a[..., DISTINCT[1]]
+    """... x 2 -> ... x 3: the distinct entries of the outer products of the last axis.
+
+    Written entry by entry: no gathered copies of `a` (rows x replicates x 2 each).
+    """
+    out = np.empty((*a.shape[:-1], 3))
+    for j, (p, q) in enumerate(zip(*DISTINCT, strict=True)):
+        np.multiply(a[..., p], a[..., q], out=out[..., j])
+    return out
 
 
 def _square(p: np.ndarray) -> np.ndarray:
@@ -158,8 +164,11 @@ def column_components(fit: BivariateFit, weights: np.ndarray) -> list[Covariance
     by_person = sparse.csr_matrix((np.ones(rows), (fit.pid, np.arange(rows))), (n_i.size, rows))
     ta = fit.t[:, None, :] - (fit.day > 1)[:, None, None] * beta[None, :, :]  # rows x R x 2
     means = (by_person @ ta.reshape(rows, -1)).reshape(-1, *ta.shape[1:]) / n_i[:, None, None]
-    resid = ta - means[fit.pid]
+    resid = means[fit.pid]
+    np.subtract(ta, resid, out=resid)  # ta - means[pid], in place (rows x columns x 2 each)
+    del ta
     products = (by_person @ _pairs(resid).reshape(rows, -1)).reshape(n_i.size, -1, 3)
+    del resid
     rep, total = n_i >= 2, weights.sum(axis=0)
     w_rep = weights[rep]
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -204,9 +213,8 @@ def ratio_ses(
     """Groups x STATISTICS replicate SEs; `masks` and `covered` are boolean over the study's persons."""
     if not refits:
         return np.full((len(masks), len(STATISTICS)), np.nan)
-    factors = np.vstack([np.ones(covered.size), design.factors])  # row 0: the full sample
-    components = [
-        column_components(f.fit, f.fit.person_w[:, None] * factors[:, f.rows].T) for f in refits
+    components = [  # column 0: the full sample
+        column_components(f.fit, f.fit.person_w[:, None] * design.columns(f.rows)) for f in refits
     ]
     k = refits[0].z.shape[1]
     cells = Cells.of(masks, covered.size)
@@ -215,7 +223,8 @@ def ratio_ses(
     cell = cells.person_cell[person[order]]
     bounds, uncovered = cells.bounds(cell), ~covered[person[order]]
     columns = (
-        _column_ratios(refits, components, r, factors[r], nodes) for r in range(factors.shape[0])
+        _column_ratios(refits, components, r, design.row(r), nodes)
+        for r in range(1 + design.n_replicates)
     )
     full_ratio, full_w = next(columns)
     finite = full_ratio[np.isfinite(full_ratio) & (full_ratio > 0)]
@@ -232,7 +241,7 @@ def ratio_ses(
         )
 
     full = statistics(full_ratio, full_w)
-    if not len(design.factors):
+    if not design.n_replicates:
         return np.full_like(full, np.nan)
     reps = np.stack([statistics(*column) for column in columns])
     return np.sqrt(design.variance(reps, full))

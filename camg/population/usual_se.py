@@ -259,18 +259,18 @@ def replicate_ses(
     """
     if not fits:
         return np.full((len(masks), len(STATISTICS)), np.nan)
-    factors = np.vstack([np.ones(n_persons), design.factors])  # row 0: the full sample
-    with np.errstate(invalid="ignore", divide="ignore"):
-        grids = [GridUsual.of(f, f.w[:, None] * factors[:, f.rows].T) for f in fits]
+    with np.errstate(invalid="ignore", divide="ignore"):  # column 0: the full sample
+        grids = [GridUsual.of(f, f.w[:, None] * design.columns(f.rows)) for f in fits]
     cells = Cells.of(masks, n_persons)
     pool = Pool.of(fits, grids, cells)
-    full_usual = pool.column(0, factors[0])[0]
+    full_usual = pool.column(0, design.row(0))[0]
     finite = full_usual[np.isfinite(full_usual) & (full_usual > 0)]
     low, high = (finite.min() / 4, finite.max() * 4) if finite.size else (1e-3, 1e6)
     edges = np.geomspace(low, high, HISTOGRAM_BINS + 1)
     histograms = CellHistograms(cells, edges, np.array(PERCENTILES) / 100)
     estimates = [
-        _statistics(histograms, pool, *pool.column(r, factors[r])) for r in range(factors.shape[0])
+        _statistics(histograms, pool, *pool.column(r, design.row(r)))
+        for r in range(1 + design.n_replicates)
     ]
     full, reps = estimates[0], np.stack(estimates[1:] or estimates[:1])
     return np.sqrt(design.variance(reps, full))

@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 
 from camg.population.reliability import korn_graubard, with_intervals
-from camg.population.replicates import hadamard, replicate_design
+from camg.population.replicates import brr_fay, hadamard, jackknife, replicate_design
 from camg.population.survey import linearized_variance
 
 RULES = {
@@ -62,6 +62,31 @@ def test_no_design_uses_seeded_random_groups():
     assert a.df == 9
     assert (a.factors == b.factors).all()
     assert ((a.factors == 0).sum(axis=1) == 10).all()  # each replicate drops one group of 10
+
+
+@pytest.mark.parametrize("psus", [2, 3])  # 2 PSUs per stratum: BRR; 3: the jackknife
+def test_factors_kept_per_unit_are_each_persons_own(psus):
+    # Persons of 4 strata x `psus` PSUs, 5 each, in no order: the design is worked out per unit
+    # (stratum, PSU), and each person gets the factors a person-level design gives.
+    rng = np.random.default_rng(3)
+    strata = np.repeat(np.arange(4), 5 * psus)
+    psu = np.tile(np.repeat(np.arange(psus), 5), 4)
+    order = rng.permutation(strata.size)
+    strata, psu = strata[order] + 10, psu[order] + 7  # codes need not start at 0
+    design = replicate_design(strata, psu, strata.size, rho=0.3, srs_groups=30, seed=1)
+    per_person = (
+        brr_fay(strata - 10, (strata - 10) * psus + psu - 7, 0.3)
+        if psus == 2
+        else jackknife(strata - 10, (strata - 10) * psus + psu - 7)
+    )
+    assert design.method == per_person.method
+    assert np.array_equal(design.factors, per_person.factors)
+    rows = np.array([5, 0, 17, 17, 33])
+    expected = np.vstack([np.ones(strata.size), per_person.factors])[:, rows].T
+    assert np.array_equal(design.columns(rows), expected)
+    assert design.columns(rows).flags.c_contiguous
+    for r in range(1 + design.n_replicates):
+        assert np.array_equal(design.row(r)[rows], expected[:, r])
 
 
 def test_korn_graubard_is_clopper_pearson_on_the_effective_sample():
