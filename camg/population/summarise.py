@@ -21,6 +21,7 @@ from contextlib import AbstractContextManager, nullcontext
 import numpy as np
 import polars as pl
 
+from camg.ops.memory import release_freed_memory
 from camg.population.groups import Group, Study, person_groups, studies
 from camg.population.reliability import reliability_rules, with_intervals
 from camg.population.survey import SurveyEstimate
@@ -182,6 +183,7 @@ def population_summary(
             ses = usual_ses(study, groups, fits, reference)
         usual = with_ses(study, made, ses, reference)
         rows += [base | {"basis": "usual_intake"} | r for r in usual]
+    release_freed_memory()  # the pseudo-persons' arrays: polars (the food sources) cannot reuse them
     frame = with_intervals(pl.DataFrame(rows, schema=_schema()), reliability_rules(reference))
     frame = frame.with_columns(pl.lit(reference.rules_version).alias("rules_version"))
     order = [

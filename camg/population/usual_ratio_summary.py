@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 
 from camg.nutrition.ratio import ratio_bands, rule_population
+from camg.ops.memory import release_freed_memory
 from camg.population.groups import Group, Study, person_groups, studies
 from camg.population.pooled import Cells
 from camg.population.reliability import reliability_rules, with_intervals
@@ -216,6 +217,7 @@ def usual_ratio(
     for study in studies(days, persons, lost, divisors):
         base = {"study_id": study.study_id, "survey_cycle": study.survey_cycle}
         rows += [base | r for r in study_rows(study, list(person_groups(study.persons)), reference)]
+    release_freed_memory()  # the pseudo-persons' arrays: polars (the food sources) cannot reuse them
     frame = with_intervals(pl.DataFrame(rows, schema=_schema()), reliability_rules(reference))
     frame = frame.with_columns(pl.lit(reference.rules_version).alias("rules_version"))
     order = ["study_id", "survey_cycle", "grouping", "sex", "age_months_min", "life_stage"]
