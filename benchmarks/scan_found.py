@@ -9,9 +9,10 @@ files two at a time as `camg run`'s default runner does (setting file_workers): 
 (regular files read by polars, camg.ingest.engine_lines) and `python` (setting
 engine_reader = false, camg's own parse). A checkout without the setting (--code of a commit
 before the engine reader) runs as `python`. Prints seconds (wall and CPU), rows/s and peak RSS
-per reader. `--quoted` reads a copy of the workload with every field quoted (as an Excel or
-ASA24 export quotes its text), which the engine cuts with its RFC 4180 expressions
-(camg.ingest.engine_records).
+per reader. `--variant quoted` reads a copy of the workload with every field quoted (as an Excel
+or ASA24 export quotes its text), which the engine cuts with its RFC 4180 expressions
+(camg.ingest.engine_records); `--variant latin1` the same with a Latin-1 text column, which the
+engine reads from a UTF-8 copy (camg.ingest.transcode).
 """
 
 import argparse
@@ -67,22 +68,27 @@ def measure(raw: Path, work: Path, reader: str, code: Path | None) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def quoted_copy(raw: Path, root: Path) -> Path:
-    """The workload with every field of every file quoted (built once beside it), gzip as it was."""
+def variant_copy(raw: Path, root: Path, variant: str) -> Path:
+    """The workload with every field quoted (`quoted`), or quoted and a Latin-1 description
+    column added (`latin1`); built once beside it, gzip as it was."""
     import polars as pl
 
-    quoted = root / "raw_quoted"
-    if quoted.exists():
-        return quoted
-    building = root / "raw_quoted.building"
+    copy = root / f"raw_{variant}"
+    if copy.exists():
+        return copy
+    building = root / f"raw_{variant}.building"
     shutil.rmtree(building, ignore_errors=True)
     for path in sorted(raw.rglob("*.csv.gz")):
         frame = pl.read_csv(path, infer_schema=False)
+        if variant == "latin1":
+            frame = frame.with_columns(pl.lit("Café au lait, crème").alias("FOODDESC"))
+        text = frame.write_csv(quote_style="always")
         target = building / path.relative_to(raw)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(gzip.compress(frame.write_csv(quote_style="always").encode(), 6))
-    building.rename(quoted)
-    return quoted
+        encoding = "latin-1" if variant == "latin1" else "utf-8"
+        target.write_bytes(gzip.compress(text.encode(encoding), 6))
+    building.rename(copy)
+    return copy
 
 
 def main() -> None:
@@ -95,16 +101,16 @@ def main() -> None:
     parser.add_argument("--readers", default="engine,python")
     parser.add_argument("--workdir", type=Path, default=HERE.parent / ".camg" / "bench")
     parser.add_argument("--code", type=Path, help="run camg from this checkout")
-    parser.add_argument("--quoted", action="store_true", help="every field quoted")
+    parser.add_argument("--variant", choices=["quoted", "latin1"], help="a copy of the workload")
     args = parser.parse_args()
     for size in args.sizes.split(","):
         rows = int(float(size.rstrip("kKmM")) * {"k": 1e3, "m": 1e6}.get(size[-1].lower(), 1))
         root = args.workdir / f"rows_{rows}"
         raw = _workload.build(rows, root)
-        raw = quoted_copy(raw, root) if args.quoted else raw
+        raw = variant_copy(raw, root, args.variant) if args.variant else raw
         for reader in args.readers.split(","):
             r = measure(raw, root, reader, args.code)
-            kind = " quoted" if args.quoted else ""
+            kind = f" {args.variant}" if args.variant else ""
             print(
                 f"{rows:>11,} rows{kind}  reader {reader:<7} ({'/'.join(r['readers'])}) "
                 f"scan_found {r['s']:6.1f} s ({r['cpu_s']:.1f} s CPU)  {r['rows'] / r['s']:>9,.0f} rows/s  "

@@ -9,10 +9,14 @@ all valid UTF-8 is decoded at once (the common case costs one decode per block).
 """
 
 import codecs
+import re
 from collections.abc import Iterable, Iterator
 
 UTF8_BOM = b"\xef\xbb\xbf"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+# A character past ASCII that came from valid UTF-8 (a byte that is not, decoded with
+# surrogateescape, is a lone surrogate U+DC80..U+DCFF).
+VALID_NON_ASCII = re.compile("[^\x00-\x7f\udc80-\udcff]")
 
 
 class LineDecoder:
@@ -57,9 +61,22 @@ class LineDecoder:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            return "\n".join(self.decoded_line(line) for line in data.split(b"\n"))
+            return self.latin1_block(data)
         self.utf8_lines = self.utf8_lines or not text.isascii()
         return text
+
+    def latin1_block(self, data: bytes) -> str:
+        """A block with some line not valid UTF-8: each line as `decoded_line` decodes it.
+
+        When no line holds a valid non-ASCII UTF-8 character (a plain Latin-1 export), every
+        line with a byte past ASCII is Latin-1 and the rest ASCII: the whole block decodes as
+        Latin-1 at once, with the same text as line by line.
+        """
+        escaped = data.decode("utf-8", errors="surrogateescape")
+        if VALID_NON_ASCII.search(escaped) is None:
+            self.latin1_lines = True
+            return data.decode("latin-1")
+        return "\n".join(self.decoded_line(line) for line in data.split(b"\n"))
 
     def decoded_line(self, line: bytes) -> str:
         """One line: UTF-8 when valid, else Latin-1."""

@@ -19,6 +19,7 @@ from camg.ingest import delimited, source
 from camg.ingest.delimited import parse_delimited, stream_delimited
 from camg.ingest.errors import UnreadableFileError
 from camg.ingest.fileread import FileRead
+from camg.ingest.lines import LineDecoder
 from camg.ingest.parse import CHANGED_WHILE_READ, parse_file
 from camg.ingest.study import Source
 from tests.hostile import corpus
@@ -109,3 +110,30 @@ def test_bytes_that_differ_from_the_hashed_ones_fail_the_file():
     changed = FileRead("s/r.csv", "s", digest, size)
     parse_file(io.BytesIO(data.replace(b"milk", b"mild")), changed, Source("s/r.csv", "s"))
     assert (changed.status, changed.error, changed.n_diary) == ("failed", CHANGED_WHILE_READ, 0)
+
+
+def decoded_line_by_line(data: bytes) -> tuple[str, bool, bool]:
+    """The per-line definition: text, some line Latin-1, some line non-ASCII UTF-8."""
+    lines, latin1, utf8 = [], False, False
+    for line in data.split(b"\n"):
+        try:
+            text = line.decode("utf-8")
+            utf8 = utf8 or not text.isascii()
+        except UnicodeDecodeError:
+            text, latin1 = line.decode("latin-1"), True
+        lines.append(text)
+    return "\n".join(lines), latin1, utf8
+
+
+PIECES = [b"ab", "é".encode(), "é".encode("latin-1"), b"\xc3", b"\xa9", b"\n", b"\r\n"]
+PIECES += ["€".encode(), "😀".encode(), b"\xed\xb2\x80", b"\x80", b"\xff", b"\xf0\x9f\x98"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=14))
+def test_a_block_is_decoded_as_line_by_line_whether_at_once_or_not(pieces):
+    """LineDecoder decodes a plain Latin-1 block at once: the text must be the per-line text."""
+    data = b"".join(pieces)
+    decoder = LineDecoder()
+    text = decoder.decoded(data)
+    assert (text, decoder.latin1_lines, decoder.utf8_lines) == decoded_line_by_line(data)
