@@ -11,3 +11,7 @@ class EmptyFileError(UnreadableFileError):
 
 class NotRegular(Exception):
     """The engine cannot read the file exactly as the Python parse would: parse it in Python."""
+
+
+class NotUtf8(NotRegular):
+    """A line past the file's head is not UTF-8: the engine may read a UTF-8 copy instead."""

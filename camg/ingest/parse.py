@@ -18,7 +18,7 @@ import polars as pl
 
 from camg.ingest import delimited, engine_lines, sidecar, source, transcode
 from camg.ingest.delimited import DelimitedText, stream_delimited
-from camg.ingest.errors import EmptyFileError, UnreadableFileError
+from camg.ingest.errors import EmptyFileError, NotUtf8, UnreadableFileError
 from camg.ingest.fileread import FileRead
 from camg.ingest.formats import RAW_MODELS, recognise
 from camg.ingest.study import Source
@@ -181,13 +181,22 @@ def engine_rows(
     """The engine reading a delimited file's records into `result`, from a UTF-8 copy if need be.
 
     The copy (camg.ingest.transcode) goes beside the file's cache entry: with no cache, a file
-    that is not UTF-8 is left to the Python parse.
+    that is not UTF-8 is left to the Python parse. A file whose head is UTF-8 and a later line
+    not is read again from a copy, what was streamed of it dropped.
     """
     scratch = sink.stream.path.parent if sink is not None else None
-    limit = engine_lines.MAX_FILE_BYTES
-    with transcode.utf8_file(path, head.encoding, scratch, max_expanded_bytes, limit) as utf8:
-        text = engine_lines.engine_text(utf8[0], head, utf8[1], max_expanded_bytes)
-        fill_rows(result, text, source_, sink)
+    limits, before = (max_expanded_bytes, engine_lines.MAX_FILE_BYTES), copy.copy(result)
+    for copied in (False, True):
+        try:
+            with transcode.utf8_file(path, head.encoding, scratch, limits, copied) as utf8:
+                text = engine_lines.engine_text(utf8[0], head, utf8[1], max_expanded_bytes)
+                fill_rows(result, text, source_, sink)
+            break
+        except NotUtf8:
+            if copied or sink is None or head.encoding not in transcode.ENGINE_ENCODINGS:
+                raise
+            result.__dict__.update(copy.copy(before).__dict__)
+            sink.restart()
     result.encoding, result.reader = text.encoding, "engine"
 
 

@@ -76,8 +76,8 @@ def engine_rows(path: Path) -> tuple:
     with path.open("rb") as stream:
         head = parse.open_text(stream, LIMIT)
         where = engine_lines.descriptor_path(stream, path.stat().st_size)
-        limit = engine_lines.MAX_FILE_BYTES
-        with transcode.utf8_file(where, head.encoding, path.parent, LIMIT, limit) as utf8:
+        limits = (LIMIT, engine_lines.MAX_FILE_BYTES)
+        with transcode.utf8_file(where, head.encoding, path.parent, limits) as utf8:
             text = engine_lines.engine_text(utf8[0], head, utf8[1], LIMIT)
             return text.rows, text.encoding
 

@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from camg.ingest import batch, delimited, engine_lines, parse
+from camg.ingest import batch, delimited, engine_lines, parse, source
 from camg.ops.cache import ReadCache
 from tests.unit.test_ingest_asa24 import ITEMS_HEADER, item
 
@@ -257,3 +257,14 @@ def test_without_a_cache_folder_a_latin1_file_is_left_to_the_python_parse(tmp_pa
     engine, python = read_both(tmp_path, "l.csv", LATIN1["latin1"])
     assert engine.reader == "python"
     assert_same_reads(engine, python)
+
+
+def test_a_latin1_line_past_the_head_is_read_by_the_engine_from_a_copy(tmp_path, monkeypatch):
+    """The head (first block) is ASCII, so the engine starts on the file itself and meets the
+    Latin-1 line later: what it streamed is dropped and it reads a UTF-8 copy from the start."""
+    monkeypatch.setattr(source, "BLOCK_BYTES", 64)
+    data = HEADER + ROWS * 200 + b"p3,1,01077,sr,1,caf\xe9\n" + ROWS
+    (engine, rows), (python, python_rows) = read_through_caches(tmp_path, "late.csv", data)
+    assert (engine.reader, engine.encoding, python.encoding) == ("engine", "latin-1", "latin-1")
+    assert_frame_equal(rows, python_rows)
+    assert rows.filter(pl.col("source_line") == 402)["unit"].item() == "café"
