@@ -23,7 +23,7 @@ import polars as pl
 
 from camg.ingest.delimited import DelimitedText, read_once
 from camg.ingest.engine_records import RecordCutter, split_records
-from camg.ingest.errors import NotRegular, NotUtf8
+from camg.ingest.errors import NeedsCopy, NotRegular
 
 # The column separator the engine is given: a line holding it has more than one field and the
 # engine refuses the file (then the Python parse reads it); regular text never holds it.
@@ -95,7 +95,7 @@ def engine_batches(path: str, max_expanded_bytes: int) -> Iterator[pl.DataFrame]
     except NotRegular:
         raise
     except Exception as exc:  # any engine error (bad UTF-8, damaged gzip, ...): the Python parse
-        refused = NotUtf8 if "utf-8" in str(exc).lower() else NotRegular
+        refused = NeedsCopy if "utf-8" in str(exc).lower() else NotRegular
         raise refused(f"engine refused the file: {type(exc).__name__}: {exc}") from exc
 
 

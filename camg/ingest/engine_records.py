@@ -19,7 +19,7 @@ import os
 
 import polars as pl
 
-from camg.ingest.errors import NotRegular
+from camg.ingest.errors import NeedsCopy, NotRegular
 from camg.ingest.records import BLANK_LINE_PATTERN, split_lines
 from camg.ingest.source import GZIP_MAGIC
 
@@ -158,11 +158,11 @@ class RecordCutter:
         )
 
     def first_line_end(self) -> str:
-        """The line end of the file's first line; NotRegular for gzip (its line ends are not seen)."""
+        """The line end of the file's first line; NeedsCopy for gzip (its line ends are not seen)."""
         with open(self.path, "rb") as file:
             head = file.read(PROBE_BYTES)
         if head.startswith(GZIP_MAGIC):
-            raise NotRegular("a record over several lines in a gzip file")
+            raise NeedsCopy("a record over several lines in a gzip file")
         end = head.find(b"\n")
         return "\r\n" if end > 0 and head[end - 1 : end] == b"\r" else "\n"
 

@@ -13,5 +13,9 @@ class NotRegular(Exception):
     """The engine cannot read the file exactly as the Python parse would: parse it in Python."""
 
 
-class NotUtf8(NotRegular):
-    """A line past the file's head is not UTF-8: the engine may read a UTF-8 copy instead."""
+class NeedsCopy(NotRegular):
+    """The engine may read the file from a plain UTF-8 copy (camg.ingest.transcode) instead.
+
+    A line past the head is not UTF-8, or a gzip file has a record over several lines (the
+    engine does not see a gzip file's line ends; the copy is not gzip).
+    """

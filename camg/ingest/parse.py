@@ -18,7 +18,7 @@ import polars as pl
 
 from camg.ingest import delimited, engine_lines, sidecar, source, transcode
 from camg.ingest.delimited import DelimitedText, stream_delimited
-from camg.ingest.errors import EmptyFileError, NotUtf8, UnreadableFileError
+from camg.ingest.errors import EmptyFileError, NeedsCopy, UnreadableFileError
 from camg.ingest.fileread import FileRead
 from camg.ingest.formats import RAW_MODELS, recognise
 from camg.ingest.study import Source
@@ -182,7 +182,8 @@ def engine_rows(
 
     The copy (camg.ingest.transcode) goes beside the file's cache entry: with no cache, a file
     that is not UTF-8 is left to the Python parse. A file whose head is UTF-8 and a later line
-    not is read again from a copy, what was streamed of it dropped.
+    not, or a gzip file with a record over several lines, is read again from a copy, what was
+    streamed of it dropped.
     """
     scratch = sink.stream.path.parent if sink is not None else None
     limits, before = (max_expanded_bytes, engine_lines.MAX_FILE_BYTES), copy.copy(result)
@@ -192,7 +193,7 @@ def engine_rows(
                 text = engine_lines.engine_text(utf8[0], head, utf8[1], max_expanded_bytes)
                 fill_rows(result, text, source_, sink)
             break
-        except NotUtf8:
+        except NeedsCopy:
             if copied or sink is None or head.encoding not in transcode.ENGINE_ENCODINGS:
                 raise
             result.__dict__.update(copy.copy(before).__dict__)

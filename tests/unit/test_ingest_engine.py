@@ -86,7 +86,6 @@ IRREGULAR = {
     "stray_quote": HEADER + b'p1,1,01077,sr,1,12" cup\n' + ROWS,
     "text_after_quote": HEADER + b'p1,1,01077,sr,1,"cup"s\n' + ROWS,
     "ragged_over_lines": HEADER + b'p1,1,01077,sr,"1\n",cup,x\n' + ROWS,
-    "gzip_over_lines": gzip.compress(HEADER + b'p1,1,01077,sr,1,"cup\nchopped"\n' + ROWS),
     "line_ends_differ_over_lines": HEADER + b'p1,1,01077,sr,1,"cup\r\nchopped"\r\n' + ROWS,
     "quoted_header_over_lines": b'"participant_id\n",recall_day,food_code,amount\np1,1,01077,1\n',
     "nul": HEADER + b"p1,1,01077,sr,1\x00,cup\n" + ROWS,
@@ -227,6 +226,15 @@ def read_through_caches(tmp_path: Path, name: str, data: bytes) -> tuple:
         diary = pl.read_parquet(cache.path(read.cache_key, "diary")) if read.streamed else None
         reads.append((read, diary))
     return reads[0], reads[1]
+
+
+def test_a_gzip_file_with_a_record_over_lines_is_read_by_the_engine_from_a_copy(tmp_path):
+    data = gzip.compress((HEADER + b'p1,1,01077,sr,1,"cup\nchopped"\n' + ROWS) * 3)
+    (engine, rows), (python, python_rows) = read_through_caches(tmp_path, "g.csv.gz", data)
+    assert (engine.reader, engine.encoding) == ("engine", python.encoding)
+    assert_frame_equal(rows, python_rows)
+    assert rows["source_line"].to_list()[:4] == [2, 4, 5, 6]
+    assert not list(tmp_path.rglob("*.tmp")), "the UTF-8 copy is removed"
 
 
 LATIN1 = {
