@@ -20,7 +20,8 @@ from scipy import stats
 
 from camg.population.replicates import replicate_design
 from camg.population.usual_intake import estimate_usual_intake
-from camg.population.usual_se import STATISTICS, refit_inputs, replicate_ses
+from camg.population.usual_refit import refit_inputs
+from camg.population.usual_se import STATISTICS, replicate_ses
 
 STRATA, PSUS, PER_PSU_POP, PER_PSU_SAMPLE = 15, 8, 1000, 70
 EAR, N_SIM, K, FAY = 800.0, 100, 10, 0.3

@@ -32,6 +32,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from camg.population.boxcox import (
+    boxcox,
+    choose_boxcox_lambda,
+    inverse_boxcox,
+    inverse_boxcox_in_place,
+)
 from camg.population.survey import weighted_mean, weighted_quantiles
 
 __all__ = [
@@ -48,7 +54,6 @@ __all__ = [
 ]
 
 PERCENTILES: tuple[int, ...] = (5, 25, 50, 75, 95)
-LAMBDA_GRID: NDArray[np.float64] = np.round(np.arange(0.0, 1.0001, 0.01), 2)
 Array = NDArray[np.float64]
 
 
@@ -87,54 +92,6 @@ class UsualIntakeResult:
     def ok(self) -> bool:
         """Whether the distribution was estimated."""
         return self.reason is None
-
-
-def boxcox(y: ArrayLike, lam: float) -> Array:
-    """Box-Cox transform of positive ``y``; ``lam == 0`` is the log."""
-    y = np.asarray(y, dtype=float)
-    return np.log(y) if lam == 0 else (y**lam - 1.0) / lam
-
-
-def inverse_boxcox(t: ArrayLike, lam: float) -> Array:
-    """Inverse Box-Cox; values below the transform's floor map to 0 (NCI truncation)."""
-    out = np.array(t, dtype=float)
-    inverse_boxcox_in_place(out, lam)
-    return out[()]  # a scalar for a scalar
-
-
-def inverse_boxcox_in_place(t: Array, lam: float) -> None:
-    """`inverse_boxcox` written into `t`: the same operations in the same order, so the same values.
-
-    The pseudo-persons' 9 quadrature passes then make no new array per operation (2x faster).
-    """
-    if lam == 0:
-        np.exp(t, out=t)
-        return
-    t *= lam
-    t += 1.0
-    np.maximum(t, 0.0, out=t)
-    t **= 1.0 / lam  # as `**`: numpy squares for an exponent of 2
-
-
-def choose_boxcox_lambda(y: ArrayLike, weights: ArrayLike | None = None) -> float:
-    """Lambda on ``LAMBDA_GRID`` maximising the weighted Box-Cox profile log-likelihood.
-
-    ``l(lam) = -n/2 log(var_w(T(y))) + (lam - 1) sum_w log y`` with weights scaled to sum to n;
-    pass positive first-day intakes (one per person) so day-to-day noise is not double counted.
-    """
-    y = np.asarray(y, dtype=float)
-    w = np.ones_like(y) if weights is None else np.asarray(weights, dtype=float)
-    w = w * (y.size / w.sum())
-    logy = np.log(y)
-    best, best_ll = 1.0, -np.inf
-    for lam in LAMBDA_GRID:
-        t = logy if lam == 0 else np.expm1(lam * logy) / lam
-        m = (w * t).sum() / y.size
-        var = (w * (t - m) ** 2).sum() / y.size
-        ll = -0.5 * y.size * np.log(var) + (lam - 1.0) * (w * logy).sum()
-        if ll > best_ll:
-            best, best_ll = float(lam), ll
-    return best
 
 
 def variance_components(
@@ -183,11 +140,18 @@ def simulate_usual_intake(
     n_sim: int = 100,
     n_nodes: int = 9,
     seed: int = 20060101,
+    draws: Array | None = None,
 ) -> tuple[Array, Array]:
-    """NCI-style pseudo-persons: usual intakes and their weights (``w_i / n_sim`` each)."""
+    """NCI-style pseudo-persons: usual intakes and their weights (``w_i / n_sim`` each).
+
+    `draws`: the persons x n_sim standard normals of `seed` when the caller has them already.
+    """
     w = np.asarray(person_weights, dtype=float)
-    rng = np.random.default_rng(seed)
-    t = vc.mu + rng.normal(0.0, np.sqrt(vc.var_between), size=(w.size, n_sim))
+    sd = np.sqrt(vc.var_between)
+    if draws is None:
+        t = vc.mu + np.random.default_rng(seed).normal(0.0, sd, size=(w.size, n_sim))
+    else:  # the same floats: numpy's normal(0, sd) is 0.0 + sd * z of the same stream
+        t = vc.mu + sd * draws
     nodes, node_w = np.polynomial.hermite.hermgauss(n_nodes)
     usual, node = np.zeros_like(t), np.empty_like(t)
     for x, a in zip(nodes, node_w, strict=True):  # E over e ~ N(0, s2_w): x*sqrt(2 s2_w)
@@ -259,11 +223,14 @@ def estimate_usual_intake(
     n_sim: int = 100,
     seed: int = 20060101,
     summary: bool = True,
+    draws: Array | None = None,
 ) -> UsualIntakeResult:
     """Fit the amount-only NCI model to one group's person-days and summarise usual intake.
 
     `summary=False` leaves the mean, percentiles and prevalences out (NaN): a caller that pools the
     pseudo-persons of several groups (`camg.population.usual_summary`) takes them from the pool.
+    `draws`: the pseudo-persons' standard normals (persons x n_sim, persons in sorted order), if
+    the caller drew them from `seed` already (`simulate_usual_intake`).
 
     Rows are person-days (``intake`` in mg/day, ``day`` 1 or 2, ``weights`` per row but
     constant within person, e.g. NHANES day-1 dietary weights). NaN intakes are dropped.
@@ -284,7 +251,7 @@ def estimate_usual_intake(
         return UsualIntakeResult(**base, boxcox_lambda=lam, components=vc, reason=why)
     person_w = np.zeros(n_i.size)
     person_w[days.pid] = days.w
-    usual, uw = simulate_usual_intake(vc, lam, person_w, n_sim=n_sim, seed=seed)
+    usual, uw = simulate_usual_intake(vc, lam, person_w, n_sim=n_sim, seed=seed, draws=draws)
     pct, below, single, mean = np.full(len(PERCENTILES), np.nan), np.nan, np.nan, np.nan
     if summary:
         pct = weighted_quantiles(usual, uw, np.array(PERCENTILES) / 100.0)

@@ -19,7 +19,8 @@ from camg.population.pooled import Cells
 from camg.population.replicates import Replicates, replicate_design
 from camg.population.usual_intake import PERCENTILES, UsualIntakeResult, estimate_usual_intake
 from camg.population.usual_pool import PointPool
-from camg.population.usual_se import STATISTICS, Refit, refit_inputs, replicate_ses
+from camg.population.usual_refit import Refit, refit_inputs
+from camg.population.usual_se import STATISTICS, replicate_ses
 from camg.reference import Reference
 
 NUTRIENTS = ("calcium", "magnesium")
@@ -99,6 +100,9 @@ def fit_group(
     ear, ul = group_value(members, f"{nutrient}_ear"), group_value(members, f"{nutrient}_ul")
     y, rows = days.intake[nutrient][mine], days.row[mine]
     day, w = days.day[mine], days.w[mine]
+    keep = np.isfinite(y)
+    # The fit's persons' standard normals, drawn once for the fit and (the first k) its refits.
+    z = np.random.default_rng(c.seed).standard_normal((np.unique(rows[keep]).size, c.n_sim))
     fit = estimate_usual_intake(
         y,
         rows,
@@ -109,11 +113,11 @@ def fit_group(
         n_sim=c.n_sim,
         seed=c.seed,
         summary=False,
+        draws=z,
     )
     refit = None
     if fit.ok:
-        keep = np.isfinite(y)
-        args = (fit.boxcox_lambda, fit.zero_offset, c.seed, c.n_sim, c.k, ear[1], ul[1])
+        args = (fit.boxcox_lambda, fit.zero_offset, c.seed, c.n_sim, c.k, ear[1], ul[1], z)
         refit = refit_inputs(y[keep], rows[keep], day[keep], w[keep], *args)
     weight = float(fit.usual_weights.sum()) if fit.usual_weights.size else None
     return GroupFit(group, nutrient, fit, ear, ul, refit, weight)

@@ -13,14 +13,8 @@ from camg.population.survey import weighted_quantiles
 from camg.population.usual_intake import variance_components
 from camg.population.usual_ratio import covariance_components
 from camg.population.usual_ratio_se import column_components
-from camg.population.usual_se import (
-    GridUsual,
-    Pool,
-    Refit,
-    binned_cell_sums,
-    components,
-    sorted_cell_sums,
-)
+from camg.population.usual_refit import GridUsual, Refit, components
+from camg.population.usual_se import Pool, binned_cell_sums, sorted_cell_sums
 
 PROBS = np.array([0.05, 0.25, 0.5, 0.75, 0.95])
 
