@@ -33,10 +33,8 @@ def summary(data: dict[str, pl.DataFrame], reference: Reference) -> Work:
         rows = 0
         for s, groups in _studies(data):
             design = TaylorDesign.of(s.strata, s.psu, s.persons.height, s.df)
-            columns = {name: summarise._column(s.persons, name) for name in summarise.NUMERIC}
-            rows += sum(
-                len(summarise.single_day_rows(s, g, reference, design, columns)) for g in groups
-            )
+            columns = summarise.StudyColumns.of(s.persons, reference)
+            rows += sum(len(summarise.single_day_rows(s, g, design, columns)) for g in groups)
         return rows
 
     return work

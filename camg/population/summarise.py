@@ -17,6 +17,7 @@ means, shares and SEs do not depend on it, the weighted population counts do.
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -24,10 +25,11 @@ import polars as pl
 from camg.ops.memory import release_freed_memory
 from camg.population.groups import Group, Study, person_groups, studies
 from camg.population.reliability import reliability_rules, with_intervals
+from camg.population.shared_dri import SharedDri
 from camg.population.survey import SurveyEstimate
 from camg.population.taylor import TaylorDesign, woodruff
 from camg.population.usual_intake import PERCENTILES
-from camg.population.usual_summary import group_value, usual_point_rows, usual_ses, with_ses
+from camg.population.usual_summary import usual_point_rows, usual_ses, with_ses
 from camg.reference import Reference
 from schemas.population import PopulationSummary
 
@@ -60,22 +62,43 @@ MEASURES = ("calcium_mg", "magnesium_mg", "calcium_to_magnesium_mass_ratio")
 # Person columns the single-day rows read, as float numpy once per study.
 NUMERIC = [*MEASURES, "single_day_weight", "magnesium_supplement_mg"]
 NUMERIC += [f"{n}_{kind}_mg" for n in ("calcium", "magnesium") for kind in ("ear", "ul")]
+# The Ca:Mg ratio's prevalences: (statistic, rule of the band edge, below it).
+RATIO_BANDS = [
+    ("pct_below", "ratio.detrimental_low", True),
+    ("pct_above", "ratio.optimal_high", False),
+    ("pct_above", "ratio.detrimental_high", False),
+]
+
+
+@dataclass(frozen=True, eq=False)
+class StudyColumns:
+    """What a study's single-day rows read of its persons and rules, made once per study."""
+
+    numeric: dict[str, np.ndarray]  # the `NUMERIC` person columns as float (null: NaN)
+    dri: SharedDri  # the EAR / UL a group's members share
+    ratio_cuts: dict[str, float]  # the `RATIO_BANDS` rules' values
+
+    @classmethod
+    def of(cls, persons: pl.DataFrame, reference: Reference) -> "StudyColumns":
+        """The study's columns and the band values."""
+        numeric = {name: _column(persons, name) for name in NUMERIC}
+        cuts = {rule: reference.threshold(rule) for _, rule, _ in RATIO_BANDS}
+        return cls(numeric, SharedDri.of(persons), cuts)
 
 
 def single_day_rows(
-    study: Study, group: Group, reference: Reference, design: TaylorDesign, columns: dict
+    study: Study, group: Group, design: TaylorDesign, columns: StudyColumns
 ) -> list[dict]:
     """Rows of one group's single-day statistics: mean, percentiles and prevalences per measure.
 
-    `columns`: the study's `NUMERIC` person columns; `design`: its coded design (`camg.population.taylor`).
+    `columns`: the study's (`StudyColumns`); `design`: its coded design (`camg.population.taylor`).
     """
-    frame, w = study.persons, columns["single_day_weight"]
+    frame, w = study.persons, columns.numeric["single_day_weight"]
     rows = np.flatnonzero(group.mask & (w > 0))  # the domain: its persons with a weight
-    members = frame.filter(pl.Series(group.mask))
     w_in, out = w[rows], []
     for measure in MEASURES:
-        y = columns[measure]
-        prevalences = thresholds(members, group, measure, y, reference, columns)
+        y = columns.numeric[measure]
+        prevalences = thresholds(group, measure, y, columns)
         values = np.column_stack([y, *(indicator for _, indicator, _, _ in prevalences)])[rows]
         mean, se, n = design.means(rows, values, w_in)
         used = rows[np.isfinite(y[rows])]
@@ -99,34 +122,26 @@ def single_day_rows(
 
 
 def thresholds(
-    members: pl.DataFrame,
-    group: Group,
-    measure: str,
-    y: np.ndarray,
-    reference: Reference,
-    columns: dict,
+    group: Group, measure: str, y: np.ndarray, columns: StudyColumns
 ) -> list[tuple[str, np.ndarray, str | None, float | None]]:
     """(statistic, 0/1 indicator, rule id, cut) for each prevalence of a measure.
 
     EAR and UL compare each person with their own value; the rule id and value are given when the
-    whole group (`members`) shares one (a DRI group), else null.
+    whole group shares one (a DRI group), else null.
     """
     if measure == "calcium_to_magnesium_mass_ratio":
-        bands = [("pct_below", "ratio.detrimental_low", True)]
-        bands += [("pct_above", "ratio.optimal_high", False)]
-        bands += [("pct_above", "ratio.detrimental_high", False)]
         out = []
-        for statistic, rule, below in bands:
-            cut = reference.threshold(rule)
+        for statistic, rule, below in RATIO_BANDS:
+            cut = columns.ratio_cuts[rule]
             out.append((statistic, _indicator(y, np.full(y.size, cut), below), rule, cut))
         return out
-    nutrient = measure.removesuffix("_mg")
-    ul_value = y if nutrient == "calcium" else columns["magnesium_supplement_mg"]
-    ear = _indicator(y, columns[f"{nutrient}_ear_mg"], True)
-    ul = _indicator(ul_value, columns[f"{nutrient}_ul_mg"], False)
+    nutrient, numeric = measure.removesuffix("_mg"), columns.numeric
+    ul_value = y if nutrient == "calcium" else numeric["magnesium_supplement_mg"]
+    ear = _indicator(y, numeric[f"{nutrient}_ear_mg"], True)
+    ul = _indicator(ul_value, numeric[f"{nutrient}_ul_mg"], False)
     return [
-        ("pct_below_ear", ear, *group_value(members, f"{nutrient}_ear")),
-        ("pct_above_ul", ul, *group_value(members, f"{nutrient}_ul")),
+        ("pct_below_ear", ear, *columns.dri.value(group.mask, f"{nutrient}_ear")),
+        ("pct_above_ul", ul, *columns.dri.value(group.mask, f"{nutrient}_ul")),
     ]
 
 
@@ -174,9 +189,9 @@ def population_summary(
         base = {"study_id": study.study_id, "survey_cycle": study.survey_cycle}
         groups = list(person_groups(study.persons))
         design = TaylorDesign.of(study.strata, study.psu, study.persons.height, study.df)
-        columns = {name: _column(study.persons, name) for name in NUMERIC}
+        columns = StudyColumns.of(study.persons, reference)
         for group in groups:
-            single = single_day_rows(study, group, reference, design, columns)
+            single = single_day_rows(study, group, design, columns)
             rows += [base | {"basis": "single_day"} | r for r in single]
         made, fits = usual_point_rows(study, groups, reference)
         with timed(USUAL_SES_STEP):

@@ -17,6 +17,7 @@ import polars as pl
 from camg.population.groups import Group, Study
 from camg.population.pooled import Cells
 from camg.population.replicates import Replicates, replicate_design
+from camg.population.shared_dri import DriValue, SharedDri
 from camg.population.usual_intake import PERCENTILES, UsualIntakeResult, estimate_usual_intake
 from camg.population.usual_pool import PointPool
 from camg.population.usual_refit import Refit, refit_inputs
@@ -24,8 +25,6 @@ from camg.population.usual_se import STATISTICS, replicate_ses
 from camg.reference import Reference
 
 NUTRIENTS = ("calcium", "magnesium")
-
-DriValue = tuple[str | None, float | None]
 
 
 @dataclass(frozen=True)
@@ -57,14 +56,6 @@ class GroupFit:
     weight: float | None  # its pseudo-persons' weight total (None: not fitted)
 
 
-def group_value(members: pl.DataFrame, kind: str) -> DriValue:
-    """(rule id, value) of a DRI value shared by the whole group, else (None, None)."""
-    pairs = members.select(f"{kind}_rule_id", f"{kind}_mg").unique().drop_nulls()
-    if pairs.height != 1 or members[f"{kind}_mg"].null_count():
-        return None, None
-    return pairs.row(0)[0], float(pairs.row(0)[1])
-
-
 @dataclass(frozen=True, eq=False)
 class StudyDays:
     """A study's person-days with a usual-intake weight, as arrays, keyed by the person's study row.
@@ -90,14 +81,14 @@ class StudyDays:
 
 
 def fit_group(
-    days: StudyDays, group: Group, members: pl.DataFrame, nutrient: str, c: ModelConstants
+    days: StudyDays, group: Group, dri: SharedDri, nutrient: str, c: ModelConstants
 ) -> GroupFit:
-    """Fit one DRI group (`members`: its persons); pseudo-persons are keyed by their study row.
+    """Fit one DRI group (`dri`: the study's DRI values); pseudo-persons are keyed by study row.
 
     `c.k`: pseudo-persons per person kept for the replicate refits (`camg.population.usual_se`).
     """
     mine = group.mask[days.row]
-    ear, ul = group_value(members, f"{nutrient}_ear"), group_value(members, f"{nutrient}_ul")
+    ear, ul = dri.value(group.mask, f"{nutrient}_ear"), dri.value(group.mask, f"{nutrient}_ul")
     y, rows = days.intake[nutrient][mine], days.row[mine]
     day, w = days.day[mine], days.w[mine]
     keep = np.isfinite(y)
@@ -238,16 +229,13 @@ def usual_point_rows(
     dri = [g for g in ordered if g.grouping == "dri_age_group"]
     cells = Cells.of([g.mask for g in ordered], study.persons.height)
     constants, days = ModelConstants.of(reference), StudyDays.of(study)
-    members = [study.persons.filter(pl.Series(g.mask)) for g in dri]
+    shared = SharedDri.of(study.persons)
     has_days = study.persons["person_id"].is_in(study.days["person_id"].implode()).to_numpy()
     eligible = has_days & (study.persons["usual_weight"].fill_null(0).to_numpy() > 0)
     made, fitted = {}, {}
     for nutrient in NUTRIENTS:
         pool = PointPool(cells)  # filled one fit at a time, each fit's pseudo-persons then freed
-        fits = [
-            pooled(pool, fit_group(days, g, m, nutrient, constants))
-            for g, m in zip(dri, members, strict=True)
-        ]
+        fits = [pooled(pool, fit_group(days, g, shared, nutrient, constants)) for g in dri]
         stats, weight = pool.statistics(len(STATISTICS))
         del pool
         made[nutrient] = [dri_rows(f, stats[i]) for i, f in enumerate(fits)]
