@@ -19,7 +19,6 @@ the cells of `camg.population.pooled` (one pass per replicate, not one per group
 """
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 from scipy import sparse
@@ -107,10 +106,27 @@ class RatioRefit:
     rows: np.ndarray
     z: np.ndarray  # persons x k x 2
 
-    @cached_property
-    def flat(self) -> tuple[np.ndarray, np.ndarray]:
-        """The draws as two flat arrays (`camg.population.usual_ratio.flat_draws`), made once."""
-        return flat_draws(self.z)
+
+@dataclass(frozen=True, eq=False)
+class CellOrdered:
+    """A refit's persons sorted by cell (stable): its pseudo-persons come as the pool sorts them.
+
+    A cell lies in one DRI group, so with the fits taken in the order of their cells every
+    replicate's pseudo-persons are made already sorted by cell: no gather per replicate.
+    """
+
+    index: int  # the refit's place in the list (its components)
+    lam: np.ndarray
+    rows: np.ndarray  # the persons' study rows, by cell
+    person_w: np.ndarray
+    flat: tuple[np.ndarray, np.ndarray]  # their draws (`camg.population.usual_ratio.flat_draws`)
+
+    @classmethod
+    def of(cls, index: int, refit: RatioRefit, cells: Cells) -> "CellOrdered":
+        """The refit's persons and draws in cell order."""
+        by_cell = np.argsort(cells.person_cell[refit.rows], kind="stable")
+        w, z = refit.fit.person_w[by_cell], refit.z[by_cell]
+        return cls(index, refit.fit.lam, refit.rows[by_cell], w, flat_draws(z))
 
 
 def _day2_shift(fit: BivariateFit, weights: np.ndarray) -> np.ndarray:
@@ -184,17 +200,16 @@ def column_components(fit: BivariateFit, weights: np.ndarray) -> list[Covariance
     ]
 
 
-def _column_ratios(refits, components, r: int, factor, nodes: int):
+def _column_ratios(fits: list[CellOrdered], components, r: int, factor, nodes: int, k: int):
     """Usual ratios and weights of every fit's k pseudo-persons per person in replicate column r.
 
     The ratio rule runs once on all fits' pseudo-persons (one polars call per replicate, not per fit).
     """
     intakes, weights = [], []
-    for refit, comps in zip(refits, components, strict=True):
-        w = refit.fit.person_w * factor[refit.rows]
-        k = refit.z.shape[1]
+    for fit in fits:
+        comps, w = components[fit.index], fit.person_w * factor[fit.rows]
         if comps[r].ok:
-            intakes.append(pseudo_person_intakes(comps[r], refit.fit.lam, refit.flat, nodes))
+            intakes.append(pseudo_person_intakes(comps[r], fit.lam, fit.flat, nodes))
         else:
             intakes.append((np.full(w.size * k, np.nan),) * 2)
         weights.append(np.repeat(w / k, k))
@@ -218,12 +233,17 @@ def ratio_ses(
     ]
     k = refits[0].z.shape[1]
     cells = Cells.of(masks, covered.size)
-    person = np.concatenate([np.repeat(f.rows, k) for f in refits])
+    fits = sorted(
+        (CellOrdered.of(i, f, cells) for i, f in enumerate(refits)),
+        key=lambda f: cells.person_cell[f.rows[0]],
+    )
+    person = np.concatenate([np.repeat(f.rows, k) for f in fits])
     order = np.argsort(cells.person_cell[person], kind="stable")
+    in_order = bool((order == np.arange(order.size)).all())  # each fit's cells side by side
     cell = cells.person_cell[person[order]]
     bounds, uncovered = cells.bounds(cell), ~covered[person[order]]
     columns = (
-        _column_ratios(refits, components, r, design.row(r), nodes)
+        _column_ratios(fits, components, r, design.row(r), nodes, k)
         for r in range(1 + design.n_replicates)
     )
     full_ratio, full_w = next(columns)
@@ -236,9 +256,9 @@ def ratio_ses(
     first_bin = histograms.first_bins(cell)
 
     def statistics(ratio, weights):
-        return _binned(
-            histograms, first_bin, bounds, ratio[order], weights[order], uncovered, bands
-        )
+        if not in_order:
+            ratio, weights = ratio[order], weights[order]
+        return _binned(histograms, first_bin, bounds, ratio, weights, uncovered, bands)
 
     full = statistics(full_ratio, full_w)
     if not design.n_replicates:

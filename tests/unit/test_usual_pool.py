@@ -5,11 +5,14 @@ import numpy as np
 import pytest
 
 from camg.population.pooled import Cells, SortedPool
+from camg.population.replicates import replicate_design
 from camg.population.survey import weighted_quantiles
 from camg.population.usual_intake import PERCENTILES
 from camg.population.usual_pool import PointPool
-from camg.population.usual_ratio_se import Bands, RatioPool, ratio_statistics
+from camg.population.usual_ratio import draws, fit_bivariate
+from camg.population.usual_ratio_se import Bands, RatioPool, RatioRefit, ratio_ses, ratio_statistics
 from camg.population.usual_se import STATISTICS
+from tests.unit.test_usual_ratio import HIGH, LOW, simulated
 
 PROBS = np.array(PERCENTILES) / 100
 
@@ -99,3 +102,29 @@ def test_ratio_pool_filled_fit_by_fit_equals_the_whole_pool_at_once(fits):
     at_once = ratio_statistics(cells, cell, values, weights, covered[person], bands)
     assert np.array_equal(by_fit, at_once, equal_nan=True)
     assert np.array_equal(weight, cells.group_sums(cell, weights))
+
+
+def test_ratio_ses_are_the_same_whatever_the_order_of_fits_cells_and_persons():
+    # 3 DRI groups of 120 persons at shuffled study rows. The fits in any order give the same SEs;
+    # with the DRI groups' masks first their cells lie side by side (each replicate's pseudo-persons
+    # made in cell order), with them last the cells interleave (gathered per replicate).
+    ca, mg, person, day, w = simulated(360, seed=4)
+    rows = np.random.default_rng(4).permutation(360)
+    dri = rows % 3
+    refits = []
+    for g in range(3):
+        mine = (dri == g)[person]
+        fit = fit_bivariate(
+            ca[mine], mg[mine], rows[person[mine]], day[mine], w[mine], min_repeat=10
+        )
+        refits.append(RatioRefit(fit, fit.ids, draws(fit.n_persons, 10, 7)))
+    design = replicate_design(rows % 4, (rows // 4) % 2, 360, rho=0.3, srs_groups=30, seed=1)
+    dri_masks = [np.isin(np.arange(360), rows[dri == g]) for g in range(3)]
+    others = [np.arange(360) < 200, np.arange(360) % 2 == 0, np.ones(360, bool)]
+    covered, bands = np.arange(360) >= 20, Bands(LOW, HIGH)
+    first = ratio_ses(refits, dri_masks + others, covered, bands, design, 9)
+    reversed_fits = ratio_ses(refits[::-1], dri_masks + others, covered, bands, design, 9)
+    assert np.array_equal(first, reversed_fits, equal_nan=True)
+    last = ratio_ses(refits, others + dri_masks, covered, bands, design, 9)
+    assert np.isfinite(first[:, 0]).all()
+    np.testing.assert_allclose(last[[3, 4, 5, 0, 1, 2]], first, rtol=1e-9)
