@@ -64,8 +64,9 @@ class RatioPool:
     def add(self, cell: np.ndarray, ratio, weights, covered) -> None:
         """Pseudo-persons of whole cells (`cell`: each one's cell; `covered`: as `ratio_statistics`)."""
         finite = np.isfinite(ratio)
-        w = np.where(finite, weights, 0.0)
-        value = np.where(finite, ratio, 0.0)
+        clean = bool(finite.all())  # mostly: then no copies with the NaNs set to 0
+        w = weights if clean else np.where(finite, weights, 0.0)
+        value = ratio if clean else np.where(finite, ratio, 0.0)
         below, above = w * (value < self.bands.low), w * (value > self.bands.high)
         uncovered = (finite & ~covered).astype(float)
         for i, v in enumerate((w, w * value, below, above, uncovered, weights)):
