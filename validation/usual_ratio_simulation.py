@@ -23,6 +23,7 @@ from dataclasses import replace
 import numpy as np
 from scipy import stats
 
+from camg.population.pooled import Cells
 from camg.population.reliability import korn_graubard
 from camg.population.replicates import replicate_design
 from camg.population.usual_ratio import draws, fit_bivariate, pseudo_person_ratios
@@ -77,13 +78,19 @@ def sample(rng, usual, stratum, psu):
     return days, weight, codes
 
 
+def one_group(ratio: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """STATISTICS of pseudo-persons forming one group (one cell), all in the bands' population."""
+    cells = Cells.of([np.ones(1, bool)], 1)
+    everyone = np.zeros(ratio.size, np.intp)
+    return ratio_statistics(cells, everyone, ratio, w, np.ones(ratio.size, bool), BANDS)[0]
+
+
 def estimate(fit, design, n: int) -> tuple[np.ndarray, np.ndarray]:
     """(p50, % below, % above) and their replicate SEs from one fit."""
     z = draws(n, N_SIM, SEED)
     ratio = pseudo_person_ratios(fit.comps, fit.lam, z, NODES)[2]
-    everyone, covered = [np.arange(ratio.size)], np.ones(ratio.size, bool)
     w = np.repeat(fit.person_w / N_SIM, N_SIM)
-    values = ratio_statistics(ratio, w, everyone, covered, BANDS)[0]
+    values = one_group(ratio, w)
     refit = RatioRefit(fit, np.arange(n), z[:, :K])
     ses = ratio_ses([refit], [np.ones(n, bool)], np.ones(n, bool), BANDS, design, NODES)[0]
     pick = [STATISTICS.index(s) for s in SHOWN]
@@ -104,9 +111,9 @@ def one_survey(rng, usual, stratum, psu):
     z = draws(n, N_SIM, SEED)
     ratio = pseudo_person_ratios(independent.comps, fit.lam, z, NODES)[2]
     w = np.repeat(fit.person_w / N_SIM, N_SIM)
-    alone = ratio_statistics(ratio, w, [np.arange(ratio.size)], np.ones(ratio.size, bool), BANDS)
+    alone = one_group(ratio, w)
     pick = [STATISTICS.index(s) for s in SHOWN]
-    return values, ses, alone[0][pick], design, n
+    return values, ses, alone[pick], design, n
 
 
 def covers(values, ses, true, design, n) -> np.ndarray:
