@@ -14,3 +14,9 @@ os.environ.setdefault("_RJEM_MALLOC_CONF", JEMALLOC_CONF)
 # pyarrow (Parquet writers, DuckDB results) allocates from its own pool, mimalloc by default, which
 # kept ~90 MB more after reading six 0.8 M-row files on two threads than the C library's malloc.
 os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+
+# numpy allocates through glibc, which gives every thread its own arena and never trims a thread
+# arena's top: all threads share the main one (camg/ops/memory.py, before any thread is started).
+from camg.ops.memory import one_arena  # noqa: E402
+
+one_arena()

@@ -25,6 +25,7 @@ from scipy import sparse
 
 from camg.population.pooled import CellHistograms, Cells, SortedPool
 from camg.population.replicates import Replicates
+from camg.population.threads import each
 from camg.population.usual_ratio import (
     BivariateFit,
     CovarianceComponents,
@@ -229,9 +230,9 @@ def ratio_ses(
     """Groups x STATISTICS replicate SEs; `masks` and `covered` are boolean over the study's persons."""
     if not refits:
         return np.full((len(masks), len(STATISTICS)), np.nan)
-    components = [  # column 0: the full sample
-        column_components(f.fit, f.fit.person_w[:, None] * design.columns(f.rows)) for f in refits
-    ]
+    components = each(  # column 0: the full sample
+        lambda i: column_components(refits[i].fit, _weights(refits[i], design)), len(refits)
+    )
     k = refits[0].z.shape[1]
     cells = Cells.of(masks, covered.size)
     fits = sorted(
@@ -243,11 +244,11 @@ def ratio_ses(
     in_order = bool((order == np.arange(order.size)).all())  # each fit's cells side by side
     cell = cells.person_cell[person[order]]
     bounds, uncovered = cells.bounds(cell), ~covered[person[order]]
-    columns = (
-        _column_ratios(fits, components, r, design.row(r), nodes, k)
-        for r in range(1 + design.n_replicates)
-    )
-    full_ratio, full_w = next(columns)
+
+    def column(r: int) -> tuple[np.ndarray, np.ndarray]:
+        return _column_ratios(fits, components, r, design.row(r), nodes, k)
+
+    full_ratio, full_w = column(0)
     finite = full_ratio[np.isfinite(full_ratio) & (full_ratio > 0)]
     low, high = (finite.min() / 4, finite.max() * 4) if finite.size else (1e-3, 1e3)
     histograms = CellHistograms(
@@ -264,8 +265,13 @@ def ratio_ses(
     full = statistics(full_ratio, full_w)
     if not design.n_replicates:
         return np.full_like(full, np.nan)
-    reps = np.stack([statistics(*column) for column in columns])
+    reps = np.stack(each(lambda r: statistics(*column(1 + r)), design.n_replicates))
     return np.sqrt(design.variance(reps, full))
+
+
+def _weights(refit: RatioRefit, design: Replicates) -> np.ndarray:
+    """The refit's persons x (1 + R) weights: full-sample weight times each column's factor."""
+    return refit.fit.person_w[:, None] * design.columns(refit.rows)
 
 
 def _binned(

@@ -25,6 +25,7 @@ import numpy as np
 
 from camg.population.pooled import CellHistograms, Cells
 from camg.population.replicates import Replicates
+from camg.population.threads import each
 from camg.population.usual_intake import PERCENTILES
 from camg.population.usual_refit import GRID_POINTS, GridUsual, Refit
 
@@ -154,7 +155,10 @@ def replicate_ses(
     if not fits:
         return np.full((len(masks), len(STATISTICS)), np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):  # column 0: the full sample
-        grids = [GridUsual.of(f, f.w[:, None] * design.columns(f.rows)) for f in fits]
+        grids = each(
+            lambda i: GridUsual.of(fits[i], fits[i].w[:, None] * design.columns(fits[i].rows)),
+            len(fits),
+        )
     cells = Cells.of(masks, n_persons)
     pool = Pool.of(fits, grids, cells)
     full_usual = pool.column(0, design.row(0))[0]
@@ -162,10 +166,10 @@ def replicate_ses(
     low, high = (finite.min() / 4, finite.max() * 4) if finite.size else (1e-3, 1e6)
     edges = np.geomspace(low, high, HISTOGRAM_BINS + 1)
     histograms = CellHistograms(cells, edges, np.array(PERCENTILES) / 100)
-    estimates = [
-        _statistics(histograms, pool, *pool.column(r, design.row(r)))
-        for r in range(1 + design.n_replicates)
-    ]
+    estimates = each(  # a replicate at a time per thread (`camg.population.threads`)
+        lambda r: _statistics(histograms, pool, *pool.column(r, design.row(r))),
+        1 + design.n_replicates,
+    )
     full, reps = estimates[0], np.stack(estimates[1:] or estimates[:1])
     return np.sqrt(design.variance(reps, full))
 
