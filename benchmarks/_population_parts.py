@@ -33,7 +33,10 @@ def summary(data: dict[str, pl.DataFrame], reference: Reference) -> Work:
         rows = 0
         for s, groups in _studies(data):
             design = TaylorDesign.of(s.strata, s.psu, s.persons.height, s.df)
-            if hasattr(summarise, "StudyColumns"):
+            if hasattr(summarise, "groups_single_day_rows"):  # groups on two threads
+                columns = summarise.StudyColumns.of(s.persons, reference)
+                rows += len(summarise.groups_single_day_rows(s, groups, design, columns))
+            elif hasattr(summarise, "StudyColumns"):
                 columns = summarise.StudyColumns.of(s.persons, reference)
                 rows += sum(len(summarise.single_day_rows(s, g, design, columns)) for g in groups)
             else:  # the code before StudyColumns (side-by-side runs of older code)

@@ -28,6 +28,7 @@ from camg.population.reliability import reliability_rules, with_intervals
 from camg.population.shared_dri import SharedDri
 from camg.population.survey import SurveyEstimate
 from camg.population.taylor import TaylorDesign, woodruff
+from camg.population.threads import each
 from camg.population.usual_intake import PERCENTILES
 from camg.population.usual_summary import usual_point_rows, usual_ses, with_ses
 from camg.reference import Reference
@@ -121,6 +122,14 @@ def single_day_rows(
     return out
 
 
+def groups_single_day_rows(
+    study: Study, groups: list[Group], design: TaylorDesign, columns: StudyColumns
+) -> list[dict]:
+    """`single_day_rows` of every group, in the groups' order (groups on two threads)."""
+    made = each(lambda i: single_day_rows(study, groups[i], design, columns), len(groups))
+    return [row for rows in made for row in rows]
+
+
 def thresholds(
     group: Group, measure: str, y: np.ndarray, columns: StudyColumns
 ) -> list[tuple[str, np.ndarray, str | None, float | None]]:
@@ -190,9 +199,8 @@ def population_summary(
         groups = list(person_groups(study.persons))
         design = TaylorDesign.of(study.strata, study.psu, study.persons.height, study.df)
         columns = StudyColumns.of(study.persons, reference)
-        for group in groups:
-            single = single_day_rows(study, group, design, columns)
-            rows += [base | {"basis": "single_day"} | r for r in single]
+        single = groups_single_day_rows(study, groups, design, columns)
+        rows += [base | {"basis": "single_day"} | r for r in single]
         made, fits = usual_point_rows(study, groups, reference)
         with timed(USUAL_SES_STEP):
             ses = usual_ses(study, groups, fits, reference)

@@ -21,6 +21,7 @@ from camg.population.groups import Group, Study, person_groups, studies
 from camg.population.pooled import Cells
 from camg.population.reliability import reliability_rules, with_intervals
 from camg.population.replicates import Replicates, replicate_design
+from camg.population.threads import each, in_order
 from camg.population.usual_ratio import BivariateFit, draws, fit_bivariate, pseudo_person_ratios
 from camg.population.usual_ratio_se import (
     STATISTICS,
@@ -110,14 +111,19 @@ def pseudo_persons(
 
     Fit by fit: a fit's pseudo-persons are freed before the next fit's are made (`RatioPool`).
     """
-    refits = []
-    for fit in fits:
+
+    def made(i: int) -> tuple[np.ndarray, ...]:
+        fit = fits[i]
         z = draws(fit.n_persons, c["n_sim"], c["seed"])
         ratio = pseudo_person_ratios(fit.comps, fit.lam, z, c["nodes"])[2]
         weight = np.repeat(fit.person_w / c["n_sim"], c["n_sim"])
         person = np.repeat(fit.ids, c["n_sim"]).astype(np.intp)
+        return z[:, : c["k"]].copy(), ratio, weight, person  # a copy, not a view of all of z
+
+    refits = []  # the next fit's pseudo-persons are made on a second thread while these are pooled
+    for fit, (z, ratio, weight, person) in zip(fits, in_order(made, len(fits)), strict=True):
         pool.add(pool.cells.person_cell[person], ratio, weight, covered[person])
-        refits.append(RatioRefit(fit, fit.ids, z[:, : c["k"]].copy()))  # a copy, not a view of z
+        refits.append(RatioRefit(fit, fit.ids, z))
     return refits
 
 
@@ -161,7 +167,8 @@ def point_estimates(study: Study, groups: list[Group], reference: Reference) -> 
     in_bands = rule_population(reference, LOW) & rule_population(reference, HIGH)
     covered = study.persons.select(in_bands.alias("c"))["c"].to_numpy()
     dri = [g for g in groups if g.grouping == "dri_age_group"]
-    fits = {id(g): fit_group(study, g, c["min_repeat"]) for g in dri}
+    made = each(lambda i: fit_group(study, dri[i], c["min_repeat"]), len(dri))
+    fits = {id(g): fit for g, fit in zip(dri, made, strict=True)}
     ok = [f for f in fits.values() if f.ok]
     pool = RatioPool(Cells.of([g.mask for g in groups], study.persons.height), bands)
     refits = pseudo_persons(ok, c, pool, covered)

@@ -18,6 +18,7 @@ from camg.population.groups import Group, Study
 from camg.population.pooled import Cells
 from camg.population.replicates import Replicates, replicate_design
 from camg.population.shared_dri import DriValue, SharedDri
+from camg.population.threads import in_order
 from camg.population.usual_intake import PERCENTILES, UsualIntakeResult, estimate_usual_intake
 from camg.population.usual_pool import PointPool
 from camg.population.usual_refit import Refit, refit_inputs
@@ -235,7 +236,10 @@ def usual_point_rows(
     made, fitted = {}, {}
     for nutrient in NUTRIENTS:
         pool = PointPool(cells)  # filled one fit at a time, each fit's pseudo-persons then freed
-        fits = [pooled(pool, fit_group(days, g, shared, nutrient, constants)) for g in dri]
+        coming = in_order(  # the next fit is made on a second thread while this one is pooled
+            lambda i, n=nutrient: fit_group(days, dri[i], shared, n, constants), len(dri)
+        )
+        fits = [pooled(pool, fit) for fit in coming]
         stats, weight = pool.statistics(len(STATISTICS))
         del pool
         made[nutrient] = [dri_rows(f, stats[i]) for i, f in enumerate(fits)]

@@ -7,14 +7,18 @@ import threading
 import numpy as np
 import pytest
 
+from camg.assess.intakes import assess_persons
 from camg.population import threads
 from camg.population.pooled import Cells
 from camg.population.replicates import replicate_design
+from camg.population.summarise import population_summary
 from camg.population.threads import each, in_order
 from camg.population.usual_ratio import draws, fit_bivariate
 from camg.population.usual_ratio_se import Bands, RatioRefit, ratio_ses
+from camg.population.usual_ratio_summary import usual_ratio
 from camg.population.usual_refit import Refit
 from camg.population.usual_se import replicate_ses
+from tests.unit.test_summarise import NO_LOST, ONE, participants, person_days
 from tests.unit.test_usual_ratio import HIGH, LOW, simulated
 
 WAIT = 120  # seconds a unit waits for its partner: generous, the machine is shared (not timed)
@@ -129,3 +133,47 @@ def test_usual_ratio_replicate_ses_are_the_same_floats_on_two_threads(monkeypatc
     assert np.isfinite(one[:, 0]).all()
     assert np.array_equal(one, two, equal_nan=True)
     assert Cells.of(masks, 360).n_cells > 3
+
+
+def test_the_population_marts_are_the_same_on_one_and_two_threads(monkeypatch, reference):
+    # 480 persons in 6 DRI groups (sex x 3 ages), a 4-stratum 2-PSU design, two days each: every
+    # threaded part runs (single-day groups, usual fits and SEs, ratio fits, pseudo-persons, SEs).
+    rng = np.random.default_rng(3)
+    people = participants(
+        [
+            (
+                f"p{i:03d}",
+                ("male", "female")[i % 2],
+                (10, 40, 60)[i % 3],
+                1.0 + i % 5,
+                2.0,
+                i % 4,
+                i // 4 % 2,
+            )
+            for i in range(480)
+        ]
+    )
+    usual = 900 * np.exp(rng.normal(0, 0.3, 480))
+    rows = [
+        (
+            f"p{i:03d}",
+            day,
+            float(usual[i] * np.exp(rng.normal(0, 0.4))),
+            float(300 * np.exp(rng.normal(0, 0.3))),
+        )
+        for i in range(480)
+        for day in (1, 2)
+    ]
+    days = person_days(rows)
+    persons = assess_persons(days, people, reference)
+
+    def marts():
+        return [
+            mart(days, persons, NO_LOST, ONE, reference)
+            for mart in (population_summary, usual_ratio)
+        ]
+
+    one, two = both_ways(monkeypatch, marts)
+    for a, b in zip(one, two, strict=True):
+        assert a["se"].is_not_null().sum() > 100
+        assert a.equals(b)
