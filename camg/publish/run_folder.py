@@ -5,7 +5,7 @@ The protocol (DESIGN section 5; the folder layout is in camg.publish.kept_runs):
 2. Build `runs/.building-<run_id>/`: camg.duckdb (tables, derived marts, run_step, views, comments)
    and parquet/<table>.parquet; check them; checkpoint, close, fsync, make the files read-only.
    intake_item (camg.publish.item_table) is a view over store.intake_item, carried over from the published
-   run's database when little changed, and its Parquet copy is hard links to the per-file parts.
+   run's database when little changed; its Parquet copy is streamed from the per-file parts beside it.
 3. Rename it to `runs/<run_id>/`, then switch `current` to it: one rename(2) publishes it all.
 4. Delete the runs beyond `keep_runs` (never the published one).
 Nothing is ever written into a published file, so a reader never waits for a lock and a kill at any
@@ -17,7 +17,7 @@ import os
 import re
 import shutil
 from collections.abc import Mapping
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 from importlib import resources
 from pathlib import Path
 
@@ -61,8 +61,8 @@ def write_tables(
     """Create one table per frame, each row stamped with the run id (intake_item: see item_table)."""
     for name, frame in tables.items():
         if name == item_table.TABLE:
-            pass  # written by write_items before
-        elif isinstance(frame, ParquetTable):
+            continue  # written beside the others (item_table.items_meanwhile)
+        if isinstance(frame, ParquetTable):
             write_streamed(con, name, frame, run_id)
         else:
             con.register("frame", frame.to_arrow())
@@ -192,14 +192,18 @@ def build_database(
     parquet.mkdir()
     with (
         bounded_connection(building.parent.parent, database, threads=PUBLISH_THREADS) as con,
-        ExitStack() as meanwhile,  # intake_item's Parquet copy, once its store is written
+        ExitStack() as meanwhile,  # intake_item's Parquet copy, from its parts
     ):
         with runlog.timed_step(records, "publish: write tables"):
+            items = nullcontext()
             if source is not None:
-                item_table.write_items(con, source, change, run_id)
-                path = parquet / f"{item_table.TABLE}.parquet"
-                meanwhile.enter_context(item_table.copy_meanwhile(con, path))
-            write_tables(con, tables, run_id, on_step)
+                path = parquet / parquet_name(item_table.TABLE)
+                meanwhile.enter_context(item_table.copy_meanwhile(source, run_id, path))
+                items = item_table.items_meanwhile(con, source, change, run_id)
+            with items:
+                write_tables(con, tables, run_id, on_step)
+            if source is not None:
+                on_step(f"wrote {item_table.TABLE}")
             write_derived(con, run_id)
         run_step = runlog.run_steps(records)
         if steps is not None:

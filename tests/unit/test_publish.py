@@ -166,9 +166,9 @@ def test_progress_callback_hears_every_point_in_order(tmp_path):
     assert heard[:5] == [
         "locked",
         "cleaned 0 leftovers",
-        "wrote intake_item",
         "wrote quarantine",
         "wrote run_log",
+        "wrote intake_item",  # built beside the others, heard once they are written and it is
     ]
     assert heard[-7:] == [
         "built",

@@ -125,38 +125,63 @@ def store_of(db: Path, paths: list[str]) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def test_the_parquet_copy_is_written_while_the_other_tables_are(tmp_path):
+def test_the_parquet_copy_is_written_while_the_database_is(tmp_path):
     paths = [part(tmp_path / "parts", f"k{i}", f"f{i}.csv", 3) for i in range(3)]
+    source = item_table.item_source(tables_of(paths)["intake_item"])
     copy = tmp_path / "intake_item.parquet"
-    with store_of(tmp_path / "db.duckdb", paths) as con:
-        with item_table.copy_meanwhile(con, copy):
-            con.execute("create table other as select 1 as x")
-            con.execute("comment on view intake_item is 'items'")
+    with duckdb.connect(str(tmp_path / "db.duckdb")) as con:
+        with item_table.copy_meanwhile(source, RUN_A, copy):
+            item_table.create_store(con, source)
+            item_table.create_view(con, RUN_A)
         assert_frame_equal(pl.read_parquet(copy), con.sql("select * from intake_item").pl())
 
 
 def test_an_error_beside_the_copy_is_raised_and_so_is_the_copy_s_own(tmp_path):
-    paths = [part(tmp_path / "parts", "k1", "a.csv", 3)]
-    with store_of(tmp_path / "db.duckdb", paths) as con:
-        with (
-            pytest.raises(RuntimeError, match="a table failed"),
-            item_table.copy_meanwhile(con, tmp_path / "a.parquet"),
-        ):
-            raise RuntimeError("a table failed")
-        with (
-            pytest.raises(duckdb.IOException),
-            item_table.copy_meanwhile(con, tmp_path / "no" / "such" / "b.parquet"),
-        ):
-            pass
+    source = item_table.item_source(
+        tables_of([part(tmp_path / "parts", "k1", "a.csv", 3)])["intake_item"]
+    )
+    with (
+        pytest.raises(RuntimeError, match="a table failed"),
+        item_table.copy_meanwhile(source, RUN_A, tmp_path / "a.parquet"),
+    ):
+        raise RuntimeError("a table failed")
+    assert pl.read_parquet(tmp_path / "a.parquet").height == 3  # the copy ended before the raise
+    with (
+        pytest.raises(FileNotFoundError, match=r"b\.parquet"),
+        item_table.copy_meanwhile(source, RUN_A, tmp_path / "no" / "such" / "b.parquet"),
+    ):
+        pass
 
 
-def test_a_carried_run_parquet_copy_is_its_view_in_its_order(tmp_path):
+def test_a_carried_run_parquet_copy_is_a_full_build_s(tmp_path):
     parts, marts, heard = tmp_path / "parts", tmp_path / "marts", []
     a = [part(parts, f"k{i:02}", f"f{i:02}.csv", 4) for i in range(1, 6)]
     publish(marts, tables_of(a), RUN_A, on_step=print)
     b = [part(parts, "k00", "f00.csv", 2), *a]  # a new file that sorts first: carried, comes last
     publish(marts, tables_of(b), RUN_B, on_step=heard.append)
     assert f"copied {RUN_A}: -0 +1 parts" in heard
+    stored = items(marts / "camg.duckdb")
+    assert stored["source_file"][-2:].to_list() == ["f00.csv", "f00.csv"]
     copy = pl.read_parquet(marts / "parquet" / "intake_item.parquet")
-    assert_frame_equal(copy, items(marts / "camg.duckdb"))
-    assert copy["source_file"][-2:].to_list() == ["f00.csv", "f00.csv"]
+    assert copy["source_file"][:2].to_list() == ["f00.csv", "f00.csv"]  # the run's order
+    assert_frame_equal(copy, stored, check_row_order=False)
+    publish(tmp_path / "whole", tables_of(b), RUN_B, on_step=print)
+    assert_frame_equal(
+        copy, pl.read_parquet(tmp_path / "whole" / "parquet" / "intake_item.parquet")
+    )
+
+
+def test_the_store_is_built_beside_the_other_tables_and_an_error_stops_it(tmp_path):
+    paths = [part(tmp_path / "parts", f"k{i}", f"f{i}.csv", 3) for i in range(2)]
+    source = item_table.item_source(tables_of(paths)["intake_item"])
+    with duckdb.connect(str(tmp_path / "db.duckdb")) as con:
+        with item_table.items_meanwhile(con, source, None, RUN_A) as built:
+            con.execute("create table other as select 1 as x")
+        assert built.done()
+        assert con.sql("select count(*) from intake_item").fetchall() == [(6,)]
+    with (
+        duckdb.connect(str(tmp_path / "db2.duckdb")) as con,
+        pytest.raises(RuntimeError, match="a table failed"),
+        item_table.items_meanwhile(con, source, None, RUN_A),
+    ):
+        raise RuntimeError("a table failed")
