@@ -7,7 +7,7 @@ So (DESIGN section 5, "intake_item"):
   deletes its own name for it (rows handed in memory go to `rows.parquet`); the next run diffs
   its part keys against these;
 - its Parquet copy for analysts is one file, `parquet/intake_item.parquet` (with run_id, like every
-  table), streamed by polars from the part files beside the store's build, in a full build's order:
+  table), copied from the part files beside the store's build, in a full build's order:
   a reader's path names one file, which no publish makes vanish (a folder of files did: a glob
   listed before a switch met names gone after it, issue 17);
 - its rows live in the table `store.intake_item`, without run_id; `intake_item` is a view that adds
@@ -33,6 +33,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from camg.ops.engine import bounded_connection
 from camg.publish import dictionary, kept_runs
 from camg.publish.kept_runs import MARTS_FILE
 from camg.publish.parquet_table import ParquetTable
@@ -43,8 +44,8 @@ PARTS_DIR = (
 )
 STORE = "store"
 FRAME_FILE = "rows"  # rows handed in memory (tests, a run without diary parts)
-# The Parquet copy's codec: zstd files are about 45 % smaller than snappy's (148 against 258 MB
-# per 10M items, kept `keep_runs` deep) for about 2 s more CPU per 10M rows (issue 16).
+# The Parquet copy's codec: zstd files are about 45 % smaller than snappy's (140 against 260 MB
+# per 10M items, kept `keep_runs` deep) for about the same CPU (11.4 against 10.1 s, issue 16).
 PARQUET_COMPRESSION = "zstd"
 # Past this share of changed rows a full build is cheaper than deleting and inserting.
 MAX_CHANGED_SHARE = 0.5
@@ -88,40 +89,9 @@ def link_parts(folder: Path, source: ItemSource, con: duckdb.DuckDBPyConnection)
         )
 
 
-def item_rows(source: ItemSource, run_id: str) -> pl.LazyFrame:
-    """intake_item's rows as a full build orders them (parts in run order), with the run id first."""
-    frames = [pl.scan_parquet(list(source.files.values()))] if source.files else []
-    if source.frame is not None:
-        frames.append(source.frame.lazy())
-    rows = pl.concat(frames, how="diagonal_relaxed")
-    if source.order_by:
-        rows = rows.sort(list(source.order_by), maintain_order=True)
-    return rows.select(pl.lit(run_id, dtype=pl.String).alias("run_id"), pl.all())
-
-
-def write_parquet_copy(source: ItemSource, run_id: str, path: Path) -> None:
-    """parquet/intake_item.parquet, streamed by polars from the part files (out of core)."""
-    item_rows(source, run_id).sink_parquet(path, compression=PARQUET_COMPRESSION)
-
-
 @contextmanager
-def copy_meanwhile(source: ItemSource, run_id: str, path: Path) -> Iterator[None]:
-    """The Parquet copy written from the parts on another thread while the body builds the database.
-
-    It needs nothing from the database, so it starts first and runs beside the store's build
-    (one DuckDB thread) on the second core; polars' writer also takes about 30 % less CPU than
-    DuckDB's COPY from the view (issue 16). The body's error is raised once the copy has stopped,
-    else the copy's own error.
-    """
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        copy = pool.submit(write_parquet_copy, source, run_id, path)
-        yield  # on an error here, leaving the pool waits for the copy: a polars sink cannot be stopped
-        copy.result()
-
-
-def create_store(con: duckdb.DuckDBPyConnection, source: ItemSource) -> None:
-    """store.intake_item from every part file and the frame (a full build)."""
-    con.execute(f"create schema {STORE}")
+def item_rows(con: duckdb.DuckDBPyConnection, source: ItemSource) -> Iterator[tuple[str, dict]]:
+    """A query for intake_item's rows as a full build orders them (parts in run order), its parameters."""
     selects, params = [], {}
     if source.files:
         selects.append("select * from read_parquet($paths)")
@@ -130,13 +100,53 @@ def create_store(con: duckdb.DuckDBPyConnection, source: ItemSource) -> None:
         con.register("item_frame", source.frame.to_arrow())
         selects.append("select * from item_frame")
     order = ", ".join(dictionary.quoted_identifier(c) for c in source.order_by)
-    con.execute(
-        f"create table {STORE}.{TABLE} as select * from ({' union all by name '.join(selects)})"
-        + (f" order by {order}" if order else ""),
-        params,
-    )
-    if source.frame is not None:
-        con.unregister("item_frame")
+    union = " union all by name ".join(selects)
+    try:
+        yield f"select * from ({union})" + (f" order by {order}" if order else ""), params
+    finally:
+        if source.frame is not None:
+            con.unregister("item_frame")
+
+
+def write_parquet_copy(
+    con: duckdb.DuckDBPyConnection, source: ItemSource, run_id: str, path: Path
+) -> None:
+    """parquet/intake_item.parquet, copied by DuckDB from the part files (out of core)."""
+    with item_rows(con, source) as (rows, params):
+        con.execute(
+            f"copy (select $run_id as run_id, * from ({rows})) to $path "
+            f"(format parquet, compression {PARQUET_COMPRESSION})",
+            params | {"run_id": run_id, "path": str(path)},
+        )
+
+
+@contextmanager
+def copy_meanwhile(marts_dir: Path, source: ItemSource, run_id: str, path: Path) -> Iterator[None]:
+    """The Parquet copy written from the parts on another thread while the body builds the database.
+
+    It needs nothing from the run's database, so it starts first, on a connection of its own at
+    one thread (its own memory limit), and runs on the second core beside the store's build.
+    From the parts it takes about 11 s CPU per 10M rows and +150 MB, where DuckDB's COPY from the
+    view took 12-16 s and polars' sink 12 s and +600 MB (issue 16). An error in the body stops it.
+    """
+    with (
+        bounded_connection(marts_dir, threads=1) as con,
+        ThreadPoolExecutor(max_workers=1) as pool,
+    ):
+        copy = pool.submit(write_parquet_copy, con, source, run_id, path)
+        try:
+            yield
+        except BaseException:
+            con.interrupt()
+            raise
+        copy.result()
+
+
+def create_store(con: duckdb.DuckDBPyConnection, source: ItemSource) -> None:
+    """store.intake_item from every part file and the frame (a full build)."""
+    con.execute(f"create schema {STORE}")
+    with item_rows(con, source) as (rows, params):
+        con.execute(f"create table {STORE}.{TABLE} as {rows}", params)
 
 
 def create_view(con: duckdb.DuckDBPyConnection, run_id: str) -> None:

@@ -5,7 +5,7 @@ The protocol (DESIGN section 5; the folder layout is in camg.publish.kept_runs):
 2. Build `runs/.building-<run_id>/`: camg.duckdb (tables, derived marts, run_step, views, comments)
    and parquet/<table>.parquet; check them; checkpoint, close, fsync, make the files read-only.
    intake_item (camg.publish.item_table) is a view over store.intake_item, carried over from the published
-   run's database when little changed; its Parquet copy is streamed from the per-file parts beside it.
+   run's database when little changed; its Parquet copy is copied from the per-file parts beside it.
 3. Rename it to `runs/<run_id>/`, then switch `current` to it: one rename(2) publishes it all.
 4. Delete the runs beyond `keep_runs` (never the published one).
 Nothing is ever written into a published file, so a reader never waits for a lock and a kill at any
@@ -198,7 +198,8 @@ def build_database(
             items = nullcontext()
             if source is not None:
                 path = parquet / parquet_name(item_table.TABLE)
-                meanwhile.enter_context(item_table.copy_meanwhile(source, run_id, path))
+                copy = item_table.copy_meanwhile(building.parent.parent, source, run_id, path)
+                meanwhile.enter_context(copy)
                 items = item_table.items_meanwhile(con, source, change, run_id)
             with items:
                 write_tables(con, tables, run_id, on_step)
