@@ -18,12 +18,14 @@ def bounded_connection(
     database: str = ":memory:",
     memory_limit: str = DUCKDB_MEMORY_LIMIT,
     threads: int = DUCKDB_THREADS,
+    spill_dir: str = SPILL_DIR,
 ) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection that spills to `<marts>/.spill` past `memory_limit`.
+    """A DuckDB connection that spills to `<marts>/<spill_dir>` past `memory_limit`.
 
-    DuckDB makes the folder only when it spills and removes its files on close.
+    DuckDB makes the folder only when it spills and removes its files on close. Connections open
+    at once get a folder each: their databases would name their spill files alike.
     """
-    spill = marts_dir / SPILL_DIR
+    spill = marts_dir / spill_dir
     config = {
         "memory_limit": memory_limit,
         "threads": threads,

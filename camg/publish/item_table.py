@@ -130,7 +130,7 @@ def copy_meanwhile(marts_dir: Path, source: ItemSource, run_id: str, path: Path)
     view took 12-16 s and polars' sink 12 s and +600 MB (issue 16). An error in the body stops it.
     """
     with (
-        bounded_connection(marts_dir, threads=1) as con,
+        bounded_connection(marts_dir, threads=1, spill_dir=".spill-parquet-copy") as con,
         ThreadPoolExecutor(max_workers=1) as pool,
     ):
         copy = pool.submit(write_parquet_copy, con, source, run_id, path)
