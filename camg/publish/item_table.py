@@ -25,7 +25,7 @@ made by `dictionary.string_literal` from checked values (the run id); data value
 import os
 import shutil
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,7 +127,7 @@ def copy_meanwhile(marts_dir: Path, source: ItemSource, run_id: str, path: Path)
     It needs nothing from the run's database, so it starts first, on a connection of its own at
     one thread (its own memory limit), and runs on the second core beside the store's build.
     From the parts it takes about 11 s CPU per 10M rows and +150 MB, where DuckDB's COPY from the
-    view took 12-16 s and polars' sink 12 s and +600 MB (issue 16). An error in the body stops it.
+    view took 12-16 s and polars' sink 12 s CPU and +600 MB (issue 16). An error in the body stops it.
     """
     with (
         bounded_connection(marts_dir, threads=1, spill_dir=".spill-parquet-copy") as con,
@@ -264,20 +264,21 @@ def write_items(
 @contextmanager
 def items_meanwhile(
     con: duckdb.DuckDBPyConnection, source: ItemSource, change: Change | None, run_id: str
-) -> Iterator[Future[None]]:
+) -> Iterator[None]:
     """intake_item written on a second cursor while the body writes the run's other tables.
 
     The store is a run's largest table (about 2 us a row at one DuckDB thread, issue 16) and no
-    other table is made from it, so they are written beside it on the second core; wait for the
-    future before what reads intake_item (unmatched_foods, the views). A carried database's own
-    tables are dropped first, so the body can create the new ones. An error in the body stops it.
+    other table is made from it, so they are written beside it on the second core; leaving waits
+    for it, so what reads intake_item (unmatched_foods, the views) comes after. A carried
+    database's own tables are dropped first, so the body can create the new ones. An error in
+    the body stops it.
     """
     if change is not None:
         drop_published(con)
     with con.cursor() as cursor, ThreadPoolExecutor(max_workers=1) as pool:
         built = pool.submit(write_items, cursor, source, change, run_id)
         try:
-            yield built
+            yield
         except BaseException:
             cursor.interrupt()
             raise
