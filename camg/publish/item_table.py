@@ -24,7 +24,7 @@ made by `dictionary.string_literal` from checked values (the run id); data value
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -121,6 +121,24 @@ def write_parquet_copy(
 
 
 @contextmanager
+def beside(
+    con: duckdb.DuckDBPyConnection, work: Callable[..., None], *args: object
+) -> Iterator[None]:
+    """`work(con, *args)` on another thread while the body runs; leaving waits for it.
+
+    Its error is raised once the body is done; an error in the body interrupts it first.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        done = pool.submit(work, con, *args)
+        try:
+            yield
+        except BaseException:
+            con.interrupt()
+            raise
+        done.result()
+
+
+@contextmanager
 def copy_meanwhile(marts_dir: Path, source: ItemSource, run_id: str, path: Path) -> Iterator[None]:
     """The Parquet copy written from the parts on another thread while the body builds the database.
 
@@ -131,15 +149,9 @@ def copy_meanwhile(marts_dir: Path, source: ItemSource, run_id: str, path: Path)
     """
     with (
         bounded_connection(marts_dir, threads=1, spill_dir=".spill-parquet-copy") as con,
-        ThreadPoolExecutor(max_workers=1) as pool,
+        beside(con, write_parquet_copy, source, run_id, path),
     ):
-        copy = pool.submit(write_parquet_copy, con, source, run_id, path)
-        try:
-            yield
-        except BaseException:
-            con.interrupt()
-            raise
-        copy.result()
+        yield
 
 
 def create_store(con: duckdb.DuckDBPyConnection, source: ItemSource) -> None:
@@ -275,11 +287,5 @@ def items_meanwhile(
     """
     if change is not None:
         drop_published(con)
-    with con.cursor() as cursor, ThreadPoolExecutor(max_workers=1) as pool:
-        built = pool.submit(write_items, cursor, source, change, run_id)
-        try:
-            yield
-        except BaseException:
-            cursor.interrupt()
-            raise
-        built.result()
+    with con.cursor() as cursor, beside(cursor, write_items, source, change, run_id):
+        yield
