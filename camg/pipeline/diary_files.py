@@ -27,6 +27,7 @@ from camg.population import groups
 from camg.reference import Reference
 from camg.validate import diary_rows
 from camg.validate.participants import People
+from camg.validate.rules import in_memory_engine
 
 PARTS_DIR = Path(".cache") / "parts"
 KINDS = ("items", "quarantine", "days", "lost")
@@ -178,15 +179,19 @@ def finish_part(tmp: Path, folder: Path, part: Part) -> Part:
 def part_frames(
     raw: pl.DataFrame, job: DiaryJob, participants: pl.DataFrame, reference: Reference
 ) -> dict[str, pl.DataFrame]:
-    """Validate, enrich and sum one file's raw diary rows (pandera validates each stage's frame)."""
-    diary = diary_rows.validate_diary(raw, participants, reference, job.dates)
-    items = composition.enrich(diary.kept, reference, participants)
-    return {
-        "items": items,
-        "quarantine": diary.quarantine,
-        "lost": groups.days_with_lost_items(diary.quarantine, raw),
-        "days": intakes.person_days(items),
-    }
+    """Validate, enrich and sum one file's raw diary rows (pandera validates each stage's frame).
+
+    The rows are in memory: every plan runs on polars' in-memory engine (`rules.in_memory_engine`).
+    """
+    with in_memory_engine():
+        diary = diary_rows.validate_diary(raw, participants, reference, job.dates)
+        items = composition.enrich(diary.kept, reference, participants)
+        return {
+            "items": items,
+            "quarantine": diary.quarantine,
+            "lost": groups.days_with_lost_items(diary.quarantine, raw),
+            "days": intakes.person_days(items),
+        }
 
 
 def keyed_days(items: pl.DataFrame) -> tuple[int, ...]:

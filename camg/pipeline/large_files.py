@@ -41,32 +41,63 @@ def cached_rows(path: Path) -> int:
     return pq.ParquetFile(path).metadata.num_rows
 
 
-def person_ranges(raw: Path, slice_rows: int) -> list[pl.Expr]:
-    """Filters cutting `raw`'s rows into slices of whole persons, in person order.
+@dataclass(frozen=True)
+class PersonSlice:
+    """One slice of a file's rows: the rows `wanted` picks, found at `runs` (start, length) if few.
+
+    A file written in person order (an NHANES export) holds each slice's rows in one or a few runs
+    of rows, read as such: only those rows are decoded, and no filter is evaluated over the whole
+    file once per slice (2.1 M rows in 22 slices: 2.7 -> 0.7 s CPU). A slice scattered over more
+    than MAX_RUNS runs is read through the filter instead.
+    """
+
+    wanted: pl.Expr
+    runs: tuple[tuple[int, int], ...] | None
+
+    def read(self, scan: pl.LazyFrame) -> pl.DataFrame:
+        """The slice's rows of `scan` (the file), in file order."""
+        if self.runs is None:
+            return scan.filter(self.wanted).collect()
+        return pl.concat([scan.slice(start, length) for start, length in self.runs]).collect()
+
+
+# More runs than this in one slice: its rows are scattered, a filter reads them.
+MAX_RUNS = 64
+
+
+def person_ranges(raw: Path, slice_rows: int) -> list[PersonSlice]:
+    """Slices of `raw`'s rows, each of whole persons, in person order.
 
     A slice holds the persons (as validation reads them: trimmed, empty as none) whose rows before
     them since the slice began number fewer than `slice_rows`, so a slice is at most one person
     larger than that. Rows without a person go with the first slice (they are quarantined).
     """
     person = text("person_id")
-    counts = (
-        pl.scan_parquet(raw)
-        .select(person.alias("person"))
-        .group_by("person")
-        .len()
-        .drop_nulls("person")
-        .sort("person")
-        .collect()
-    )
-    before = counts["len"].cum_sum() - counts["len"]
-    starts = counts.filter((before // slice_rows).is_first_distinct())["person"].to_list()[1:]
-    if not starts:
-        return [pl.lit(True)]
+    people = pl.scan_parquet(raw).select(person.alias("person")).collect()["person"]
+    counts = people.drop_nulls().value_counts(name="rows").sort("person")
+    before = counts["rows"].cum_sum() - counts["rows"]
+    starts = counts.filter((before // slice_rows).is_first_distinct())["person"][1:]
+    if starts.len() == 0:
+        return [PersonSlice(pl.lit(True), ((0, people.len()),))]
     first, bounds = pl.lit(starts[0]), [pl.lit(s) for s in starts]  # values, not column names
     ranges = [person.is_null() | (person < first)]
     for low, high in zip(bounds, [*bounds[1:], None], strict=True):
         ranges.append(person >= low if high is None else person.is_between(low, high, "left"))
-    return ranges
+    # Each row's slice: how many slice starts its person is at or after (no person: none).
+    runs = slice_runs(starts.search_sorted(people.fill_null(""), side="right"))
+    return [PersonSlice(wanted, runs.get(i)) for i, wanted in enumerate(ranges)]
+
+
+def slice_runs(slice_of_row: pl.Series) -> dict[int, tuple[tuple[int, int], ...]]:
+    """Per slice number, its runs of consecutive rows (start, length); none past MAX_RUNS."""
+    runs = slice_of_row.rle().struct.unnest()
+    runs = runs.with_columns((pl.col("len").cum_sum() - pl.col("len")).alias("start"))
+    grouped = runs.group_by("value").agg("start", "len", pl.len().alias("n"))
+    return {
+        value: tuple(zip(starts, lengths, strict=True))
+        for value, starts, lengths, n in grouped.iter_rows()
+        if n <= MAX_RUNS
+    }
 
 
 @dataclass
@@ -83,8 +114,8 @@ def validate_by_person(raw: Path, frames_of: Frames, tmp: Path, slice_rows: int)
     scan, done, lost = pl.scan_parquet(raw), Sliced(), []
     streams = {kind: ParquetStream(tmp / f"{kind}.parquet") for kind in SLICE_KINDS}
     try:
-        for wanted in person_ranges(raw, slice_rows):
-            frames = frames_of(scan.filter(wanted).collect())
+        for piece in person_ranges(raw, slice_rows):
+            frames = frames_of(piece.read(scan))
             for kind in SLICE_KINDS:
                 streams[kind].write(frames[kind])
             lost.append(frames["lost"])

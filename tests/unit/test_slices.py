@@ -5,6 +5,7 @@ import uuid
 from pathlib import Path
 
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
@@ -123,11 +124,14 @@ def write_people(folder: Path, people: list[str]) -> Path:
     return path
 
 
-def test_person_ranges_cut_whole_persons_in_person_order(tmp_path):
+@pytest.mark.parametrize("max_runs", [64, 1])
+def test_person_ranges_cut_whole_persons_in_person_order(tmp_path, monkeypatch, max_runs):
+    monkeypatch.setattr(large_files, "MAX_RUNS", max_runs)  # 1: scattered slices read by filter
     people = ["2", " 1", "10", "1", "", "3", "1 ", "2", None, "3", "3"]
     path = write_people(tmp_path, people)
     ranges = large_files.person_ranges(path, slice_rows=3)
-    slices = [pl.read_parquet(path).filter(wanted) for wanted in ranges]
+    assert [p.runs is None for p in ranges] == [max_runs == 1] * 3
+    slices = [piece.read(pl.scan_parquet(path)) for piece in ranges]
     # Persons trimmed and sorted as text ("10" before "2"): 1 has 3 rows, 10 one, 2 two, 3 three;
     # the blank and missing cells (no person) go with the first slice.
     assert [s["source_line"].to_list() for s in slices] == [
@@ -139,7 +143,13 @@ def test_person_ranges_cut_whole_persons_in_person_order(tmp_path):
 
 def test_a_file_of_one_slice_is_one_range(tmp_path):
     path = write_people(tmp_path, ["1", "2", "2"])
-    assert len(large_files.person_ranges(path, slice_rows=3)) == 1
+    assert [p.runs for p in large_files.person_ranges(path, slice_rows=3)] == [((0, 3),)]
+
+
+def test_a_file_in_person_order_is_read_in_one_run_a_slice(tmp_path):
+    path = write_people(tmp_path, ["1", "1", "2", "3", "3", "3", "4"])
+    ranges = large_files.person_ranges(path, slice_rows=3)
+    assert [p.runs for p in ranges] == [((0, 3),), ((3, 3),), ((6, 1),)]
 
 
 @settings(
@@ -154,7 +164,10 @@ def test_person_ranges_hold_every_row_once_whole_persons_in_order(tmp_path, peop
     folder.mkdir()
     path = write_people(folder, people)
     raw = pl.read_parquet(path)
-    slices = [raw.filter(wanted) for wanted in large_files.person_ranges(path, slice_rows)]
+    ranges = large_files.person_ranges(path, slice_rows)
+    slices = [piece.read(pl.scan_parquet(path)) for piece in ranges]
+    for piece, rows in zip(ranges, slices, strict=True):  # its runs hold what its filter picks
+        assert_frame_equal(rows, raw.filter(piece.wanted))
     lines = pl.concat([s.select("source_line") for s in slices])["source_line"]
     assert sorted(lines.to_list()) == raw["source_line"].to_list()  # each row exactly once
     keys = [s["person_id"].str.strip_chars().replace("", None).drop_nulls() for s in slices]

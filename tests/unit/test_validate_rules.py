@@ -1,11 +1,15 @@
 """camg.validate.diary_rows: every named rule, one table row each, and rows in = kept + quarantined."""
 
+import os
+import threading
+
 import polars as pl
 import pytest
 
 from camg.enrich.export_totals import total_rules
 from camg.validate.diary_rows import diary_rules, validate_diary
 from camg.validate.participants import participant_rules, validate_participants
+from camg.validate.rules import in_memory_engine
 from schemas.diary import RawDiaryRow
 from schemas.participants import RawParticipant
 
@@ -195,3 +199,26 @@ def test_a_non_finite_number_is_quarantined_by_the_schema_guard(reference):
         (3, "schema.DiaryRow.finite")
     ]
     assert result.kept["source_line"].to_list() == [2]
+
+
+def test_the_in_memory_engine_holds_while_any_thread_is_inside_and_is_put_back():
+    before = os.environ.get("POLARS_ENGINE_AFFINITY")
+    inside, leave = threading.Barrier(2), threading.Event()
+    seen = []
+
+    def other() -> None:
+        with in_memory_engine():
+            inside.wait()
+            leave.wait()
+            seen.append(os.environ.get("POLARS_ENGINE_AFFINITY"))
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    with in_memory_engine():
+        inside.wait()
+        assert os.environ["POLARS_ENGINE_AFFINITY"] == "in-memory"
+    # This thread left first: the other one is still inside, so the setting holds for it.
+    leave.set()
+    thread.join()
+    assert seen == ["in-memory"]
+    assert os.environ.get("POLARS_ENGINE_AFFINITY") == before
