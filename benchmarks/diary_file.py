@@ -7,8 +7,9 @@ The workload is read once (camg's ingest cache and participants, not timed); the
 `process_or_fail` runs in a process of its own, so its peak RSS (VmHWM) is that step's alone and
 does not mix with reading or with the other file. `--copies K` writes one batch whose day-1 file
 holds K copies of the real NHANES items (~0.42 M rows a copy): peak RSS per file size, to show
-whether memory grows with the file. `--keep` leaves the parts for comparing two checkouts
-(run with PYTHONPATH=<other checkout> to measure that code on the same workload).
+whether memory grows with the file. Each file's part stays in the workdir, keyed by the code, for
+`benchmarks/same_parts.py` to compare two checkouts (run with PYTHONPATH=<other checkout> to
+measure that code on the same workload; each line prints the part's folder).
 """
 
 import argparse

@@ -24,13 +24,14 @@ IMPUTED_SCHEMA = {
 
 
 def missing_fndds_codes(codes: pl.DataFrame, composition: pl.DataFrame) -> pl.Series:
-    """Distinct 8-digit FNDDS codes of `codes` (food_system, food_code) the table does not hold."""
+    """Distinct 8-digit FNDDS codes of `codes` (food_system, food_code) the table does not hold.
+
+    Distinct codes first: the pattern is then matched once a code, not once a diary row.
+    """
     return (
-        codes.filter(
-            (pl.col("food_system") == "fndds") & pl.col("food_code").str.contains(FNDDS_CODE)
-        )
-        .select("food_system", "food_code")
+        codes.select("food_system", "food_code")
         .unique()
+        .filter((pl.col("food_system") == "fndds") & pl.col("food_code").str.contains(FNDDS_CODE))
         .join(composition, on=["food_system", "food_code"], how="anti")
         .get_column("food_code")
         .sort()

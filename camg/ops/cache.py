@@ -213,11 +213,15 @@ def _atomic(path: Path, write: Callable[[Path], object]) -> None:
 class ParquetStream:
     """Frames appended to one Parquet file, which appears under its name only when `close(keep=True)`."""
 
-    def __init__(self, path: Path) -> None:
-        """A stream into `path` (written through a temporary name beside it)."""
+    def __init__(self, path: Path, dictionary: Collection[str] | None = None) -> None:
+        """A stream into `path` (written through a temporary name beside it).
+
+        `dictionary`: the columns to dictionary-encode (None: every column, pyarrow's default).
+        """
         self.path = path
         self.tmp = path.with_name(f".{path.name}.{os.getpid()}.{id(self)}.tmp")
         self.writer: pq.ParquetWriter | None = None
+        self.dictionary = True if dictionary is None else list(dictionary)
 
     def write(self, frame: pl.DataFrame) -> None:
         """Append a frame (the first one fixes the file's schema).
@@ -228,7 +232,7 @@ class ParquetStream:
         """
         table = frame.to_arrow(compat_level=pl.CompatLevel.newest())
         if self.writer is None:
-            self.writer = pq.ParquetWriter(self.tmp, table.schema)
+            self.writer = pq.ParquetWriter(self.tmp, table.schema, use_dictionary=self.dictionary)
         self.writer.write_table(table.cast(self.writer.schema))
 
     def close(self, keep: bool) -> None:

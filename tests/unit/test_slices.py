@@ -5,6 +5,7 @@ import uuid
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -175,3 +176,17 @@ def test_person_ranges_hold_every_row_once_whole_persons_in_order(tmp_path, peop
         assert before.len() == 0 or after.len() == 0 or before.max() < after.min()
     largest = pl.concat(keys).value_counts()["count"].max() if sum(k.len() for k in keys) else 0
     assert all(k.len() < slice_rows + largest for k in keys)  # about slice_rows rows a slice
+
+
+def test_item_text_columns_but_item_key_are_written_with_a_dictionary(tmp_path, reference):
+    write_raw(tmp_path, IFF)
+    part = parts_of(tmp_path / "raw", tmp_path / "marts", reference, slice_rows=4)
+    meta = pq.ParquetFile(part.path("items")).metadata
+    encoded = {
+        meta.schema.column(i).name: meta.row_group(0).column(i).encodings
+        for i in range(meta.num_columns)
+    }
+    dictionary = {name for name, codes in encoded.items() if "RLE_DICTIONARY" in codes}
+    assert dictionary == set(large_files.ITEM_DICTIONARY)
+    assert "person_id" in dictionary
+    assert "item_key" not in dictionary

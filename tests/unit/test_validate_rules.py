@@ -5,9 +5,10 @@ import threading
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from camg.enrich.export_totals import total_rules
-from camg.validate.diary_rows import diary_rules, validate_diary
+from camg.validate.diary_rows import PER_VALUE, diary_rules, per_value_columns, validate_diary
 from camg.validate.participants import participant_rules, validate_participants
 from camg.validate.rules import in_memory_engine
 from schemas.diary import RawDiaryRow
@@ -222,3 +223,16 @@ def test_the_in_memory_engine_holds_while_any_thread_is_inside_and_is_put_back()
     thread.join()
     assert seen == ["in-memory"]
     assert os.environ.get("POLARS_ENGINE_AFFINITY") == before
+
+
+@pytest.mark.parametrize(
+    "values", [[" Cup ", "g", None, "", "TBSP.", "g", " cup", "fl. oz."], [None, None], []]
+)
+def test_columns_parsed_once_a_value_give_what_parsing_each_row_gives(values):
+    frame = pl.DataFrame(
+        {c: values for c in ("unit", "food_system", "item_kind")},
+        schema={c: pl.String for c in ("unit", "food_system", "item_kind")},
+    )
+    got = frame.select(per_value_columns(frame.lazy()))
+    expected = frame.select(parse(pl.col(c)).alias(name) for name, (c, parse) in PER_VALUE.items())
+    assert_frame_equal(got, expected)
