@@ -36,12 +36,14 @@ def in_memory_engine() -> Iterator[None]:
     ~0.3 ms more a collect: IntakeItem, DiaryRow and PersonDay on a 100k-row slice took 44, 33 and
     31 ms, and take 19, 17 and 13 ms. The rules' plan over the slice: 146 -> 125 ms. The setting is
     polars' own and process-wide: threads share it (counted), and it is put back when the last one
-    leaves. A plan that must stream (one over files on disk) names its engine.
+    leaves. It is set as an engine object, not through POLARS_ENGINE_AFFINITY: writing the
+    environment while another thread's polars reads it is not safe. A plan that must stream (one
+    over files on disk) names its engine.
     """
     with _ENGINE_LOCK:
         if _ENGINE["users"] == 0:
             _ENGINE["before"] = os.environ.get("POLARS_ENGINE_AFFINITY")
-            pl.Config.set_engine_affinity("in-memory")
+            pl.Config.set_engine_affinity(pl.InMemoryEngine())
         _ENGINE["users"] += 1
     try:
         yield

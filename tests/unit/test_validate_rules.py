@@ -5,6 +5,7 @@ import threading
 
 import polars as pl
 import pytest
+from polars.lazyframe import engine_config
 from polars.testing import assert_frame_equal
 
 from camg.enrich.export_totals import total_rules
@@ -203,26 +204,34 @@ def test_a_non_finite_number_is_quarantined_by_the_schema_guard(reference):
 
 
 def test_the_in_memory_engine_holds_while_any_thread_is_inside_and_is_put_back():
-    before = os.environ.get("POLARS_ENGINE_AFFINITY")
+    before = (
+        os.environ.get("POLARS_ENGINE_AFFINITY"),
+        engine_config.get_engine_affinity_override(),
+    )
     inside, leave = threading.Barrier(2), threading.Event()
     seen = []
+
+    def engine() -> str | None:
+        override = engine_config.get_engine_affinity_override()
+        return None if override is None else override._name
 
     def other() -> None:
         with in_memory_engine():
             inside.wait()
             leave.wait()
-            seen.append(os.environ.get("POLARS_ENGINE_AFFINITY"))
+            seen.append(engine())
 
     thread = threading.Thread(target=other)
     thread.start()
     with in_memory_engine():
         inside.wait()
-        assert os.environ["POLARS_ENGINE_AFFINITY"] == "in-memory"
+        assert engine() == "in-memory"
     # This thread left first: the other one is still inside, so the setting holds for it.
     leave.set()
     thread.join()
     assert seen == ["in-memory"]
-    assert os.environ.get("POLARS_ENGINE_AFFINITY") == before
+    after = (os.environ.get("POLARS_ENGINE_AFFINITY"), engine_config.get_engine_affinity_override())
+    assert after == before
 
 
 @pytest.mark.parametrize(
