@@ -116,7 +116,7 @@ class Diary:
                 imputed.sum().cast(pl.Int64).alias("n_imputed_items"),
                 pl.col("grams").filter(imputed).sum().cast(pl.Float64).alias("imputed_grams"),
             )
-            .collect()
+            .collect(engine="streaming")  # every part's items: never in memory at once
             .sort("source_file")
         )
 
