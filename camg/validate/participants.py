@@ -19,7 +19,7 @@ from camg.ingest.sidecar import usable_weight
 from camg.ops.cache import code_hash, folder_heights, prune_folders, write_folder
 from camg.ops.failure import error_line
 from camg.reference import Reference
-from camg.validate.diary_rows import WEIGHT_COLUMNS
+from camg.validate.diary_cells import WEIGHT_COLUMNS
 from camg.validate.rules import (
     Rule,
     Validated,

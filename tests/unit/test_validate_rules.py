@@ -9,7 +9,8 @@ from polars.lazyframe import engine_config
 from polars.testing import assert_frame_equal
 
 from camg.enrich.export_totals import total_rules
-from camg.validate.diary_rows import PER_VALUE, diary_rules, per_value_columns, validate_diary
+from camg.validate.diary_cells import PER_VALUE, per_value_columns
+from camg.validate.diary_rows import diary_rules, validate_diary
 from camg.validate.participants import participant_rules, validate_participants
 from camg.validate.rules import in_memory_engine
 from schemas.diary import RawDiaryRow
