@@ -22,12 +22,13 @@ from camg.assess import intakes
 from camg.enrich import composition
 from camg.ingest.batch import FileRead
 from camg.ops.cache import ReadCache, code_hash, damaged, parquet_rows
+from camg.ops.engine import in_memory_engine
 from camg.pipeline import large_files
 from camg.population import groups
 from camg.reference import Reference
 from camg.validate import diary_rows
 from camg.validate.participants import People
-from camg.validate.rules import Validated, in_memory_engine
+from camg.validate.rules import Validated
 
 PARTS_DIR = Path(".cache") / "parts"
 KINDS = ("items", "quarantine", "days", "lost")
@@ -181,7 +182,7 @@ def part_frames(
 ) -> dict[str, pl.DataFrame]:
     """Validate, enrich and sum one file's raw diary rows (pandera validates each stage's frame).
 
-    The rows are in memory: every plan runs on polars' in-memory engine (`rules.in_memory_engine`).
+    The rows are in memory: every plan runs on polars' in-memory engine (`ops.engine.in_memory_engine`).
     """
     with in_memory_engine():
         diary = diary_rows.validate_diary(raw, participants, reference, job.dates)

@@ -6,10 +6,6 @@ rules is then validated by the pandera model of the stage boundary; anything pan
 quarantined under `schema.<column>.<check>`, so no row is ever lost or crashes the run.
 """
 
-import os
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pandera.polars as pa
@@ -20,38 +16,6 @@ from schemas.quarantine import QuarantineRow
 # ASCII digits only: the regex engine's \d also matches other scripts' digits, which no cast reads.
 INT_TEXT = r"^[+-]?[0-9]+(\.0*)?$"
 NOT_FINITE_TEXT = r"(?i)^[+-]?(nan|inf|infinity)$"
-
-
-# Threads inside `in_memory_engine` and the engine setting from before the first of them.
-_ENGINE = {"users": 0, "before": None}
-_ENGINE_LOCK = threading.Lock()
-
-
-@contextmanager
-def in_memory_engine() -> Iterator[None]:
-    """Polars' in-memory engine for every `collect()` that names none, while any thread is inside.
-
-    For rows already in memory (a file's slice): pandera checks a model one check at a time, each a
-    `collect()` of its own (~60 a model), and polars 2's default engine, the streaming one, costs
-    ~0.3 ms more a collect: IntakeItem, DiaryRow and PersonDay on a 100k-row slice took 44, 33 and
-    31 ms, and take 19, 17 and 13 ms. The rules' plan over the slice: 146 -> 125 ms. The setting is
-    polars' own and process-wide: threads share it (counted), and it is put back when the last one
-    leaves. It is set as an engine object, not through POLARS_ENGINE_AFFINITY: writing the
-    environment while another thread's polars reads it is not safe. A plan that must stream (one
-    over files on disk) names its engine.
-    """
-    with _ENGINE_LOCK:
-        if _ENGINE["users"] == 0:
-            _ENGINE["before"] = os.environ.get("POLARS_ENGINE_AFFINITY")
-            pl.Config.set_engine_affinity(pl.InMemoryEngine())
-        _ENGINE["users"] += 1
-    try:
-        yield
-    finally:
-        with _ENGINE_LOCK:
-            _ENGINE["users"] -= 1
-            if _ENGINE["users"] == 0:
-                pl.Config.set_engine_affinity(_ENGINE["before"])
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,10 @@ from polars.lazyframe import engine_config
 from polars.testing import assert_frame_equal
 
 from camg.enrich.export_totals import total_rules
+from camg.ops.engine import in_memory_engine
 from camg.validate.diary_cells import PER_VALUE, per_value_columns
 from camg.validate.diary_rows import diary_rules, validate_diary
 from camg.validate.participants import participant_rules, validate_participants
-from camg.validate.rules import in_memory_engine
 from schemas.diary import RawDiaryRow
 from schemas.participants import RawParticipant
 
@@ -246,3 +246,11 @@ def test_columns_parsed_once_a_value_give_what_parsing_each_row_gives(values):
     got = frame.select(per_value_columns(frame.lazy()))
     expected = frame.select(parse(pl.col(c)).alias(name) for name, (c, parse) in PER_VALUE.items())
     assert_frame_equal(got, expected)
+
+
+def test_the_in_memory_engine_leaves_an_operators_engine_setting_alone(monkeypatch):
+    monkeypatch.setenv("POLARS_ENGINE_AFFINITY", "streaming")
+    with in_memory_engine():
+        assert engine_config.get_engine_affinity_override() is None
+        assert os.environ["POLARS_ENGINE_AFFINITY"] == "streaming"
+    assert os.environ["POLARS_ENGINE_AFFINITY"] == "streaming"
